@@ -1,0 +1,1 @@
+"""slacknb: live Chainer training reports in Jupyter, mirrored to one Slack message."""

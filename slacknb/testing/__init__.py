@@ -1,0 +1,1 @@
+"""A local Slack-compatible server for tests and offline demos."""
