@@ -5,6 +5,8 @@ text slacknb did not author must have exactly ``&``, ``<`` and ``>`` escaped.
 Nothing else is HTML-encoded: Slack would show ``&quot;`` literally.
 """
 
+import re
+
 FENCE = "```"
 # mrkdwn has no backtick escape: a zero-width space between backticks keeps a
 # run of three from closing the code block early.
@@ -16,11 +18,16 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+_BACKTICK_PAIR = re.compile("`(?=`)")
+
+
 def guard_backticks(text: str) -> str:
-    """Break every run of backticks so that no three stand together."""
-    if "``" not in text:
-        return text
-    return text.replace("`", "`" + _ZWSP).replace(_ZWSP + "\n", "\n")
+    """Put a zero-width space between adjacent backticks (idempotent).
+
+    Applied row by row or to a whole block, the result is the same, which lets
+    the renderer measure rows one at a time.
+    """
+    return _BACKTICK_PAIR.sub("`" + _ZWSP, text)
 
 
 def code_block(text: str) -> str:
