@@ -45,26 +45,38 @@ def _fits_every(count: int, cost: RowCost, budget: int, step: int) -> list[int] 
 
 
 def _thin_out(count: int, cost: RowCost, budget: int) -> list[int]:
-    every = _fits_every(count, cost, budget, 1)
-    if every is not None:
-        return every
-    # Grow the step exponentially until it fits, then bisect down to the
-    # smallest fitting step: O(log n) walks, each stopped by the budget.
-    low, high = 1, 2
-    found = None
-    while high < count:
-        found = _fits_every(count, cost, budget, high)
-        if found is not None:
-            break
-        low, high = high, high * 2
-    if found is None:
-        high = count  # only the newest row is left to try
-        found = _fits_every(count, cost, budget, high)
-        if found is None:
-            return []
+    newest = cost(count - 1)
+    if newest > budget:
+        return []
+
+    def fits(step: int) -> list[int] | None:
+        return _fits_every(count, cost, budget, step)
+
+    # PrintReport rows are nearly equal in width, so the newest row's cost
+    # predicts the answer; gallop away from that guess and bisect, which
+    # takes two walks when the guess is right and O(log n) when it is not.
+    guess = min(count, max(1, -(-count // max(1, budget // newest))))
+    found = fits(guess)
+    if found is not None:
+        high, low, delta = guess, 0, 1  # step 0 stands for "does not fit"
+        while guess - delta >= 1:
+            candidate = fits(guess - delta)
+            if candidate is None:
+                low = guess - delta
+                break
+            high, found = guess - delta, candidate
+            delta *= 2
+    else:
+        low, delta = guess, 1
+        while True:
+            high = min(count, guess + delta)
+            found = fits(high)
+            if found is not None:
+                break
+            low, delta = high, delta * 2  # high == count always fits: newest alone
     while high - low > 1:
         middle = (low + high) // 2
-        candidate = _fits_every(count, cost, budget, middle)
+        candidate = fits(middle)
         if candidate is None:
             low = middle
         else:

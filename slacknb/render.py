@@ -14,7 +14,7 @@ from .context import RunContext
 from .escape import FENCE, escape, guard_backticks, inline_code_safe
 from .normalize import check_strategy, select_rows
 from .report import ReportState
-from .table import format_header, format_row, pick_entries
+from .table import RowFormat, format_header, pick_entries
 from .template import DEFAULT_TEMPLATE, Template
 
 DEFAULT_MAX_BYTES = 4000
@@ -95,15 +95,16 @@ class _RowCache:
 
     def __init__(self):
         self._key = None
+        self._format = None
         self._rows: dict[int, tuple[str, int]] = {}
 
     def get(self, log: Sequence[Mapping], entries: tuple, index: int) -> tuple[str, int]:
         key = (id(log), entries)
         if key != self._key:
-            self._key, self._rows = key, {}
+            self._key, self._rows, self._format = key, {}, RowFormat(entries)
         cached = self._rows.get(index)
         if cached is None:
-            text = guard_backticks(escape(format_row(entries, log[index])))
+            text = guard_backticks(escape(self._format(log[index])))
             cached = self._rows[index] = (text, utf8_len(text) + 1)  # + newline
         return cached
 

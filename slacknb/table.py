@@ -27,7 +27,7 @@ def format_header(entries: Sequence[str]) -> str:
 
 def format_value(value, width: int) -> str:
     """One cell: numbers as PrintReport's ``{:<Ng}``, anything else as text."""
-    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+    if type(value) is float or (isinstance(value, numbers.Real) and not isinstance(value, bool)):
         return f"{float(value):<{width}g}"
     if hasattr(value, "item"):  # numpy / chainer scalars
         try:
@@ -37,15 +37,26 @@ def format_value(value, width: int) -> str:
     return f"{value!s:<{width}}"
 
 
+class RowFormat:
+    """Formats rows for fixed ``entries`` (widths worked out once)."""
+
+    def __init__(self, entries: Sequence[str]):
+        self.entries = tuple(entries)
+        self._columns = list(zip(self.entries, column_widths(self.entries)))
+
+    def __call__(self, observation: Mapping) -> str:
+        cells = []
+        for entry, width in self._columns:
+            if entry in observation:
+                cells.append(format_value(observation[entry], width))
+            else:
+                cells.append(" " * width)
+        return "  ".join(cells).rstrip()
+
+
 def format_row(entries: Sequence[str], observation: Mapping) -> str:
     """One log row as PrintReport prints it (right-stripped, no newline)."""
-    cells = []
-    for entry, width in zip(entries, column_widths(entries)):
-        if entry in observation:
-            cells.append(format_value(observation[entry], width))
-        else:
-            cells.append(" " * width)
-    return "  ".join(cells).rstrip()
+    return RowFormat(entries)(observation)
 
 
 def _group(key: str) -> int:
