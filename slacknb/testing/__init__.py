@@ -1,1 +1,17 @@
-"""A local Slack-compatible server for tests and offline demos."""
+"""A local Slack-compatible server for tests and offline demos.
+
+    from slack_sdk import WebClient
+    from slacknb.testing import SlackServer
+
+    with SlackServer() as server:
+        client = WebClient(token=server.token, base_url=server.url)
+        client.chat_postMessage(channel=server.channel_id, text="hello")
+        assert server.messages()[0].text == "hello"
+"""
+
+from .faults import FaultHandle
+from .messages import Message
+from .server import Call, SlackServer
+from .workspace import Channel, TokenInfo, User, Workspace
+
+__all__ = ["Call", "Channel", "FaultHandle", "Message", "SlackServer", "TokenInfo", "User", "Workspace"]

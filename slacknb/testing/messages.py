@@ -1,0 +1,123 @@
+"""Messages the local server holds, and the ``ts`` clock that names them."""
+
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+
+@dataclass
+class Message:
+    """One message as the server stores it.
+
+    ``history`` is every text the message had, first post first (``history[-1] == text``);
+    ``replies`` are its thread replies, oldest first. Deleted messages stay, with
+    ``deleted=True``, so tests can see what happened to them.
+    """
+
+    ts: str
+    channel: str
+    text: str
+    user: str
+    bot_id: str | None = None
+    blocks: list | None = None
+    thread_ts: str | None = None
+    metadata: dict | None = None
+    files: list[dict] = field(default_factory=list)
+    history: list[str] = field(default_factory=list)
+    replies: list[Message] = field(default_factory=list)
+    deleted: bool = False
+    reply_broadcast: bool = False
+
+    def to_api(self, *, include_metadata: bool = False) -> dict[str, Any]:
+        """The message as conversations.history / replies show it."""
+        out: dict[str, Any] = {"type": "message", "ts": self.ts, "text": self.text, "user": self.user}
+        if self.bot_id:
+            out["bot_id"] = self.bot_id
+        if self.blocks is not None:
+            out["blocks"] = self.blocks
+        if self.files:
+            out["files"] = self.files
+        if self.thread_ts:
+            out["thread_ts"] = self.thread_ts
+        live = [r for r in self.replies if not r.deleted]
+        if live:
+            out["thread_ts"] = self.ts
+            out["reply_count"] = len(live)
+            out["latest_reply"] = live[-1].ts
+        if include_metadata and self.metadata is not None:
+            out["metadata"] = self.metadata
+        return out
+
+
+class MessageStore:
+    """All messages of all channels, indexed by ``(channel, ts)``. Not thread-safe: the
+    server calls it under its lock."""
+
+    def __init__(self, *, clock: Callable[[], float] = time.time) -> None:
+        self._clock = clock
+        self._top: list[Message] = []
+        self._index: dict[tuple[str, str], Message] = {}
+        self._last_us = 0
+
+    def next_ts(self) -> str:
+        """A Slack-style ``ts`` ("1700000000.000100"): wall time in microseconds, but
+        strictly increasing and unique even when two posts land in the same microsecond."""
+        us = max(int(self._clock() * 1_000_000), self._last_us + 1)
+        self._last_us = us
+        return f"{us // 1_000_000}.{us % 1_000_000:06d}"
+
+    def add(self, message: Message, *, parent: Message | None = None) -> Message:
+        """Store a new message, as a reply of ``parent`` if given."""
+        message.history.append(message.text)
+        if parent is None:
+            self._top.append(message)
+        else:
+            message.thread_ts = parent.ts
+            parent.replies.append(message)
+        self._index[(message.channel, message.ts)] = message
+        return message
+
+    def get(self, channel: str, ts: str) -> Message | None:
+        """The message (top level or reply) with this ts in this channel, deleted or not."""
+        return self._index.get((channel, ts))
+
+    def top_level(self, channel: str | None = None) -> list[Message]:
+        """Top-level messages, oldest first, optionally of one channel."""
+        return [m for m in self._top if channel is None or m.channel == channel]
+
+    def timeline(self, channel: str) -> list[Message]:
+        """What conversations.history lists: live top-level messages and broadcast
+        replies of one channel, oldest first."""
+        out = []
+        for m in self.top_level(channel):
+            if not m.deleted:
+                out.append(m)
+            out.extend(r for r in m.replies if r.reply_broadcast and not r.deleted)
+        out.sort(key=lambda m: _ts_key(m.ts))
+        return out
+
+    def clear(self) -> None:
+        """Forget every message (the ts clock keeps counting up)."""
+        self._top.clear()
+        self._index.clear()
+
+    @staticmethod
+    def snapshot(messages: list[Message]) -> list[Message]:
+        """Deep copies, so a test can read them while the server keeps changing its own."""
+        return copy.deepcopy(messages)
+
+
+def _ts_key(ts: str) -> tuple[int, int]:
+    seconds, _, micros = ts.partition(".")
+    return int(seconds), int(micros or 0)
+
+
+def ts_key(ts: str) -> tuple[int, int] | None:
+    """A sortable key for a ts string, or None if it is not one."""
+    try:
+        return _ts_key(ts)
+    except ValueError:
+        return None
