@@ -9,37 +9,20 @@ from __future__ import annotations
 
 import collections
 import copy
-import hashlib
+import functools
 import threading
 import time
-from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Hashable
-from urllib.parse import urlsplit
+from typing import Any, Callable
 
-from . import wire
-from .context import ApiError, Context, missing_scope
-from .faults import Fault, FaultHandle, FaultQueue, make_fault
-from .file_methods import store_bytes
+from . import pipeline
+from .faults import FaultHandle, FaultQueue, make_fault
 from .messages import Message, MessageStore
-from .methods import METHODS, authenticate
-from .ratelimit import POST_MESSAGE, RateLimiter, RetryLedger
-from .wire import Reply
+from .pipeline import Call
+from .ratelimit import RateLimiter, RetryLedger
+from .wire import HTTPServer
 from .workspace import DEFAULT_CHANNEL_ID, DEFAULT_TOKEN, Workspace
 
-
-@dataclass(frozen=True)
-class Call:
-    """One request as the server saw it. ``status`` 0 means the connection was dropped
-    without an answer; ``at`` is ``time.monotonic()`` when the request arrived."""
-
-    method: str
-    at: float
-    status: int
-    ok: bool
-    error: str | None = None
-    retry_after: int | None = None
-    channel: str | None = None
+__all__ = ["Call", "SlackServer"]
 
 
 class SlackServer:
@@ -69,7 +52,7 @@ class SlackServer:
         self._uploads: dict[str, dict] = {}
         self._files_made = 0
         self._address = (host, port)
-        self._httpd: _HTTPServer | None = None
+        self._httpd: HTTPServer | None = None
         self._root: str | None = None
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
@@ -81,8 +64,7 @@ class SlackServer:
         if self._httpd is not None:
             return self
         self._stopping.clear()
-        self._httpd = _HTTPServer(self._address, _Handler)
-        self._httpd.owner = self
+        self._httpd = HTTPServer(self._address, functools.partial(pipeline.handle, self))
         host, port = self._httpd.server_address[:2]
         self._root = f"http://{host}:{port}"
         # A short poll interval keeps stop() fast: tests start and stop many servers.
@@ -239,123 +221,11 @@ class SlackServer:
             self.ratelimited = 0
             self.errors.clear()
 
-    # -- serving --------------------------------------------------------------------
-
-    def _serve(self, handler: BaseHTTPRequestHandler) -> None:
-        arrived = time.monotonic()
-        body = wire.read_body(handler)
-        parts = urlsplit(handler.path)
-        method = parts.path[len("/api/"):] if parts.path.startswith("/api/") else parts.path.strip("/")
-        if self.down:
-            reply, channel = Reply.dropped(), None
-        elif parts.path.startswith("/upload/"):
-            method, channel = "upload", None
-            reply = self._receive_upload(parts.path[len("/upload/"):], body)
-        elif not parts.path.startswith("/api/"):
-            reply, channel = Reply(status=404, body=b"Not Found", content_type=wire.TEXT, error="http_404"), None
-        else:
-            try:
-                params = wire.parse_params(parts.query, body, handler.headers.get("Content-Type") or "")
-            except ApiError as e:
-                params, reply = {}, Reply.api({"ok": False, "error": e.error})
-            else:
-                reply = None
-            token = wire.bearer_token(handler) or _text(params.get("token"))
-            channel = self._channel_of(params)
-            if reply is None:
-                reply = self._answer(method, params, token, channel, arrived)
-        with self._changed:
-            self._calls.append(Call(method=method, at=arrived, status=reply.status, ok=reply.ok,
-                                    error=reply.error, retry_after=reply.retry_after, channel=channel))
-            self._changed.notify_all()
-        wire.send(handler, reply)
-
-    def _answer(self, method: str, params: dict[str, Any], token: str | None, channel: str | None,
-                arrived: float) -> Reply:
-        key = _caller(method, token, channel)
-        with self.lock:
-            self._retries.arrived(method, key, at=arrived)
-            fault = self._faults.take(method)
-        if self.latency and self._pause(self.latency):
-            return Reply.dropped()
-        if fault is not None and not fault.after:
-            if fault.delay and self._pause(fault.delay):
-                return Reply.dropped()
-            if fault.spoils_answer:
-                return self._spoil(fault, method, key, token)
-        reply = self._perform(method, params, token, key)
-        if fault is not None and fault.after:
-            if fault.delay and self._pause(fault.delay):
-                return Reply.dropped()
-            if fault.spoils_answer:
-                return self._spoil(fault, method, key, token)
-        return reply
-
-    def _perform(self, method: str, params: dict[str, Any], token: str | None, key: Hashable) -> Reply:
-        spec = METHODS.get(method)
-        headers: dict[str, str] = {}
-        with self.lock:
-            try:
-                if spec is None:
-                    raise ApiError("unknown_method")
-                info = authenticate(self.workspace, token)
-                headers["x-oauth-scopes"] = ",".join(info.scopes)
-                if spec.scope:
-                    headers["x-accepted-oauth-scopes"] = spec.scope
-                if self.rate_limits:
-                    retry_after = self._limiter.acquire(method, key)
-                    if retry_after is not None:
-                        return self._too_many(method, key, retry_after, headers)
-                if spec.scope and spec.scope not in info.scopes:
-                    raise missing_scope(info, spec.scope)
-                ctx = Context(workspace=self.workspace, store=self._store, uploads=self._uploads,
-                              root=self._root or "", info=info, params=params, new_file_id=self._new_file_id)
-                payload = {"ok": True, **spec.run(ctx)}
-            except ApiError as e:
-                payload = {"ok": False, "error": e.error, **e.extra}
-            except Exception as e:  # a bug here, not a Slack behaviour: keep it visible to tests
-                self.errors.append(self._redact(f"{method}: {type(e).__name__}: {e}"))
-                return Reply.api({"ok": False, "error": "internal_error"}, status=500, headers=headers)
-        return Reply.api(payload, headers=headers)
-
-    def _spoil(self, fault: Fault, method: str, key: Hashable, token: str | None) -> Reply:
-        if fault.drop:
-            return Reply.dropped()
-        if fault.error == "ratelimited":
-            with self.lock:
-                return self._too_many(method, key, fault.retry_after or 1, {})
-        if fault.non_json:
-            page = b"<html><body><h1>Service temporarily unavailable</h1></body></html>"
-            return Reply(status=fault.status or 200, body=page, content_type=wire.HTML, error="non_json")
-        if fault.error:
-            return Reply.api({"ok": False, "error": fault.error, **fault.extra}, status=fault.status or 200)
-        return Reply.edge_error(fault.status)
-
-    def _too_many(self, method: str, key: Hashable, retry_after: int, headers: dict[str, str]) -> Reply:
-        self.ratelimited += 1
-        self._retries.rejected(method, key, retry_after)
-        headers = {**headers, "Retry-After": str(retry_after)}
-        return Reply.api({"ok": False, "error": "ratelimited"}, status=429, headers=headers,
-                         retry_after=retry_after)
-
-    def _receive_upload(self, file_id: str, body: bytes) -> Reply:
-        with self.lock:
-            stored = store_bytes(self._uploads, file_id, body)
-        if not stored:
-            return Reply(status=404, body=b"upload URL not found", content_type=wire.TEXT, error="http_404")
-        return Reply(status=200, body=f"OK - {len(body)}".encode(), content_type=wire.TEXT, ok=True)
+    # -- helpers the request pipeline uses ---------------------------------------------
 
     def _pause(self, seconds: float) -> bool:
         """Wait, unless the server stops meanwhile (then True: drop the answer)."""
         return self._stopping.wait(seconds)
-
-    def _channel_of(self, params: dict[str, Any]) -> str | None:
-        ref = _text(params.get("channel") or params.get("channel_id"))
-        if ref is None:
-            return None
-        with self.lock:
-            found = self.workspace.find_channel(ref)
-        return found.id if found is not None else ref
 
     def _new_file_id(self) -> str:
         self._files_made += 1
@@ -365,40 +235,3 @@ class SlackServer:
         for token in list(self.workspace.tokens):
             text = text.replace(token, "xox?-(redacted)")
         return text
-
-
-def _caller(method: str, token: str | None, channel: str | None) -> Hashable:
-    # Limits are per token (and per channel for chat.postMessage); a digest keeps the
-    # token itself out of the bookkeeping.
-    who = hashlib.sha256((token or "").encode()).hexdigest()[:16]
-    return (who, channel) if method == POST_MESSAGE else who
-
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
-class _HTTPServer(ThreadingHTTPServer):
-    daemon_threads = True
-    owner: SlackServer
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # A client that timed out or went away mid-answer is normal here (delays,
-        # drops); printing a traceback would only be noise in test output.
-        pass
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server_version = "slacknb-local-slack"
-    sys_version = ""
-    server: _HTTPServer
-
-    def do_POST(self) -> None:
-        self.server.owner._serve(self)
-
-    do_GET = do_POST
-
-    def log_message(self, format: str, *args: Any) -> None:
-        # Never log requests: they carry tokens, and tests want quiet output.
-        pass

@@ -9,8 +9,8 @@ import struct
 from dataclasses import dataclass, field
 from email import policy
 from email.parser import BytesParser
-from http.server import BaseHTTPRequestHandler
-from typing import Any
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Callable
 from urllib.parse import parse_qsl
 
 from .context import ApiError
@@ -130,4 +130,36 @@ def reset_connection(handler: BaseHTTPRequestHandler) -> None:
         handler.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         handler.connection.close()
     except OSError:
+        pass
+
+
+class HTTPServer(ThreadingHTTPServer):
+    """A threading HTTP server that hands each request to ``on_request(handler)``."""
+
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], on_request: Callable[[BaseHTTPRequestHandler], None]) -> None:
+        self.on_request = on_request
+        super().__init__(address, _Handler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that timed out or went away mid-answer is normal here (delays,
+        # drops); printing a traceback would only be noise in test output.
+        pass
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "slacknb-local-slack"
+    sys_version = ""
+    server: HTTPServer
+
+    def do_POST(self) -> None:
+        self.server.on_request(self)
+
+    # slack_sdk always POSTs, but Slack accepts GET too (and so do browsers poking at it).
+    do_GET = do_POST
+
+    def log_message(self, format: str, *args: Any) -> None:
+        # Never log requests: they carry tokens, and tests want quiet output.
         pass
