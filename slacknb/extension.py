@@ -1,0 +1,172 @@
+"""``SlackReport``: the Chainer trainer extension, a drop-in for chainer-slack-report's.
+
+Chainer's lifecycle, and where each status comes from:
+
+- ``initialize(trainer)`` (start of ``Trainer.run``): Started; the message is
+  posted and the notebook widget appears. Nothing happens at construction, so
+  building the extension twice leaves no orphan message.
+- ``__call__`` (every trigger): Training, with new log rows.
+- ``on_error`` (an ``Exception`` in the loop): Failed, with the exception.
+- ``finalize()`` (always, in ``Trainer.run``'s ``finally``): Completed when no
+  exception is in flight, Interrupted for ``KeyboardInterrupt`` (Chainer does
+  not call ``on_error`` for it).
+"""
+
+from __future__ import annotations
+
+import sys
+import warnings
+
+from chainer.training import extensions as chainer_extensions
+from chainer.training.extensions import log_report as log_report_module
+
+from .console import ConsoleView
+from .mirror import SlackMirror
+from .render import DEFAULT_MAX_BYTES, Renderer
+from .report import COMPLETED, FAILED, INTERRUPTED
+from .run import ReportRun
+from .template import DEFAULT_TEMPLATE
+from .views import default_views
+
+
+class SlackReport(chainer_extensions.PrintReport):
+    """Report the training log to one Slack message, edited in place, and to the notebook.
+
+    The first seven arguments are chainer-slack-report's, in its order. ``access_token``
+    and ``channel_id`` may be None: then ``SLACK_BOT_TOKEN`` (or ``SLACK_ACCESS_TOKEN``)
+    and ``SLACK_CHANNEL_ID`` apply, and without them the report stays local.
+    ``entries=None`` picks the columns from the log as it fills.
+    """
+
+    def __init__(self, access_token=None, channel_id=None, entries=None,
+                 template=DEFAULT_TEMPLATE, finish_mentions=(), len_normalizer="thin_out",
+                 log_report="LogReport", *, max_bytes=DEFAULT_MAX_BYTES, min_interval=5.0,
+                 flush_timeout=30.0, base_url=None, alert_prefix="", alert="all",
+                 min_iterations=0, label="", out=None, views=None, console_tail=None):
+        if entries is not None and (isinstance(entries, str) or not all(isinstance(e, str) for e in entries)):
+            raise TypeError("entries must be a list of observation keys such as "
+                            "['epoch', 'main/loss'], or None to pick them from the log")
+        if isinstance(min_iterations, bool) or not isinstance(min_iterations, int) or min_iterations < 0:
+            raise ValueError(f"min_iterations must be a whole number >= 0, not {min_iterations!r}")
+        # PrintReport's own state is kept for subclass compatibility; the
+        # table is printed by ConsoleView so that entries=None works too.
+        super().__init__(list(entries or []), log_report=log_report, out=out or sys.stdout)
+        self._entries_arg = None if entries is None else list(entries)
+        renderer = Renderer(template=template, max_bytes=max_bytes, normalizer=len_normalizer)
+        mirror = SlackMirror(access_token, channel_id, base_url=base_url, mentions=finish_mentions or None,
+                             alert_prefix=alert_prefix, min_interval=min_interval,
+                             flush_timeout=flush_timeout, label=label)
+        if views is None:
+            views = default_views(out=out)
+        self._run = ReportRun(renderer=renderer, mirror=mirror, views=views, alert=alert,
+                              min_iterations=min_iterations)
+        self._label = label
+        self._console_tail = console_tail
+        self._trainer = None
+        self._outer_exception = None
+        self._failure = None
+        self._seen_rows = 0
+
+    # -- public read-only views of the run, for notebooks and tests ---------
+    @property
+    def state(self):
+        """The report state (status, log, elapsed, progress)."""
+        return self._run.state
+
+    @property
+    def slack(self):
+        """The Slack mirror's state: sync status, permalink, exactly what Slack has."""
+        return self._run.mirror.state
+
+    @property
+    def text(self) -> str:
+        """The message text as Slack gets it now (same renderer as the views)."""
+        return self._run.renderer.render(self._run.state)
+
+    @property
+    def available(self) -> bool:
+        """chainer-slack-report's flag: True while the report is mirrored to Slack."""
+        return self._run.mirror.enabled
+
+    # -- Chainer's extension protocol ----------------------------------------
+    def initialize(self, trainer):
+        self._trainer = trainer
+        # An exception already being handled around trainer.run() is not ours.
+        self._outer_exception = sys.exc_info()[1]
+        log = self._log(trainer)
+        self._seen_rows = len(log) if log is not None else 0
+        self._run.start(log=log if log is not None else [], entries=self._entries_arg, label=self._label)
+        self._tick(trainer, log_grew=self._seen_rows > 0)
+
+    def __call__(self, trainer):
+        log = self._log(trainer)
+        grew = log is not None and len(log) > self._seen_rows
+        if grew:
+            self._seen_rows = len(log)
+        self._tick(trainer, log_grew=grew)
+
+    def on_error(self, trainer, exc, tb):
+        self._failure = exc
+
+    def finalize(self):
+        if self._trainer is None or self._run.finished:
+            return
+        in_flight = sys.exc_info()[1]
+        if in_flight is self._outer_exception:
+            in_flight = None
+        if self._failure is not None:
+            status, error = FAILED, self._failure
+        elif in_flight is not None and not isinstance(in_flight, Exception):
+            status, error = INTERRUPTED, None
+        elif in_flight is not None:
+            status, error = FAILED, in_flight  # raised by another extension's finalize
+        else:
+            status, error = COMPLETED, None
+        self._tick(self._trainer, log_grew=False, render=False)
+        tail = self._console_tail() if self._console_tail is not None else None
+        self._run.finish(status, error=error, console_tail=tail)
+
+    def serialize(self, serializer):
+        # PrintReport serializes its LogReport instance, if it owns one. Nothing
+        # else is added, so snapshots stay loadable both ways with
+        # chainer-slack-report's, and the token is never part of one.
+        super().serialize(serializer)
+
+    # -- helpers -------------------------------------------------------------
+    def _log(self, trainer):
+        log_report = self._log_report
+        try:
+            if isinstance(log_report, str):
+                log_report = trainer.get_extension(log_report)
+            elif isinstance(log_report, log_report_module.LogReport):
+                log_report(trainer)  # an internal LogReport is updated here, as PrintReport does
+            return log_report.log
+        except Exception as exc:  # noqa: BLE001 - a missing LogReport must not stop training
+            if not getattr(self, "_warned_log", False):
+                self._warned_log = True
+                warnings.warn(f"slacknb: cannot read the log ({exc}); add "
+                              "trainer.extend(extensions.LogReport())", RuntimeWarning)
+            return None
+
+    def _tick(self, trainer, *, log_grew: bool, render: bool = True):
+        progress = _progress(trainer)
+        if render:
+            self._run.tick(elapsed=trainer.elapsed_time, progress=progress,
+                           iterations=trainer.updater.iteration, log_grew=log_grew)
+        else:
+            self._run.state.elapsed = trainer.elapsed_time
+            self._run.state.progress = progress
+            self._run.iterations = trainer.updater.iteration
+
+    def __repr__(self) -> str:
+        return f"<SlackReport {self._run.state.status} slack={self._run.mirror.state.status}>"
+
+
+def _progress(trainer) -> float | None:
+    """Fraction of the stop trigger reached, when the trigger tells its length."""
+    try:
+        length, unit = trainer.stop_trigger.get_training_length()
+        done = trainer.updater.epoch_detail if unit == "epoch" else trainer.updater.iteration
+        return min(max(done / length, 0.0), 1.0) if length else None
+    except Exception:  # noqa: BLE001 - unknown trigger types simply have no progress
+        return None

@@ -1,0 +1,199 @@
+"""One reported run: the report state, the renderer, the Slack mirror and the local views.
+
+This is the part of a run that knows nothing of Chainer, so the Chainer
+extension and the cell magic (a cell without any trainer is still one job)
+share it. It never raises into its caller: a fault in slacknb itself becomes
+one warning and the run goes on.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+import traceback
+import warnings
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+from .render import Renderer, format_hms
+from .report import COMPLETED, FAILED, INTERRUPTED, STARTED, TRAINING, ReportState
+
+OUTCOMES = {COMPLETED: "completed", FAILED: "failed", INTERRUPTED: "interrupted"}
+ALERT_CHOICES = ("failed", "completed", "all", "none")
+# Rendering more often than this only burns the training thread: Slack edits
+# are rarer still (min_interval) and a person cannot read faster.
+DEFAULT_REFRESH = 0.5
+TRACEBACK_LINES = 20
+
+
+def check_alert(alert: str) -> str:
+    if alert not in ALERT_CHOICES:
+        raise ValueError(f"alert={alert!r} is unknown; use one of: " + ", ".join(ALERT_CHOICES))
+    return alert
+
+
+@dataclass(frozen=True)
+class Frame:
+    """What a local view shows: the state, the exact Slack text, the sync state."""
+
+    state: ReportState
+    entries: tuple
+    preview: str
+    sync: object  # MirrorState
+
+
+def _guarded(method):
+    """Run ``method``; a bug in slacknb becomes one warning, never an exception."""
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - training must go on
+            if not self._warned_internal:
+                self._warned_internal = True
+                warnings.warn(f"slacknb: internal error ignored so training can go on: "
+                              f"{type(exc).__name__}: {exc}", RuntimeWarning, stacklevel=2)
+            return None
+
+    return wrapper
+
+
+class ReportRun:
+    """Keeps one run's report and sends it to the views and to Slack."""
+
+    def __init__(self, *, renderer: Renderer, mirror, views: Sequence = (),
+                 alert: str = "all", min_iterations: int = 0,
+                 refresh_interval: float = DEFAULT_REFRESH,
+                 clock: Callable[[], float] = time.monotonic):
+        self.renderer = renderer
+        self.mirror = mirror
+        self.views = list(views)
+        self.alert = check_alert(alert)
+        self.min_iterations = min_iterations
+        self.refresh_interval = refresh_interval
+        self.clock = clock
+        self.state = ReportState()
+        self.iterations = 0
+        self._last_push = None
+        self._warned_internal = False
+        self._finished = False
+
+    @property
+    def finished(self) -> bool:
+        return self._finished
+
+    def frame(self) -> Frame:
+        preview = self.renderer.render(self.state)
+        return Frame(self.state, self.renderer.entries(self.state), preview, self.mirror.state)
+
+    def _rerender(self, max_bytes: int) -> str:
+        return self.renderer.render(self.state, max_bytes=max(256, max_bytes))
+
+    @_guarded
+    def start(self, *, log=None, entries=None, label: str = "") -> None:
+        """The run begins: status Started, the views appear, the message is posted."""
+        if log is not None:
+            self.state.log = log
+        self.state.entries = entries
+        self.state.label = label
+        self.state.status = STARTED
+        for view in self.views:
+            view.show()
+        self.push(force=True)
+
+    @_guarded
+    def tick(self, *, elapsed: float, progress: float | None = None,
+             iterations: int | None = None, log_grew: bool = False) -> None:
+        """Cheap per-iteration call: renders at most every ``refresh_interval``."""
+        self.state.elapsed = elapsed
+        self.state.progress = progress
+        if iterations is not None:
+            self.iterations = iterations
+        if log_grew and self.state.status == STARTED:
+            self.state.status = TRAINING
+            self.push(force=True)
+            return
+        self.push()
+
+    def push(self, force: bool = False) -> None:
+        now = self.clock()
+        if not force and self._last_push is not None and now - self._last_push < self.refresh_interval:
+            return
+        self._last_push = now
+        self.state.eta = _eta(self.state.elapsed, self.state.progress)
+        frame = self.frame()
+        self.mirror.update(frame.preview, rerender=self._rerender)
+        for view in self.views:
+            view.refresh(frame)
+
+    @_guarded
+    def finish(self, status: str, *, error: BaseException | None = None,
+               console_tail: str | None = None) -> bool:
+        """The run ended (Completed, Failed or Interrupted): deliver the final state.
+
+        Waits for Slack up to the mirror's flush timeout; returns True when the
+        final edit and every reply were delivered.
+        """
+        if self._finished:
+            return True
+        self._finished = True
+        self.state.status = status
+        self.state.eta = 0.0 if status == COMPLETED else None
+        if status == COMPLETED:
+            self.state.progress = 1.0 if self.state.progress is not None else None
+        wants_reply = self._wants_reply(status)
+        self.state.mentions = self.mirror.mention_markup if wants_reply else ""
+        frame = self.frame()
+        for view in self.views:
+            view.refresh(frame)
+        delivered = self.mirror.finish(
+            frame.preview,
+            outcome=OUTCOMES[status],
+            elapsed=format_hms(self.state.elapsed),
+            error=_error_line(error),
+            traceback_tail=_traceback_tail(error),
+            console_tail=console_tail,
+            alert=wants_reply and status == FAILED,
+            mention=wants_reply,
+            rerender=self._rerender,
+        )
+        # The sync state changed while Slack was flushed: show where it ended.
+        final = Frame(self.state, frame.entries, frame.preview, self.mirror.state)
+        for view in self.views:
+            view.refresh(final)
+            finish = getattr(view, "finish", None)
+            if finish is not None:
+                finish(final)
+        return delivered
+
+    def _wants_reply(self, status: str) -> bool:
+        if self.alert == "none":
+            return False
+        if status == FAILED:
+            # Quick debug crashes (ClearML's min-iterations filter) still say
+            # Failed in the message, but ping nobody.
+            return self.alert in ("failed", "all") and self.iterations >= self.min_iterations
+        if status == COMPLETED:
+            return self.alert in ("completed", "all")
+        return self.alert == "all"
+
+
+def _eta(elapsed: float, progress: float | None) -> float | None:
+    if not progress or progress <= 0 or elapsed <= 0:
+        return None
+    return elapsed * (1 - min(progress, 1.0)) / progress
+
+
+def _error_line(error: BaseException | None) -> str | None:
+    if error is None:
+        return None
+    message = str(error)
+    return f"{type(error).__name__}: {message}" if message else type(error).__name__
+
+
+def _traceback_tail(error: BaseException | None) -> str | None:
+    if error is None or error.__traceback__ is None:
+        return None
+    lines = "".join(traceback.format_exception(type(error), error, error.__traceback__)).splitlines()
+    return "\n".join(lines[-TRACEBACK_LINES:])
