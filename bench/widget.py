@@ -3,7 +3,7 @@
 Usage: python bench/widget.py [--rows 2000] [--refreshes 400]
 
 The widgets run on a comm that serialises every message to JSON, as the
-kernel's session would before sending it, and counts its bytes. Measured:
+kernel would before sending it, and counts its bytes. Measured:
 - refresh, new row: one log row more and one second later (the table, the
   status line and the Slack preview change), on a log of --rows rows;
 - refresh, new second: one second later, no new row;
