@@ -14,18 +14,19 @@ class Boom(Exception):
     """The failure a test injects into training."""
 
 
-def make_trainer(out, *, epochs=3, stop=None, samples=200, batch=20, seed=0):
+def make_trainer(out, *, epochs=3, stop=None, samples=200, batch=20, seed=0,
+                 features=4, hidden=16, log_trigger=(1, "epoch"), log_name="log"):
     rng = np.random.RandomState(seed)
-    x = rng.randn(samples, 4).astype(np.float32)
+    x = rng.randn(samples, features).astype(np.float32)
     t = (x.sum(axis=1) > 0).astype(np.int32)
     dataset = chainer.datasets.TupleDataset(x, t)
-    model = L.Classifier(chainer.Sequential(L.Linear(4, 16), F.relu, L.Linear(16, 2)))
+    model = L.Classifier(chainer.Sequential(L.Linear(features, hidden), F.relu, L.Linear(hidden, 2)))
     optimizer = chainer.optimizers.Adam()
     optimizer.setup(model)
     iterator = chainer.iterators.SerialIterator(dataset, batch, shuffle=False)
     updater = training.updaters.StandardUpdater(iterator, optimizer)
     trainer = training.Trainer(updater, stop or (epochs, "epoch"), out=str(out))
-    trainer.extend(extensions.LogReport(trigger=(1, "epoch")))
+    trainer.extend(extensions.LogReport(trigger=log_trigger, log_name=log_name))
     return trainer
 
 

@@ -121,8 +121,7 @@ def test_run_inside_an_except_block_is_still_completed(server, tmp_path):
 
 
 def test_progress_and_iteration_trigger(server, tmp_path):
-    trainer = make_trainer(tmp_path, stop=(25, "iteration"))
-    trainer.extend(extensions.LogReport(trigger=(5, "iteration")), name="LogReport")
+    trainer = make_trainer(tmp_path, stop=(25, "iteration"), log_trigger=(5, "iteration"))
     r = report(server, template="{status} {progress} {eta}|{content}")
     trainer.extend(r, trigger=(5, "iteration"))
     trainer.run()

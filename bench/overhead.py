@@ -1,0 +1,176 @@
+"""What reporting costs a training run: PrintReport vs slacknb vs chainer-slack-report 0.3.
+
+Usage: python bench/overhead.py [--iterations 2000] [--latency 0.3] [--repeat 3]
+
+The same Chainer training (an MLP 784-256-2 on synthetic data, batch 64, CPU;
+LogReport and the reporter triggered every iteration so the cost is visible)
+runs with:
+  (a) PrintReport writing to a null stream (the baseline);
+  (b) slacknb's SlackReport, mirrored to the local Slack server answering after
+      --latency seconds (with Slack's rate limits);
+  (c) chainer-slack-report 0.3 from PyPI, its HTTP calls redirected to the same
+      server. It hard-codes slack.com and checks the channel with the retired
+      channels.info: this harness (never the package) rewrites its URLs and
+      answers that one check itself.
+A fresh server runs in its own process for every run, so it takes no CPU from
+the training and no run inherits another's rate-limit window. For (b) the time
+spent in finalize (waiting until the final state is in Slack) is also shown.
+Each variant runs --repeat times; the median wall time is used.
+
+chainer-slack-report 0.3 is installed on first use into the running
+interpreter: its sdist imports requests and chainer in setup.py, so requests
+and wheel are installed first and it is built without isolation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import io
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
+
+from chainer.training import extensions  # noqa: E402
+
+from chainer_fixtures import ENTRIES, make_trainer  # noqa: E402
+
+
+def ensure_chainer_slack_report():
+    try:
+        return importlib.import_module("chainer_slack_report.slack_report")
+    except ImportError:
+        pass
+    pip = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    subprocess.run(pip + ["requests", "wheel"], check=True)
+    subprocess.run(pip + ["--no-deps", "--no-build-isolation", "chainer-slack-report==0.3"], check=True)
+    return importlib.import_module("chainer_slack_report.slack_report")
+
+
+class _Answer:
+    """The little of a requests.Response that chainer-slack-report reads."""
+
+    def __init__(self, text):
+        self.text = text
+
+
+class RedirectedRequests:
+    """Stands in for the ``requests`` module inside chainer-slack-report only."""
+
+    def __init__(self, requests, base_url):
+        self._requests = requests
+        self._base_url = base_url
+        self.calls = 0
+
+    def _method(self, url):
+        return url.rsplit("/", 1)[-1]
+
+    def get(self, url, params=None):
+        self.calls += 1
+        if self._method(url) == "channels.info":  # retired by Slack; answered here
+            return _Answer(json.dumps({"ok": True, "channel": {"id": params.get("channel")}}))
+        return self._requests.get(self._base_url + self._method(url), params=params)
+
+    def post(self, url, data=None):
+        self.calls += 1
+        return self._requests.post(self._base_url + self._method(url), data=data)
+
+
+def start_server(latency):
+    process = subprocess.Popen([sys.executable, "-m", "slacknb.testing", "--latency", str(latency)],
+                               stdout=subprocess.PIPE, text=True)
+    line = process.stdout.readline()
+    settings = dict(part.split("=", 1) for part in line.split(": ", 1)[1].split())
+    return process, settings
+
+
+def run_training(iterations, attach):
+    with tempfile.TemporaryDirectory() as out:
+        # No log file: rewriting it every iteration would dwarf what is measured.
+        trainer = make_trainer(out, stop=(iterations, "iteration"), samples=2048, batch=64,
+                               features=784, hidden=256, log_trigger=(1, "iteration"), log_name=None)
+        extension = attach(trainer)
+        start = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            trainer.run()
+        return time.perf_counter() - start, extension
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--iterations", type=int, default=2000)
+    parser.add_argument("--latency", type=float, default=0.3)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+
+    csr = ensure_chainer_slack_report()
+    import requests
+
+    from slacknb import SlackReport
+
+    def baseline(trainer, env):
+        trainer.extend(extensions.PrintReport(ENTRIES, out=io.StringIO()), trigger=(1, "iteration"))
+
+    def slacknb(trainer, env):
+        report = SlackReport(env["SLACK_BOT_TOKEN"], env["SLACK_CHANNEL_ID"], ENTRIES,
+                             base_url=env["SLACKNB_API_URL"], out=io.StringIO())
+        finalize = report.finalize
+
+        def timed_finalize():
+            start = time.perf_counter()
+            finalize()
+            report.flush_seconds = time.perf_counter() - start
+
+        report.finalize = timed_finalize
+        trainer.extend(report, trigger=(1, "iteration"))
+        return report
+
+    def seed(trainer, env):
+        csr.requests = RedirectedRequests(requests, env["SLACKNB_API_URL"])
+        report = csr.SlackReport(env["SLACK_BOT_TOKEN"], env["SLACK_CHANNEL_ID"], ENTRIES)
+        trainer.extend(report, trigger=(1, "iteration"))
+        return report
+
+    results = {}
+    for name, attach in (("a PrintReport", baseline), ("b slacknb", slacknb),
+                         ("c chainer-slack-report", seed)):
+        times = []
+        for _ in range(args.repeat):
+            process, env = start_server(args.latency)
+            try:
+                wall, extension = run_training(args.iterations, lambda t: attach(t, env))
+            finally:
+                process.terminate()
+                process.wait()
+            times.append(wall)
+            if name.startswith("b"):
+                results.setdefault("b flush", []).append(extension.flush_seconds)
+                results["b calls"] = extension.slack.api_calls
+            if name.startswith("c"):
+                results["c calls"] = csr.requests.calls
+                results["c still mirroring"] = extension.available
+        results[name] = statistics.median(times)
+        print(f"{name:<24} median {results[name]:8.3f} s  runs {', '.join(f'{t:.3f}' for t in times)}",
+              flush=True)
+
+    a, b, c = results["a PrintReport"], results["b slacknb"], results["c chainer-slack-report"]
+    print(f"iterations {args.iterations}, server latency {args.latency * 1000:.0f} ms, "
+          f"median of {args.repeat}")
+    flush = statistics.median(results["b flush"])
+    print(f"b/a = {b / a:.3f}   (target < 1.05); of b, {flush:.3f} s is the final flush to Slack")
+    print(f"c/b = {c / b:.2f}")
+    print(f"Slack API calls per run: slacknb {results['b calls']}, "
+          f"chainer-slack-report {results['c calls']} "
+          f"(still mirroring at the end: {results['c still mirroring']})")
+
+
+if __name__ == "__main__":
+    main()
