@@ -158,6 +158,13 @@ class SlackReport(chainer_extensions.PrintReport):
             self._run.state.progress = progress
             self._run.iterations = trainer.updater.iteration
 
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        # display(report) / a cell's last value: the live widget when one shows
+        # this run, else text/plain and text/html of the same report.
+        from .notebook_view import mimebundle
+
+        return mimebundle(self._run.frame())
+
     def __repr__(self) -> str:
         return f"<SlackReport {self._run.state.status} slack={self._run.mirror.state.status}>"
 

@@ -40,6 +40,7 @@ class Frame:
     entries: tuple
     preview: str
     sync: object  # MirrorState
+    context: object = None  # RunContext: host, directory, command
 
 
 def _guarded(method):
@@ -85,7 +86,8 @@ class ReportRun:
 
     def frame(self) -> Frame:
         preview = self.renderer.render(self.state)
-        return Frame(self.state, self.renderer.entries(self.state), preview, self.mirror.state)
+        return Frame(self.state, self.renderer.entries(self.state), preview, self.mirror.state,
+                     self.renderer.context)
 
     def _rerender(self, max_bytes: int) -> str:
         return self.renderer.render(self.state, max_bytes=max(256, max_bytes))
@@ -98,8 +100,7 @@ class ReportRun:
         self.state.entries = entries
         self.state.label = label
         self.state.status = STARTED
-        for view in self.views:
-            view.show()
+        self._each_view("show")
         self.push(force=True)
 
     @_guarded
@@ -124,8 +125,7 @@ class ReportRun:
         self.state.eta = _eta(self.state.elapsed, self.state.progress)
         frame = self.frame()
         self.mirror.update(frame.preview, rerender=self._rerender)
-        for view in self.views:
-            view.refresh(frame)
+        self._each_view("refresh", frame)
 
     @_guarded
     def finish(self, status: str, *, error: BaseException | None = None,
@@ -145,8 +145,7 @@ class ReportRun:
         wants_reply = self._wants_reply(status)
         self.state.mentions = self.mirror.mention_markup if wants_reply else ""
         frame = self.frame()
-        for view in self.views:
-            view.refresh(frame)
+        self._each_view("refresh", frame)
         delivered = self.mirror.finish(
             frame.preview,
             outcome=OUTCOMES[status],
@@ -159,13 +158,24 @@ class ReportRun:
             rerender=self._rerender,
         )
         # The sync state changed while Slack was flushed: show where it ended.
-        final = Frame(self.state, frame.entries, frame.preview, self.mirror.state)
-        for view in self.views:
-            view.refresh(final)
-            finish = getattr(view, "finish", None)
-            if finish is not None:
-                finish(final)
+        final = Frame(self.state, frame.entries, frame.preview, self.mirror.state, frame.context)
+        self._each_view("refresh", final)
+        self._each_view("finish", final)
         return delivered
+
+    def _each_view(self, method: str, *args) -> None:
+        """Call ``method`` on every view; one failing view stops neither the others nor Slack."""
+        for view in self.views:
+            call = getattr(view, method, None)
+            if call is None:
+                continue
+            try:
+                call(*args)
+            except Exception as exc:  # noqa: BLE001 - a view is never worth a lost run
+                if not self._warned_internal:
+                    self._warned_internal = True
+                    warnings.warn(f"slacknb: the {type(view).__name__} failed and is skipped: "
+                                  f"{type(exc).__name__}: {exc}", RuntimeWarning, stacklevel=3)
 
     def _wants_reply(self, status: str) -> bool:
         if self.alert == "none":
