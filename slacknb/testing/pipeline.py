@@ -43,11 +43,12 @@ def handle(server: SlackServer, handler: BaseHTTPRequestHandler) -> None:
     arrived = time.monotonic()
     body = wire.read_body(handler)
     parts = urlsplit(handler.path)
-    method = parts.path[len("/api/"):] if parts.path.startswith("/api/") else parts.path.strip("/")
+    is_upload = parts.path.startswith("/upload/")
+    method = "upload" if is_upload else parts.path.removeprefix("/api/")
     if server.down:
         reply, channel = Reply.dropped(), None
-    elif parts.path.startswith("/upload/"):
-        method, channel = "upload", None
+    elif is_upload:
+        channel = None
         reply = _receive_upload(server, parts.path[len("/upload/"):], body)
     elif not parts.path.startswith("/api/"):
         reply, channel = Reply(status=404, body=b"Not Found", content_type=wire.TEXT, error="http_404"), None
@@ -81,13 +82,13 @@ def _answer(server: SlackServer, method: str, params: dict[str, Any], token: str
         if fault.delay and server._pause(fault.delay):
             return Reply.dropped()
         if fault.spoils_answer:
-            return _spoil(server, fault, method, key, token)
+            return _spoil(server, fault, method, key)
     reply = _perform(server, method, params, token, key)
     if fault is not None and fault.after:
         if fault.delay and server._pause(fault.delay):
             return Reply.dropped()
         if fault.spoils_answer:
-            return _spoil(server, fault, method, key, token)
+            return _spoil(server, fault, method, key)
     return reply
 
 
@@ -119,7 +120,7 @@ def _perform(server: SlackServer, method: str, params: dict[str, Any], token: st
     return Reply.api(payload, headers=headers)
 
 
-def _spoil(server: SlackServer, fault: Fault, method: str, key: Hashable, token: str | None) -> Reply:
+def _spoil(server: SlackServer, fault: Fault, method: str, key: Hashable) -> Reply:
     if fault.drop:
         return Reply.dropped()
     if fault.error == "ratelimited":

@@ -176,7 +176,7 @@ class SlackServer:
 
     @property
     def calls(self) -> list[Call]:
-        """Every request so far, in arrival order of completion."""
+        """Every request so far, in the order they were answered (``at`` is when each arrived)."""
         with self.lock:
             return list(self._calls)
 
@@ -199,7 +199,11 @@ class SlackServer:
 
     def wait_for(self, predicate: Callable[[SlackServer], bool], timeout: float = 5.0) -> bool:
         """Block until ``predicate(server)`` holds (re-checked after each request); False
-        if it still does not after ``timeout`` seconds."""
+        if it still does not after ``timeout`` seconds.
+
+        The predicate runs under the server's lock: it may inspect the server, but must
+        not call it over HTTP.
+        """
         deadline = time.monotonic() + timeout
         with self._changed:
             while not predicate(self):
