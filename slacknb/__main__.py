@@ -1,0 +1,7 @@
+"""``python -m slacknb``: the slacknb command line."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())
