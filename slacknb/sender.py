@@ -104,11 +104,13 @@ class Sender:
             self._wanted_token = object()
             self._wanted_done = False
             self._generation += 1
-            self._start_locked()
+            started = self._start_locked()
             if self._idle:
                 # Only an idle worker needs waking: one that waits for min_interval or a
                 # backoff picks up the newest text when its wait ends anyway.
                 self._cv.notify()
+        if not started:
+            self._on_disable("no thread could be started for the Slack mirror; the report stays local")
 
     def finish(self, text: str, rerender: Rerender | None, replies: list[Reply], *, deadline: float) -> None:
         """Queue the final text, then ``replies`` in order. ``deadline`` is a ``time.monotonic`` value."""
@@ -125,8 +127,10 @@ class Sender:
                 self._resume_at = 0.0
                 self._failures = 0
             self._generation += 1
-            self._start_locked()
+            started = self._start_locked()
             self._cv.notify()
+        if not started:
+            self._on_disable("no thread could be started for the Slack mirror; the report stays local")
 
     def wait_finished(self, timeout: float) -> bool:
         """Wait until the final text and replies are delivered; False on timeout or stop."""
@@ -177,10 +181,18 @@ class Sender:
                 self._cv.wait(left)
             return False
 
-    def _start_locked(self) -> None:
+    def _start_locked(self) -> bool:
+        """Start the worker at the first use; False (and disabled) if no thread can be started."""
         if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="slacknb-mirror", daemon=True)
-            self._thread.start()
+            thread = threading.Thread(target=self._run, name="slacknb-mirror", daemon=True)
+            try:
+                thread.start()
+            except RuntimeError:  # "can't start new thread": out of resources, never the caller's problem
+                self.disabled = True
+                self._cv.notify_all()
+                return False
+            self._thread = thread
+        return True
 
     # -- worker side -----------------------------------------------------------------
 
