@@ -1,0 +1,152 @@
+"""The example notebooks, run top to bottom in a real kernel against the local Slack server.
+
+The kernel is a separate process: it inherits this process's environment, so the
+server's URL, token and channel reach it through SLACKNB_API_URL, SLACK_BOT_TOKEN
+and SLACK_CHANNEL_ID, exactly as a user's settings would.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+
+from slacknb.testing import SlackServer
+
+pytestmark = pytest.mark.notebook
+
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+TOKEN_SHAPE = re.compile(r"(?i)(?:xox[a-z]|xapp)-[A-Za-z0-9]")
+
+
+@pytest.fixture
+def server():
+    with SlackServer() as running:
+        yield running
+        assert running.errors == []
+
+
+@pytest.fixture
+def kernel_env(server, monkeypatch, tmp_path):
+    monkeypatch.setenv("SLACKNB_API_URL", server.url)
+    monkeypatch.setenv("SLACK_BOT_TOKEN", server.token)
+    monkeypatch.setenv("SLACK_CHANNEL_ID", server.channel_id)
+    monkeypatch.delenv("SLACK_ACCESS_TOKEN", raising=False)
+    # A user's own IPython profile must not change what the notebooks do.
+    monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
+    # The python3 kernelspec starts "python" from PATH: make it this interpreter.
+    monkeypatch.setenv("PATH", os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
+    return server
+
+
+def execute(name: str, workdir: Path, *, fails: bool = False):
+    """Run ``notebooks/<name>.ipynb`` in a fresh kernel; returns the executed notebook and its JSON."""
+    nb = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
+    client = NotebookClient(nb, kernel_name="python3", timeout=60, startup_timeout=60,
+                            resources={"metadata": {"path": str(workdir)}})
+    if fails:
+        with pytest.raises(CellExecutionError) as caught:
+            client.execute()
+        error = caught.value
+        # nbclient saves widget state only after the last cell; a failing run
+        # never gets there, but the client has the state the kernel sent.
+        client.set_widgets_metadata()
+    else:
+        client.execute()
+        error = None
+    text = nbformat.writes(nb)
+    (workdir / f"{name}.executed.ipynb").write_text(text)
+    return nb, text, error
+
+
+def widget_states(nb) -> list[dict]:
+    """The saved state of every widget model in an executed notebook."""
+    return [model["state"] for model in nb.metadata["widgets"][WIDGET_STATE]["state"].values()]
+
+
+def reports_in(nb) -> list[tuple[str, str]]:
+    """``(data-status, table html)`` of each report widget, from the saved widget state."""
+    states = widget_states(nb)
+    tables = [s["value"] for s in states if "slacknb-table-box" in s.get("_dom_classes", ())]
+    statuses = [s["value"] for s in states if "slacknb-status-line" in s.get("_dom_classes", ())]
+    found = []
+    for status, table in zip(statuses, tables):
+        match = re.search(r'data-status="(\w*)"', status)
+        found.append((match.group(1) if match else "", table))
+    return found
+
+
+def table_rows(text: str) -> list[list[str]]:
+    """The rows of the code block in a Slack message, header first."""
+    return [line.split() for line in text.split("```")[1].strip("\n").splitlines()]
+
+
+def assert_no_token(text: str, server) -> None:
+    assert server.token not in text
+    assert not TOKEN_SHAPE.search(text)
+
+
+def test_quickstart_runs_and_ends_completed_in_slack_and_in_the_widget(kernel_env, tmp_path):
+    nb, text, _ = execute("quickstart", tmp_path)
+    [message] = kernel_env.messages(kernel_env.channel_id)
+    assert message.text.startswith("Completed - ")
+    rows = table_rows(message.text)
+    assert rows[0] == ["epoch", "main/loss", "main/accuracy", "validation/main/accuracy", "elapsed_time"]
+    assert [row[0] for row in rows[1:]] == [str(e) for e in range(1, 11)]
+    assert message.history[0].startswith("Started")
+    # The widget state saved in the notebook shows the end: Completed, all ten rows.
+    [(status, table)] = reports_in(nb)
+    assert status == "Completed"
+    assert 'data-rows="10"' in table
+    last_cell = nb.cells[-2]
+    assert last_cell.outputs[-1]["data"]["text/plain"] == "'epochs run: 10'"
+    assert_no_token(text, kernel_env)
+
+
+def test_extension_notebook_reports_each_run_in_its_own_message(kernel_env, tmp_path):
+    nb, text, _ = execute("extension", tmp_path)
+    messages = kernel_env.messages(kernel_env.channel_id)
+    assert len(messages) == 3
+    for message, alpha in zip(messages, ("0.001", "0.01", "0.05")):
+        assert message.text.startswith(f"Completed *alpha={alpha}* [##########] 100%")
+        assert [row[0] for row in table_rows(message.text)[1:]] == ["1", "2", "3", "4", "5"]
+        assert message.replies == []  # alert="failed": a completed run pings nobody
+    assert [status for status, _ in reports_in(nb)] == ["Completed"] * 3
+    summary = nb.cells[-1].outputs[-1]["data"]["text/plain"]
+    assert summary.count("'Completed', 'synced'") == 3
+    assert_no_token(text, kernel_env)
+
+
+def test_failing_notebook_fails_and_slack_says_failed(kernel_env, tmp_path):
+    nb, text, error = execute("failure", tmp_path, fails=True)
+    assert "FloatingPointError" in str(error)
+    [message] = kernel_env.messages(kernel_env.channel_id)
+    assert message.text.startswith("Failed - ")
+    assert [row[0] for row in table_rows(message.text)[1:]] == ["1", "2", "3"]  # epoch 3 was logged, then it failed
+    [alert] = message.replies
+    assert alert.text.startswith("<!here> :x: *Failed*") and "failure-demo" in alert.text
+    assert "loss diverged at epoch 3" in alert.text
+    assert "training with alpha=0.01" in alert.text.split("Console (last lines):")[1]
+    assert [status for status, _ in reports_in(nb)] == ["Failed"]
+    assert nb.cells[-1].get("outputs", []) == []  # cells after the failure did not run
+    assert_no_token(text, kernel_env)
+
+
+@pytest.mark.parametrize("name", ["quickstart", "extension", "failure"])
+def test_committed_notebooks_have_no_outputs_and_no_token(name):
+    text = (NOTEBOOKS / f"{name}.ipynb").read_text()
+    nb = json.loads(text)
+    for cell in nb["cells"]:
+        if cell["cell_type"] == "code":
+            assert cell["outputs"] == [] and cell["execution_count"] is None
+    assert "widgets" not in nb["metadata"]
+    assert not TOKEN_SHAPE.search(text)
+    nbformat.validate(nbformat.reads(text, as_version=4))
