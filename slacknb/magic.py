@@ -46,7 +46,7 @@ TOKEN_REFUSED = (
     "IPython's history, where anyone who gets either can read it. Set SLACK_BOT_TOKEN in the "
     "environment that starts Jupyter, or type it in a cell without saving it: "
     "import os, getpass; os.environ['SLACK_BOT_TOKEN'] = getpass.getpass('Slack bot token: '). "
-    "If that was a real token it is now in this session's history: revoke it and reinstall the "
+    "If that was a real token, it is now in IPython's history file: revoke it and reinstall the "
     "Slack app to get a new one."
 )
 
