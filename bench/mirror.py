@@ -79,7 +79,8 @@ def main(argv: list[str] | None = None) -> None:
     rest = micro[1:]  # the first update also starts the worker thread
     print(
         f"caller blocked per update: median {statistics.median(rest):.1f} us, "
-        f"p99 {percentile(rest, 0.99):.1f} us, max {max(rest):.1f} us; first update (starts the worker) {micro[0]:.0f} us"
+        f"p99 {percentile(rest, 0.99):.1f} us, max {max(rest):.1f} us; "
+        f"first update (starts the worker) {micro[0]:.0f} us"
     )
     calls = ", ".join(f"{method} {n}" for method, n in sorted(result["counts"].items()))
     print(f"API calls made: {result['api_calls']} ({calls})")

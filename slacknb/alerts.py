@@ -59,7 +59,8 @@ def failure_alert(
         parts.append(escape(_cut_end(error.strip(), ERROR_CHARS)))
     tb_lines, console_lines, tb_chars, console_chars = TRACEBACK_LINES, CONSOLE_LINES, TRACEBACK_CHARS, CONSOLE_CHARS
     while True:
-        text = "\n".join(parts + _sections(traceback_tail, console_tail, tb_lines, tb_chars, console_lines, console_chars))
+        sections = _sections(traceback_tail, console_tail, tb_lines, tb_chars, console_lines, console_chars)
+        text = "\n".join(parts + sections)
         if len(text) <= REPLY_CHARS or (tb_chars <= 200 and console_chars <= 200):
             return text if len(text) <= REPLY_CHARS else text[: REPLY_CHARS - 1] + _CUT
         tb_chars, console_chars = max(200, tb_chars * 3 // 4), max(200, console_chars * 3 // 4)

@@ -61,13 +61,16 @@ def resolve_config(
     channel_value, channel_source = _first_set([("argument", channel), (CHANNEL_ENV_VAR, env.get(CHANNEL_ENV_VAR))])
     if channel_value is not None and any(c.isspace() for c in channel_value):
         raise ValueError(
-            f"Slack channel {channel_value!r} contains spaces: give a channel ID like 'C0123ABCD' or a name like '#training'"
+            f"Slack channel {channel_value!r} contains spaces: "
+            "give a channel ID like 'C0123ABCD' or a name like '#training'"
         )
     url_value, url_source = _first_set([("argument", base_url), (BASE_URL_ENV_VAR, env.get(BASE_URL_ENV_VAR))])
     url = url_value or DEFAULT_BASE_URL
     if not url.startswith(("http://", "https://")):
         where = "the base_url argument" if url_source == "argument" else BASE_URL_ENV_VAR
-        raise ValueError(f"Slack API URL {url!r} from {where} must start with http:// or https://, e.g. {DEFAULT_BASE_URL}")
+        raise ValueError(
+            f"Slack API URL {url!r} from {where} must start with http:// or https://, e.g. {DEFAULT_BASE_URL}"
+        )
     if not url.endswith("/"):
         url += "/"
     return SlackConfig(

@@ -229,7 +229,10 @@ class SlackMirror:
 
     def __repr__(self) -> str:
         state = self._state
-        return f"SlackMirror(channel={self._channel!r}, status={state.status!r}, ts={state.ts!r}, api_calls={state.api_calls})"
+        return (
+            f"SlackMirror(channel={self._channel!r}, status={state.status!r}, "
+            f"ts={state.ts!r}, api_calls={state.api_calls})"
+        )
 
     # -- end of run ------------------------------------------------------------------
 
@@ -330,6 +333,7 @@ class SlackMirror:
         self._publish("disabled", detail, None)
 
     def _queue_warning(self, text: str) -> None:
+        text = scrub(text, getattr(self._client, "token", None))
         with self._lock:
             self._warnings.append(text)
 

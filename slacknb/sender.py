@@ -200,7 +200,9 @@ class Sender:
         try:
             self._loop()
         except BaseException as exc:  # noqa: BLE001 - a bug must stop mirroring loudly, not silently
-            self._disable(f"the Slack mirror stopped on an internal error ({type(exc).__name__}); the report stays local")
+            self._disable(
+                f"the Slack mirror stopped on an internal error ({type(exc).__name__}); the report stays local"
+            )
 
     def _loop(self) -> None:
         published: tuple | None = None
@@ -349,7 +351,10 @@ class Sender:
         if failure.kind is Kind.UNEXPECTED:
             self._unexpected += 1
             if self._unexpected > MAX_UNEXPECTED:
-                return f"the Slack mirror stopped after repeated unexpected errors ({failure.error}); the report stays local"
+                return (
+                    f"the Slack mirror stopped after repeated unexpected errors ({failure.error}); "
+                    "the report stays local"
+                )
         self._failures += 1
         delay = min(self._backoff_max, self._backoff_base * 2 ** (self._failures - 1))
         self._resume_at = now + delay * self._random.uniform(0.5, 1.5)

@@ -53,13 +53,18 @@ _MAYBE_PERFORMED_ERRORS = frozenset({"internal_error", "fatal_error", "request_t
 _GONE_ERRORS = frozenset({"message_not_found", "cant_update_message", "edit_window_closed", "thread_not_found"})
 _TOO_LONG_ERRORS = frozenset({"msg_too_long", "msg_blocks_too_long"})
 
+_BOT_TOKEN = "set SLACK_BOT_TOKEN to the app's Bot User OAuth Token (xoxb-...)"
+_NEW_TOKEN = "set SLACK_BOT_TOKEN to the new token"
 _CREDENTIALS_FIX = {
-    "invalid_auth": "the Slack token was not accepted (invalid_auth): set SLACK_BOT_TOKEN to the app's Bot User OAuth Token (xoxb-...)",
-    "not_authed": "no Slack token reached Slack (not_authed): set SLACK_BOT_TOKEN to the app's Bot User OAuth Token",
-    "token_revoked": "the Slack token was revoked (token_revoked): reinstall the app and set SLACK_BOT_TOKEN to the new token",
-    "token_expired": "the Slack token expired (token_expired): refresh or reinstall the app and set SLACK_BOT_TOKEN to the new token",
-    "account_inactive": "the Slack token belongs to a deactivated user or workspace (account_inactive): reinstall the app with an active account",
-    "not_allowed_token_type": "this kind of Slack token cannot post messages (not_allowed_token_type): use the Bot User OAuth Token (xoxb-...)",
+    "invalid_auth": f"the Slack token was not accepted (invalid_auth): {_BOT_TOKEN}",
+    "not_authed": f"no Slack token reached Slack (not_authed): {_BOT_TOKEN}",
+    "token_revoked": f"the Slack token was revoked (token_revoked): reinstall the app and {_NEW_TOKEN}",
+    "token_expired": f"the Slack token expired (token_expired): refresh or reinstall the app and {_NEW_TOKEN}",
+    "account_inactive": (
+        "the Slack token belongs to a deactivated user or workspace (account_inactive): "
+        "reinstall the app with an active account"
+    ),
+    "not_allowed_token_type": f"this kind of Slack token cannot post messages (not_allowed_token_type): {_BOT_TOKEN}",
 }
 
 
@@ -95,7 +100,8 @@ def classify(exc: BaseException, *, channel: str | None = None) -> Failure:
         )
     name = type(exc).__name__
     if name == "SlackRequestError":
-        return Failure(Kind.FATAL, "bad_request", f"slack_sdk refused the request ({exc}): check SLACKNB_API_URL / base_url")
+        fix = f"slack_sdk refused the request ({exc}): check SLACKNB_API_URL / base_url"
+        return Failure(Kind.FATAL, "bad_request", fix)
     return Failure(Kind.UNEXPECTED, name, f"unexpected {name}: {exc}")
 
 
@@ -122,7 +128,8 @@ def _classify_response(response, channel: str | None) -> Failure:
         what = f"HTTP {status}" if status >= 500 else "a non-JSON answer"
         return Failure(Kind.TRANSIENT, label, f"Slack answered with {what}", maybe_performed=True)
     if error in _TRANSIENT_ERRORS:
-        return Failure(Kind.TRANSIENT, error, f"Slack reported {error}", maybe_performed=error in _MAYBE_PERFORMED_ERRORS)
+        maybe = error in _MAYBE_PERFORMED_ERRORS
+        return Failure(Kind.TRANSIENT, error, f"Slack reported {error}", maybe_performed=maybe)
     if error in _GONE_ERRORS:
         return Failure(Kind.MESSAGE_GONE, error, f"the message can no longer be edited ({error})")
     if error in _TOO_LONG_ERRORS:

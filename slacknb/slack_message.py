@@ -187,7 +187,8 @@ class SlackMessage:
     def _on_failure(self, failure: Failure, text: str) -> Step:
         if failure.kind is Kind.TOO_LONG:
             if self._budget is not None and self._budget <= MIN_BUDGET:
-                return Step("wait", Failure(Kind.UNEXPECTED, failure.error, "Slack rejects even a short message as too long"))
+                refused = Failure(Kind.UNEXPECTED, failure.error, "Slack rejects even a short message as too long")
+                return Step("wait", refused)
             self._budget = next_budget(text)
             return AGAIN
         if failure.kind is Kind.MESSAGE_GONE:

@@ -69,7 +69,8 @@ def test_markup_and_formatting():
 
 def test_alert_prefix_translation():
     assert translate_prefix("@here") == "<!here>"
-    assert translate_prefix(":rotating_light: @channel look, @U0ALICE") == ":rotating_light: <!channel> look, <@U0ALICE>"
+    translated = translate_prefix(":rotating_light: @channel look, @U0ALICE")
+    assert translated == ":rotating_light: <!channel> look, <@U0ALICE>"
     assert translate_prefix("<!here> already") == "<!here> already"
     assert translate_prefix("mail me@here.com") == "mail me@here.com"
 

@@ -13,6 +13,7 @@ import warnings
 import pytest
 
 from slacknb.mirror import MirrorState, SlackMirror, SlackMirrorWarning
+from slacknb.slack_errors import scrub
 from slacknb.testing import SlackServer, Workspace
 
 
@@ -134,20 +135,31 @@ def test_latest_wins_while_slack_is_slow_and_the_caller_never_waits(server):
     assert numbers == sorted(numbers) and len(set(numbers)) == len(numbers)
 
 
-def test_min_interval_spaces_edits_but_not_the_final_one(server):
+def test_min_interval_spaces_edits(server):
     states = States()
     mirror = mirror_for(server, states, min_interval=0.4)
     mirror.update("a")
     states.wait_synced("a")
     mirror.update("b")
+    waiting = states.wait_for(lambda s: s.status == "sending" and s.next_attempt_in is not None)
+    assert 0 < waiting.next_attempt_in <= 0.4
     states.wait_synced("b")
-    post, update = [c for c in server.calls if c.method.startswith("chat.") and c.method != "chat.getPermalink"]
-    assert update.at - post.at >= 0.4 - 0.05
-    mirror.update("c")  # would be held back by min_interval...
+    post, update = [c for c in server.calls if c.method in ("chat.postMessage", "chat.update")]
+    assert update.at - post.at >= 0.4 - 0.02
+    mirror.close()
+
+
+def test_the_final_edit_is_not_held_back_by_min_interval(server):
+    states = States()
+    mirror = mirror_for(server, states, min_interval=60)
+    mirror.update("a")
+    states.wait_for(lambda s: s.status == "synced" and s.permalink is not None)
+    mirror.update("b")  # held back for a minute...
+    states.wait_for(lambda s: s.status == "sending" and s.next_attempt_in is not None)
     started = time.monotonic()
     assert mirror.finish("final", outcome="completed", elapsed="0:00:01")
-    assert time.monotonic() - started < 0.4  # ...but the final edit is not
-    assert server.messages()[0].text == "final"
+    assert time.monotonic() - started < 5  # ...but the final edit goes at once
+    assert server.messages()[0].history == ["a", "final"]
 
 
 def test_updates_after_finish_and_a_second_finish_do_nothing(server):
@@ -253,6 +265,11 @@ def test_an_injected_client_is_used_as_is(server):
 
 
 # -- the token stays secret -----------------------------------------------------------
+
+def test_scrub_removes_the_token_from_any_text():
+    assert scrub("bad token xoxb-123 in url", "xoxb-123") == "bad token xox?-[hidden] in url"
+    assert scrub("nothing here", None) == "nothing here"
+
 
 def test_the_token_never_shows_in_repr_state_warnings_or_logs(server, caplog):
     secret = server.token
