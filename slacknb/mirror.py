@@ -20,6 +20,11 @@
   (see :mod:`slacknb.slack_message`), and a fault a person must fix (bad token, missing
   scope, unknown or archived channel) stops mirroring with one warning naming the fix.
 
+Scopes used: ``chat:write`` (always); ``chat:write.public`` or ``channels:join`` for a
+public channel the bot was not invited to; ``channels:history`` / ``groups:history`` so
+an interrupted post is looked up instead of repeated; ``users:read`` (names) and
+``users:read.email`` (e-mail addresses) for mentions.
+
 Messages to the person are ``warnings.warn`` with :class:`SlackMirrorWarning`, always
 raised on the caller's thread (so they show in the running notebook cell): one when
 running local-only (no token or channel), one when mirroring stops, one when ``finish``
@@ -80,6 +85,34 @@ class MirrorState:
 
 class SlackMirror:
     """One Slack message per run, edited in place; see the module docstring.
+
+    Parameters
+    ----------
+    token, channel, base_url
+        Resolved by :func:`slacknb.config.resolve_config` (arguments, then
+        ``SLACK_BOT_TOKEN``/``SLACK_ACCESS_TOKEN``, ``SLACK_CHANNEL_ID``, ``SLACKNB_API_URL``).
+        Without a token or a channel the mirror is local-only and says so once.
+    mentions
+        Who the finish reply notifies: see :mod:`slacknb.mentions`.
+    alert_prefix
+        Put before the failure alert, e.g. ``"@here"`` (becomes ``<!here>``).
+    min_interval
+        Seconds between two edits of the message (the final edit is not held back).
+    flush_timeout
+        How long :meth:`finish` may wait for the end-of-run messages.
+    request_timeout
+        Seconds one HTTP call may take.
+    label
+        Names the run in the end-of-run replies.
+    on_state
+        Called with each new :class:`MirrorState`, from the worker thread; keep it cheap.
+    client
+        A ready ``slack_sdk.WebClient`` to use instead of building one (then ``token``
+        and ``base_url`` are not needed).
+    clock
+        Monotonic seconds, for pacing.
+    backoff_base, backoff_max
+        Retry delays after transient faults: doubling from base to max, +-50% jitter.
 
     Raises TypeError/ValueError at construction for wrong argument types or values;
     after that, no method raises and none blocks longer than ``flush_timeout``.
