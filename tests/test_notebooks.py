@@ -100,14 +100,14 @@ def test_quickstart_runs_and_ends_completed_in_slack_and_in_the_widget(kernel_en
     assert message.text.startswith("Completed - ")
     rows = table_rows(message.text)
     assert rows[0] == ["epoch", "main/loss", "main/accuracy", "validation/main/accuracy", "elapsed_time"]
-    assert [row[0] for row in rows[1:]] == [str(e) for e in range(1, 11)]
+    assert [row[0] for row in rows[1:]] == [str(e) for e in range(1, 21)]
     assert message.history[0].startswith("Started")
-    # The widget state saved in the notebook shows the end: Completed, all ten rows.
+    # The widget state saved in the notebook shows the end: Completed, all twenty rows.
     [(status, table)] = reports_in(nb)
     assert status == "Completed"
-    assert 'data-rows="10"' in table
+    assert 'data-rows="20"' in table
     last_cell = nb.cells[-2]
-    assert last_cell.outputs[-1]["data"]["text/plain"] == "'epochs run: 10'"
+    assert last_cell.outputs[-1]["data"]["text/plain"] == "'epochs run: 20'"
     assert_no_token(text, kernel_env)
 
 
