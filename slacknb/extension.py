@@ -35,14 +35,15 @@ class SlackReport(chainer_extensions.PrintReport):
     The first seven arguments are chainer-slack-report's, in its order. ``access_token``
     and ``channel_id`` may be None: then ``SLACK_BOT_TOKEN`` (or ``SLACK_ACCESS_TOKEN``)
     and ``SLACK_CHANNEL_ID`` apply, and without them the report stays local.
-    ``entries=None`` picks the columns from the log as it fills.
+    ``entries=None`` picks the columns from the log as it fills; ``local=True``
+    keeps the report out of Slack whatever the settings.
     """
 
     def __init__(self, access_token=None, channel_id=None, entries=None,
                  template=DEFAULT_TEMPLATE, finish_mentions=(), len_normalizer="thin_out",
                  log_report="LogReport", *, max_bytes=DEFAULT_MAX_BYTES, min_interval=5.0,
                  flush_timeout=30.0, base_url=None, alert_prefix="", alert="all",
-                 min_iterations=0, label="", out=None, views=None, console_tail=None):
+                 min_iterations=0, label="", local=False, out=None, views=None, console_tail=None):
         if entries is not None and (isinstance(entries, str) or not all(isinstance(e, str) for e in entries)):
             raise TypeError("entries must be a list of observation keys such as "
                             "['epoch', 'main/loss'], or None to pick them from the log")
@@ -55,7 +56,7 @@ class SlackReport(chainer_extensions.PrintReport):
         renderer = Renderer(template=template, max_bytes=max_bytes, normalizer=len_normalizer)
         mirror = SlackMirror(access_token, channel_id, base_url=base_url, mentions=finish_mentions or None,
                              alert_prefix=alert_prefix, min_interval=min_interval,
-                             flush_timeout=flush_timeout, label=label)
+                             flush_timeout=flush_timeout, label=label, local=local)
         if views is None:
             views = default_views(out=out)
         self._run = ReportRun(renderer=renderer, mirror=mirror, views=views, alert=alert,

@@ -12,8 +12,6 @@
 from __future__ import annotations
 
 import ast
-import contextlib
-import os
 import re
 import threading
 import time
@@ -27,7 +25,7 @@ from IPython.core.magic import Magics, cell_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 from traitlets import Bool, Enum, Float, Int, List, Unicode
 
-from .config import TOKEN_ENV_VARS, resolve_config
+from .config import resolve_config
 from .console_tail import ConsoleTail
 from .normalize import STRATEGIES
 from .render import DEFAULT_MAX_BYTES, Renderer, check_max_bytes
@@ -301,14 +299,13 @@ def run_reported(body: CellBody, options: CellOptions):
     tail = ConsoleTail()
 
     def make_report(log_report: str):
-        with _slack_env(options.local):
-            return SlackReport(None, options.channel, options.entries, options.template,
-                               finish_mentions=options.mentions, len_normalizer=options.normalizer,
-                               log_report=log_report, max_bytes=options.max_bytes,
-                               min_interval=options.interval, flush_timeout=options.flush_timeout,
-                               base_url=options.base_url, alert_prefix=options.prefix, alert=options.alert,
-                               min_iterations=options.min_iterations, label=options.label,
-                               console_tail=tail.text)
+        return SlackReport(None, options.channel, options.entries, options.template,
+                           finish_mentions=options.mentions, len_normalizer=options.normalizer,
+                           log_report=log_report, max_bytes=options.max_bytes,
+                           min_interval=options.interval, flush_timeout=options.flush_timeout,
+                           base_url=options.base_url, alert_prefix=options.prefix, alert=options.alert,
+                           min_iterations=options.min_iterations, label=options.label,
+                           local=options.local, console_tail=tail.text)
 
     patch = TrainerPatch(lambda trainer: attach_report(trainer, make_report, report_type=SlackReport))
     job = CellJob(lambda views: make_cell_run(options, views), label=options.label, grace=options.grace,
@@ -346,33 +343,11 @@ def make_cell_run(options: CellOptions, views: list) -> ReportRun:
     from .mirror import SlackMirror
 
     renderer = Renderer(template=options.template, max_bytes=options.max_bytes, normalizer=options.normalizer)
-    with _slack_env(options.local):
-        mirror = SlackMirror(None, options.channel, base_url=options.base_url, mentions=options.mentions,
-                             alert_prefix=options.prefix, min_interval=options.interval,
-                             flush_timeout=options.flush_timeout, label=options.label)
+    mirror = SlackMirror(None, options.channel, base_url=options.base_url, mentions=options.mentions,
+                         alert_prefix=options.prefix, min_interval=options.interval,
+                         flush_timeout=options.flush_timeout, label=options.label, local=options.local)
     return ReportRun(renderer=renderer, mirror=mirror, views=views, alert=options.alert,
                      min_iterations=options.min_iterations)
-
-
-@contextlib.contextmanager
-def _slack_env(local: bool):
-    """With ``local``, build the Slack side as if no token were set, and without the hint.
-
-    The extension and the mirror read the token from the environment and have no
-    local-only switch; hiding the variables for the constructor's duration is it.
-    """
-    if not local:
-        yield
-        return
-    from .mirror import SlackMirrorWarning
-
-    saved = {name: os.environ.pop(name) for name in TOKEN_ENV_VARS if name in os.environ}
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", SlackMirrorWarning)  # "mirroring is off": asked for
-            yield
-    finally:
-        os.environ.update(saved)
 
 
 class CellJob:

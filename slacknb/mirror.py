@@ -92,6 +92,8 @@ class SlackMirror:
         Resolved by :func:`slacknb.config.resolve_config` (arguments, then
         ``SLACK_BOT_TOKEN``/``SLACK_ACCESS_TOKEN``, ``SLACK_CHANNEL_ID``, ``SLACKNB_API_URL``).
         Without a token or a channel the mirror is local-only and says so once.
+    local
+        Never talk to Slack, whatever the settings (asked for, so nothing is said).
     mentions
         Who the finish reply notifies: see :mod:`slacknb.mentions`.
     alert_prefix
@@ -135,6 +137,7 @@ class SlackMirror:
         clock: Callable[[], float] = time.monotonic,
         backoff_base: float = 0.5,
         backoff_max: float = 30.0,
+        local: bool = False,
     ) -> None:
         _check_number("min_interval", min_interval, allow_zero=True)
         _check_number("flush_timeout", flush_timeout)
@@ -150,7 +153,8 @@ class SlackMirror:
             raise TypeError("clock must be a callable returning seconds, like time.monotonic")
         if client is not None and not hasattr(client, "chat_postMessage"):
             raise TypeError("client must be a slack_sdk.WebClient (or compatible), or None")
-        config = resolve_config(token, channel, base_url=base_url)
+        config = resolve_config(None if local else token, channel, base_url=base_url,
+                                environ={} if local else None)
         self._mentions = parse_mentions(mentions)
         self._alert_prefix = translate_prefix(alert_prefix)
         self._label = label
@@ -167,6 +171,9 @@ class SlackMirror:
         self._configured = bool(config.channel) and (client is not None or bool(config.token))
         self._client = None
         self._sender: Sender | None = None
+        if local:
+            self._state = MirrorState("local", "Slack mirroring is off (local=True): the report stays here")
+            return
         if not self._configured:
             hint = missing_setting_hint(config) or "Slack mirroring is off: no channel given."
             self._state = MirrorState("local", hint)

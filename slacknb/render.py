@@ -8,6 +8,7 @@ the budget, not what the log holds.
 
 from __future__ import annotations
 
+import threading
 from typing import Mapping, Sequence
 
 from .context import RunContext
@@ -149,11 +150,15 @@ class Renderer:
         self.context = context if context is not None else RunContext.detect()
         self._rows = _RowCache()
         self._auto_entries = _AutoEntries()
+        # The Slack worker re-renders (msg_too_long) while training renders: the
+        # caches are not thread-safe, so one render at a time.
+        self._lock = threading.Lock()
 
     def entries(self, state: ReportState) -> tuple:
         if state.entries is not None:
             return tuple(state.entries)
-        return self._auto_entries.get(state.log)
+        with self._lock:
+            return self._auto_entries.get(state.log)
 
     def fields(self, state: ReportState) -> dict[str, str]:
         """Every placeholder's value except ``content``, escaped for Slack."""
@@ -182,7 +187,8 @@ class Renderer:
     def render(self, state: ReportState, *, max_bytes: int | None = None) -> str:
         budget = self.max_bytes if max_bytes is None else max_bytes
         values = self.fields(state)
-        values["content"] = self._content(state, values, budget)
+        with self._lock:
+            values["content"] = self._content(state, values, budget)
         text = self.template.render(values)
         # Specs such as {content:>9999} or a template longer than the budget
         # can still overflow: cut, keeping the status and mentions.
@@ -192,7 +198,7 @@ class Renderer:
         log = state.log
         if not log:
             return ""
-        entries = self.entries(state)
+        entries = tuple(state.entries) if state.entries is not None else self._auto_entries.get(log)
         header = guard_backticks(escape(format_header(entries)))
         occurrences = self.template.count("content")
         if occurrences == 0:

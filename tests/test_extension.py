@@ -253,3 +253,14 @@ def test_chainer_slack_report_script_runs_unchanged(server, tmp_path):
     [message] = server.messages(server.channel_id)
     assert message.text.startswith("Completed - ")
     assert sum("<@U0ALICE>" in m.text for m in message.replies) == 1
+
+
+def test_local_true_never_talks_to_slack_even_with_settings(server, tmp_path):
+    trainer = make_trainer(tmp_path, epochs=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # local was asked for: nothing to warn about
+        r = report(server, local=True)
+    trainer.extend(r, trigger=(1, "epoch"))
+    trainer.run()
+    assert r.slack.status == "local" and r.state.status == "Completed"
+    assert server.calls == []
