@@ -20,7 +20,6 @@ import warnings
 from chainer.training import extensions as chainer_extensions
 from chainer.training.extensions import log_report as log_report_module
 
-from .console import ConsoleView
 from .mirror import SlackMirror
 from .render import DEFAULT_MAX_BYTES, Renderer
 from .report import COMPLETED, FAILED, INTERRUPTED

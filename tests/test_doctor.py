@@ -7,17 +7,8 @@ import os
 import subprocess
 import sys
 
-import pytest
 
 from slacknb.doctor import run_doctor
-from slacknb.testing import SlackServer
-
-
-@pytest.fixture
-def server():
-    with SlackServer() as running:
-        yield running
-        assert running.errors == []
 
 
 def doctor(server, *, token=None, channel=None, **kwargs):

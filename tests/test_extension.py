@@ -14,18 +14,10 @@ import pytest
 from chainer.training import extensions
 
 from slacknb import SlackReport
-from slacknb.testing import SlackServer
 
 from chainer_fixtures import ENTRIES, Boom, make_trainer, raise_at_epoch
 
 TESTS = os.path.dirname(os.path.abspath(__file__))
-
-
-@pytest.fixture
-def server():
-    with SlackServer() as running:
-        yield running
-        assert running.errors == []
 
 
 def report(server, entries=ENTRIES, **kwargs):

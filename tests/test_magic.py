@@ -8,7 +8,6 @@ from __future__ import annotations
 import io
 import sys
 import textwrap
-import threading
 import warnings
 
 import pytest
@@ -22,21 +21,14 @@ from traitlets.config import Config
 from slacknb import SlackReport
 from slacknb.console_tail import ConsoleTail, TailBuffer, TeeStream
 from slacknb.magic import SlackReportMagics
-from slacknb.testing import SlackServer
 from slacknb.trainer_patch import TrainerPatch, attach_report, is_patched
 
-from chainer_fixtures import ENTRIES, Boom, make_trainer, raise_at_epoch
+from chainer_fixtures import Boom, make_trainer, raise_at_epoch
 
 ORIGINAL_RUN = Trainer.__dict__["run"]
 
 
 # -- fixtures -------------------------------------------------------------------------
-
-@pytest.fixture
-def server():
-    with SlackServer() as running:
-        yield running
-        assert running.errors == []
 
 
 @pytest.fixture

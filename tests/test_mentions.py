@@ -11,12 +11,10 @@ from slack_sdk import WebClient
 from slacknb.mentions import (
     Mention,
     MentionResolver,
-    clear_cache,
     format_mentions,
     parse_mentions,
     translate_prefix,
 )
-from slacknb.testing import SlackServer, Workspace
 
 
 def kinds(spec):
@@ -83,13 +81,6 @@ def test_parsing_never_fails_on_strings_and_never_yields_none_or_brackets(words)
 
 
 # -- resolution against the local server --------------------------------------------
-
-@pytest.fixture
-def server():
-    clear_cache()
-    with SlackServer(Workspace.default()) as running:
-        yield running
-        assert running.errors == []
 
 
 def resolver_for(server, token=None):

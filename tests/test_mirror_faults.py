@@ -4,50 +4,15 @@ that disappears, a text that is too long, and posts whose outcome is unknown."""
 
 from __future__ import annotations
 
-import threading
 import time
 
 import pytest
 from slack_sdk import WebClient
 
-from slacknb.mirror import MirrorState, SlackMirror, SlackMirrorWarning
+from slacknb.mirror import SlackMirror, SlackMirrorWarning
 from slacknb.slack_message import CUT_MARKER
-from slacknb.testing import SlackServer, Workspace
 
-
-class States:
-    """Collects the mirror's states and lets a test wait for one, without sleeping."""
-
-    def __init__(self) -> None:
-        self.seen: list[MirrorState] = []
-        self._changed = threading.Condition()
-
-    def __call__(self, state: MirrorState) -> None:
-        with self._changed:
-            self.seen.append(state)
-            self._changed.notify_all()
-
-    def wait_for(self, predicate, timeout: float = 8.0) -> MirrorState:
-        deadline = time.monotonic() + timeout
-        with self._changed:
-            while True:
-                for state in self.seen:
-                    if predicate(state):
-                        return state
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise AssertionError(f"no such state within {timeout} s; saw {[s.status for s in self.seen]}")
-                self._changed.wait(left)
-
-    def wait_synced(self, text: str, timeout: float = 8.0) -> MirrorState:
-        return self.wait_for(lambda s: s.status == "synced" and s.sent_text == text, timeout)
-
-
-@pytest.fixture
-def server():
-    with SlackServer(Workspace.default()) as running:
-        yield running
-        assert running.errors == []
+from mirror_support import States
 
 
 def mirror_for(server, states=None, channel=None, **options) -> SlackMirror:

@@ -18,20 +18,12 @@ import pytest
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
-from slacknb.testing import SlackServer
 
 pytestmark = pytest.mark.notebook
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 TOKEN_SHAPE = re.compile(r"(?i)(?:xox[a-z]|xapp)-[A-Za-z0-9]")
-
-
-@pytest.fixture
-def server():
-    with SlackServer() as running:
-        yield running
-        assert running.errors == []
 
 
 @pytest.fixture

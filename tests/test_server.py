@@ -18,14 +18,6 @@ class FakeClock:
         return self.now
 
 
-# The pattern to copy: one fresh server per test, checked for its own bugs on the way out.
-@pytest.fixture
-def server():
-    with SlackServer() as running:
-        yield running
-        assert running.errors == []
-
-
 @pytest.fixture
 def client(server):
     # No retry handlers: each test sees exactly what the server answered.

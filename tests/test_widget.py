@@ -25,7 +25,6 @@ from slacknb.notebook_view import NotebookView, mimebundle
 from slacknb.render import Renderer
 from slacknb.report import COMPLETED, FAILED, INTERRUPTED, STARTED, TRAINING, ReportState
 from slacknb.run import Frame, ReportRun
-from slacknb.testing import SlackServer, Workspace
 from slacknb.widget import ReportWidget, widget_for
 from test_report_html import CONTEXT, ENTRIES, LINK, make_log, parse, table_rows
 
@@ -338,12 +337,6 @@ def test_view_mimebundle_without_widgets_is_text_and_html():
 
 
 # -- end to end: a run mirrored to the local Slack server ------------------------------
-
-@pytest.fixture
-def server():
-    with SlackServer(Workspace.default()) as running:
-        yield running
-        assert running.errors == []
 
 
 def run_for(server, view, **mirror_options) -> ReportRun:
