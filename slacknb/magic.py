@@ -3,36 +3,30 @@
 ``%load_ext slacknb`` registers :class:`SlackReportMagics`. Its pieces:
 
 * the options: line, then ``c.SlackReportMagics.*`` config, then environment;
-* the cell body, run the way ``%%time`` runs it (:class:`CellBody`);
+* the cell body, run the way ``%%time`` runs it (:class:`slacknb.cell_job.CellBody`);
 * the trainer patch (:mod:`slacknb.trainer_patch`) and the console tail
   (:mod:`slacknb.console_tail`) for the cell's duration;
-* :class:`CellJob`, the report of a cell that no trainer reported.
+* :class:`slacknb.cell_job.CellJob`, the report of a cell that no trainer reported.
 """
 
 from __future__ import annotations
 
-import ast
 import re
-import threading
-import time
-import warnings
 from dataclasses import dataclass
-from typing import Callable
 
-from IPython.core.displayhook import DisplayHook
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 from traitlets import Bool, Enum, Float, Int, List, Unicode
 
+from .cell_job import CellBody, CellJob, make_cell_run
 from .config import resolve_config
 from .console_tail import ConsoleTail
 from .normalize import STRATEGIES
-from .render import DEFAULT_MAX_BYTES, Renderer, check_max_bytes
+from .render import DEFAULT_MAX_BYTES, check_max_bytes
 from .report import COMPLETED, FAILED, INTERRUPTED
-from .run import ALERT_CHOICES, ReportRun
+from .run import ALERT_CHOICES
 from .template import DEFAULT_TEMPLATE, Template
-from .views import default_views
 
 # Slack token shapes: bot, user, app-level and the rotating "xoxe." ones.
 _TOKEN_VALUE = re.compile(r"(?i)(?<![A-Za-z0-9])(?:xox[a-z](?:\.xox[a-z])?|xapp)-[A-Za-z0-9]")
@@ -256,40 +250,6 @@ def _at_least(name: str, value, low, unit: str) -> None:
         raise ValueError(f"{name} must be {low} or more {unit}, not {value!r}")
 
 
-class CellBody:
-    """A cell body compiled as ``%%time`` compiles it; :meth:`run` returns its last expression's value."""
-
-    def __init__(self, shell, cell: str):
-        __tracebackhide__ = True
-        self.shell = shell
-        # One blank line stands for the magic line, so traceback line numbers match the cell.
-        source = "\n" + shell.transform_cell(cell)
-        filename = shell.compile.cache(source, shell.execution_count)
-        tree = shell.transform_ast(shell.compile.ast_parse(source, filename=filename))
-        last = None
-        if tree.body and isinstance(tree.body[-1], ast.Expr):
-            last = ast.Expression(tree.body.pop().value)
-        self._code = shell.compile(tree, filename, "exec")
-        self._last = shell.compile(last, filename, "eval") if last is not None else None
-        self._quiet = _ends_with_semicolon(source)
-
-    def run(self):
-        __tracebackhide__ = True
-        namespace = self.shell.user_ns
-        exec(self._code, namespace)
-        if self._last is None:
-            return None
-        value = eval(self._last, namespace)
-        return None if self._quiet else value
-
-
-def _ends_with_semicolon(source: str) -> bool:
-    try:
-        return bool(DisplayHook.semicolon_at_end_of_expression(source))
-    except Exception:  # noqa: BLE001 - tokenize errors: the compiler already accepted it
-        return False
-
-
 def run_reported(body: CellBody, options: CellOptions):
     """Run ``body`` with the trainer patch and the console tail; report it; re-raise its error."""
     __tracebackhide__ = True
@@ -325,101 +285,17 @@ def run_reported(body: CellBody, options: CellOptions):
         job.end(status, error=error, console_tail=tail.text(), reported=reported, iterations=patch.iterations)
 
 
+_OWN_MODULES = (__name__, "slacknb.cell_job")
+
+
 def _without_own_frames(exc: BaseException) -> BaseException:
     """``exc`` with the magic's own frames cut from the front of its traceback.
 
     The failure alert shows the traceback's end: it should be the cell's, not ours.
     """
     tb = exc.__traceback__
-    while tb is not None and tb.tb_frame.f_globals.get("__name__", "").startswith(__name__):
+    while tb is not None and tb.tb_frame.f_globals.get("__name__", "") in _OWN_MODULES:
         tb = tb.tb_next
     if tb is not None:
         exc.__traceback__ = tb
     return exc
-
-
-def make_cell_run(options: CellOptions, views: list) -> ReportRun:
-    """A :class:`ReportRun` for a cell reported as one job (no trainer reported it)."""
-    from .mirror import SlackMirror
-
-    renderer = Renderer(template=options.template, max_bytes=options.max_bytes, normalizer=options.normalizer)
-    mirror = SlackMirror(None, options.channel, base_url=options.base_url, mentions=options.mentions,
-                         alert_prefix=options.prefix, min_interval=options.interval,
-                         flush_timeout=options.flush_timeout, label=options.label, local=options.local)
-    return ReportRun(renderer=renderer, mirror=mirror, views=views, alert=options.alert,
-                     min_iterations=options.min_iterations)
-
-
-class CellJob:
-    """A cell reported as one job when no trainer reports it.
-
-    Whether a trainer will run is unknown when the cell starts. So the job is
-    posted when the cell has run ``grace`` seconds without starting one (from a
-    timer thread, Slack only: widgets are displayed from the cell's thread), or
-    when the cell ends, if no trainer reported how it ended. ``make_run(views)``
-    builds the job's :class:`ReportRun`.
-    """
-
-    def __init__(self, make_run: Callable[[list], ReportRun], *, label: str, grace: float, early: bool,
-                 has_trainers: Callable[[], bool], clock: Callable[[], float] = time.monotonic):
-        self._make_run = make_run
-        self._label = label
-        self._has_trainers = has_trainers
-        self._clock = clock
-        self._started_at = clock()
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._closed = False
-        self.run: ReportRun | None = None
-        self._thread = None
-        if early:
-            self._thread = threading.Thread(target=self._post_early, args=(grace,),
-                                            name="slacknb-cell-job", daemon=True)
-            self._thread.start()
-
-    @property
-    def posted_early(self) -> bool:
-        """True when the job was posted while the cell still ran."""
-        return self.run is not None
-
-    def _post_early(self, grace: float) -> None:
-        if self._stop.wait(grace):
-            return
-        with self._lock:
-            if self._closed or self._has_trainers():
-                return
-            run = self._make_run([])
-            run.state.elapsed = self._clock() - self._started_at
-            run.start(label=self._label)
-            self.run = run
-
-    def end(self, status: str, *, error: BaseException | None, console_tail: str | None,
-            reported: bool, iterations: int) -> None:
-        """The cell ended: report it, unless a trainer reported this ending and nothing was posted."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
-        with self._lock:
-            self._closed = True
-            run = self.run
-        if run is None and reported:
-            return
-        try:
-            views = default_views()
-            elapsed = self._clock() - self._started_at
-            if run is None:
-                run = self.run = self._make_run(views)
-                run.state.elapsed = elapsed
-                run.start(label=self._label)
-            else:
-                for view in views:
-                    view.show()
-                run.views = views
-            if reported:
-                run.alert = "none"  # the trainer's report alerted about this ending already
-            run.state.elapsed = elapsed
-            run.iterations = iterations
-            run.finish(status, error=error, console_tail=console_tail)
-        except Exception as exc:  # noqa: BLE001 - the cell's own outcome must come through unchanged
-            warnings.warn(f"slacknb: the cell could not be reported ({type(exc).__name__}: {exc})",
-                          RuntimeWarning, stacklevel=2)
