@@ -5,14 +5,20 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venv="$root/.venv"
 stamp="$venv/.slacknb-installed"
 # Reinstall only when what we install from changes.
-want="$(cat "$root/pyproject.toml" "$root/constraints.txt" | sha256sum | cut -d' ' -f1)"
+extras="test,browser"
+want="$({ cat "$root/pyproject.toml" "$root/constraints.txt"; echo "$extras"; } | sha256sum | cut -d' ' -f1)"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "slacknb: preparing $venv (first run takes a few minutes)" >&2
   python3 -m venv "$venv"
   # PIP_CONSTRAINT also reaches the isolated build environment of chainer's sdist.
   PIP_CONSTRAINT="$root/constraints.txt" "$venv/bin/pip" install --quiet --disable-pip-version-check \
-    -e "$root[test]"
+    -e "$root[$extras]"
   echo "$want" > "$stamp"
 fi
+# The browser tests need a system Chromium: CI always installs it (there a
+# missing browser fails those tests), a developer opts in with SLACKNB_BROWSER=1.
+case "$(printf '%s' "${CI:-}" | tr '[:upper:]' '[:lower:]'):${SLACKNB_BROWSER:-}" in
+  true:* | 1:* | yes:* | *:1) bash "$root/scripts/install_browser.sh" ;;
+esac
 export PATH="$venv/bin:$PATH"
 export VIRTUAL_ENV="$venv"
