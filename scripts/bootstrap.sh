@@ -11,8 +11,10 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "slacknb: preparing $venv (first run takes a few minutes)" >&2
   python3 -m venv "$venv"
   # PIP_CONSTRAINT also reaches the isolated build environment of chainer's sdist.
+  # (Some machines' pip configuration names package folders that do not exist;
+  # its warnings about them say nothing about slacknb, so they are filtered.)
   PIP_CONSTRAINT="$root/constraints.txt" "$venv/bin/pip" install --quiet --disable-pip-version-check \
-    -e "$root[$extras]"
+    -e "$root[$extras]" 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
   echo "$want" > "$stamp"
 fi
 # The browser tests need a system Chromium: CI always installs it (there a
