@@ -10,6 +10,9 @@ Chainer's lifecycle, and where each status comes from:
 - ``finalize()`` (always, in ``Trainer.run``'s ``finally``): Completed when no
   exception is in flight, Interrupted for ``KeyboardInterrupt`` (Chainer does
   not call ``on_error`` for it).
+
+In a multi-process job (``comm=`` a ChainerMN communicator, or a launcher's rank
+variable) only rank 0 reports; see :mod:`slacknb.distributed`.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ import warnings
 from chainer.training import extensions as chainer_extensions
 from chainer.training.extensions import log_report as log_report_module
 
+from .distributed import alert_label, detect_rank, share_message
+from .label import default_label
 from .mirror import SlackMirror
 from .render import DEFAULT_MAX_BYTES, Renderer
 from .report import COMPLETED, FAILED, INTERRUPTED
@@ -36,13 +41,22 @@ class SlackReport(chainer_extensions.PrintReport):
     and ``SLACK_CHANNEL_ID`` apply, and without them the report stays local.
     ``entries=None`` picks the columns from the log as it fills; ``local=True``
     keeps the report out of Slack whatever the settings.
+
+    ``label`` names the run (``{label}`` in the template, and the end-of-run replies);
+    None derives it from the notebook or script name and a short run id, "" means none.
+    ``comm`` is a ChainerMN communicator: then only rank 0 reports, and the report must
+    be added on every rank (see :mod:`slacknb.distributed`). Without it, the launcher's
+    rank variables (``OMPI_COMM_WORLD_RANK``, ``PMI_RANK``, ``RANK``, ``SLURM_PROCID``)
+    decide the same way. ``delivery_timeout`` bounds how long the end of the run is
+    still delivered after ``flush_timeout`` (see :class:`~slacknb.mirror.SlackMirror`).
     """
 
     def __init__(self, access_token=None, channel_id=None, entries=None,
                  template=DEFAULT_TEMPLATE, finish_mentions=(), len_normalizer="thin_out",
                  log_report="LogReport", *, max_bytes=DEFAULT_MAX_BYTES, min_interval=5.0,
                  flush_timeout=30.0, base_url=None, alert_prefix="", alert="all",
-                 min_iterations=0, label="", local=False, out=None, views=None, console_tail=None):
+                 min_iterations=0, label=None, local=False, out=None, views=None, console_tail=None,
+                 comm=None, delivery_timeout=120.0):
         if entries is not None and (isinstance(entries, str) or not all(isinstance(e, str) for e in entries)):
             raise TypeError("entries must be a list of observation keys such as "
                             "['epoch', 'main/loss'], or None to pick them from the log")
@@ -53,14 +67,25 @@ class SlackReport(chainer_extensions.PrintReport):
         super().__init__(list(entries or []), log_report=log_report, out=out or sys.stdout)
         self._entries_arg = None if entries is None else list(entries)
         renderer = Renderer(template=template, max_bytes=max_bytes, normalizer=len_normalizer)
+        rank = detect_rank(comm)
+        if label is None:
+            label = default_label()
         mirror = SlackMirror(access_token, channel_id, base_url=base_url, mentions=finish_mentions or None,
                              alert_prefix=alert_prefix, min_interval=min_interval,
-                             flush_timeout=flush_timeout, label=label, local=local)
+                             flush_timeout=flush_timeout, delivery_timeout=delivery_timeout, label=label,
+                             alert_label=alert_label(label, rank), owns_message=rank.owner, local=local)
+        if not rank.owner and comm is None:
+            # A launcher's variable, no communicator: rank 0's message cannot be learned,
+            # so a failure here is announced in the channel under the (job-wide) label.
+            mirror.attach(None, None)
         if views is None:
-            views = default_views(out=out)
+            # Like ChainerMN's examples, only rank 0 prints: N copies of one table help nobody.
+            views = default_views(out=out) if rank.owner else []
         self._run = ReportRun(renderer=renderer, mirror=mirror, views=views, alert=alert,
                               min_iterations=min_iterations)
         self._label = label
+        self._comm = comm
+        self._rank = rank
         self._console_tail = console_tail
         self._trainer = None
         self._outer_exception = None
@@ -88,6 +113,16 @@ class SlackReport(chainer_extensions.PrintReport):
         """chainer-slack-report's flag: True while the report is mirrored to Slack."""
         return self._run.mirror.enabled
 
+    @property
+    def label(self) -> str:
+        """The run label (rank 0's, on every rank of a ChainerMN job, once training started)."""
+        return self._label
+
+    @property
+    def rank(self):
+        """This process's :class:`~slacknb.distributed.Rank` (rank 0 of 1 when alone)."""
+        return self._rank
+
     # -- Chainer's extension protocol ----------------------------------------
     def initialize(self, trainer):
         self._trainer = trainer
@@ -96,6 +131,8 @@ class SlackReport(chainer_extensions.PrintReport):
         log = self._log(trainer)
         self._seen_rows = len(log) if log is not None else 0
         self._run.start(log=log if log is not None else [], entries=self._entries_arg, label=self._label)
+        if self._comm is not None:
+            self._share_message()
         self._tick(trainer, log_grew=self._seen_rows > 0)
 
     def __call__(self, trainer):
@@ -133,6 +170,20 @@ class SlackReport(chainer_extensions.PrintReport):
         super().serialize(serializer)
 
     # -- helpers -------------------------------------------------------------
+    def _share_message(self):
+        # Collective (bcast_obj): every rank passes here once, at the start of training.
+        mirror = self._run.mirror
+        try:
+            thread, label = share_message(self._comm, self._rank, mirror, label=self._label)
+        except Exception as exc:  # noqa: BLE001 - never a reason to stop training
+            warnings.warn(f"slacknb: rank 0's Slack message was not shared ({type(exc).__name__}: {exc})",
+                          RuntimeWarning)
+            thread, label = None, self._label
+        if self._rank.owner:
+            return
+        self._label = label
+        self._run.state.label = label
+        mirror.attach(*(thread or (None, None)), alert_label=alert_label(label, self._rank))
     def _log(self, trainer):
         log_report = self._log_report
         try:

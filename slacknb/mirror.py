@@ -15,6 +15,17 @@
   finish reply (with mentions) in the message's thread, waits up to ``flush_timeout``
   and returns True when all arrived. Mentions only notify through these new messages:
   an edit that adds a mention notifies nobody.
+* What has not arrived after ``flush_timeout`` is not dropped: the worker keeps
+  delivering in the background until it arrived or ``delivery_timeout`` seconds after
+  :meth:`finish` (the hard bound), and interpreter exit waits for it up to that bound
+  (:mod:`slacknb.exit_wait`). So every run's final state is in Slack within
+  ``delivery_timeout`` of its end, unless Slack cannot be reached for that long.
+* Many runs of one app share Slack's rate limits: every call goes through one gate per
+  machine (:mod:`slacknb.pacing`), so a Retry-After told to one run holds for all, and
+  final reports and end-of-run replies go before other runs' intermediate edits.
+* A process that shares another's message (a ChainerMN rank other than 0,
+  ``owns_message=False``) edits nothing: its :meth:`finish` sends only the failure
+  alert, in the thread given to :meth:`attach`, or to the channel when none is known.
 * Faults never reach the caller. Transient ones are retried with backoff, rate limits
   honour Retry-After, a post with an unknown outcome is looked up before it is repeated
   (see :mod:`slacknb.slack_message`), and a fault a person must fix (bad token, missing
@@ -43,9 +54,11 @@ import warnings
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
+from slacknb import exit_wait
 from slacknb.alerts import OUTCOMES, failure_alert, finish_reply
 from slacknb.config import missing_setting_hint, resolve_config
 from slacknb.mentions import MentionResolver, format_mentions, parse_mentions, translate_prefix
+from slacknb.pacing import SharedLimits, scope_of, shared_limits
 from slacknb.sender import Sender
 from slacknb.slack_errors import scrub
 from slacknb.slack_message import Reply, Rerender, SlackMessage
@@ -102,10 +115,22 @@ class SlackMirror:
         Seconds between two edits of the message (the final edit is not held back).
     flush_timeout
         How long :meth:`finish` may wait for the end-of-run messages.
+    delivery_timeout
+        The hard bound: how long after :meth:`finish` the worker goes on delivering what
+        did not arrive within ``flush_timeout`` (and interpreter exit waits for it).
+        At least ``flush_timeout``.
     request_timeout
         Seconds one HTTP call may take.
     label
         Names the run in the end-of-run replies.
+    alert_label
+        Names the run in the failure alert instead (e.g. with the rank and host of a
+        multi-node run); defaults to ``label``.
+    owns_message
+        False for a process that reports into another process's message: see :meth:`attach`.
+    limits
+        The :class:`~slacknb.pacing.SharedLimits` gate shared with the app's other runs;
+        default: the one per machine.
     on_state
         Called with each new :class:`MirrorState`, from the worker thread; keep it cheap.
     client
@@ -130,8 +155,12 @@ class SlackMirror:
         alert_prefix: str = "",
         min_interval: float = 5.0,
         flush_timeout: float = 30.0,
+        delivery_timeout: float = 120.0,
         request_timeout: float = 10.0,
         label: str = "",
+        alert_label: str | None = None,
+        owns_message: bool = True,
+        limits: SharedLimits | None = None,
         on_state: Callable[[MirrorState], object] | None = None,
         client=None,
         clock: Callable[[], float] = time.monotonic,
@@ -141,12 +170,17 @@ class SlackMirror:
     ) -> None:
         _check_number("min_interval", min_interval, allow_zero=True)
         _check_number("flush_timeout", flush_timeout)
+        _check_number("delivery_timeout", delivery_timeout)
         _check_number("request_timeout", request_timeout)
         _check_number("backoff_base", backoff_base)
         _check_number("backoff_max", backoff_max)
         for name, value in (("alert_prefix", alert_prefix), ("label", label)):
             if not isinstance(value, str):
                 raise TypeError(f"{name} must be a string, not {type(value).__name__}")
+        if alert_label is not None and not isinstance(alert_label, str):
+            raise TypeError(f"alert_label must be a string or None, not {type(alert_label).__name__}")
+        if limits is not None and not isinstance(limits, SharedLimits):
+            raise TypeError("limits must be a slacknb.pacing.SharedLimits, or None for the machine-wide one")
         if on_state is not None and not callable(on_state):
             raise TypeError("on_state must be a callable taking a MirrorState, or None")
         if not callable(clock):
@@ -158,8 +192,11 @@ class SlackMirror:
         self._mentions = parse_mentions(mentions)
         self._alert_prefix = translate_prefix(alert_prefix)
         self._label = label
+        self._alert_label = alert_label
+        self._owns_message = bool(owns_message)
         self._min_interval = float(min_interval)
         self._flush_timeout = float(flush_timeout)
+        self._delivery_timeout = max(float(delivery_timeout), self._flush_timeout)
         self._on_state = on_state
         self._channel = config.channel
         self._lock = threading.Lock()
@@ -167,7 +204,8 @@ class SlackMirror:
         self._api_calls = 0
         self._finish_result: bool | None = None
         self._mention_markup = format_mentions(m.markup for m in self._mentions)
-        self._mentions_resolved = all(m.markup is not None for m in self._mentions)
+        # A process that does not own the message sends no finish reply: nothing to resolve.
+        self._mentions_resolved = not self._owns_message or all(m.markup is not None for m in self._mentions)
         self._configured = bool(config.channel) and (client is not None or bool(config.token))
         self._client = None
         self._sender: Sender | None = None
@@ -184,7 +222,17 @@ class SlackMirror:
         # A timed-out call may still be carried out late; twice the request timeout (at
         # least a second) is how long slacknb gives it before looking or reading back.
         settle = max(1.0, 2.0 * float(getattr(self._client, "timeout", request_timeout) or request_timeout))
-        message = SlackMessage(self._client, config.channel, count_call=self._count_call, settle=settle, clock=clock)
+        token = getattr(self._client, "token", None) or config.token or ""
+        base = getattr(self._client, "base_url", None) or config.base_url or ""
+        message = SlackMessage(
+            self._client,
+            config.channel,
+            count_call=self._count_call,
+            settle=settle,
+            clock=clock,
+            limits=limits if limits is not None else shared_limits(),
+            scope=scope_of(base, token),
+        )
         self._sender = Sender(
             message,
             min_interval=self._min_interval,
@@ -214,16 +262,44 @@ class SlackMirror:
         """Resolved mentions as Slack control sequences, e.g. ``"<@U0ALICE> <!here>"`` (may be "")."""
         return self._mention_markup
 
+    @property
+    def owns_message(self) -> bool:
+        """False for a process that reports into another process's message."""
+        return self._owns_message
+
+    def attach(self, channel_id: str | None, ts: str | None, *, alert_label: str | None = None) -> None:
+        """Send this run's failure alert into the thread of message ``ts`` (posted by another
+        process, e.g. ChainerMN rank 0) instead of owning a message; with ``ts`` None the
+        alert goes to the channel as a message of its own. Call before :meth:`finish`."""
+        self._owns_message = False
+        self._mentions_resolved = True
+        if alert_label is not None:
+            self._alert_label = str(alert_label)
+        if self._sender is not None:
+            self._sender.message.attach(channel_id, ts)
+
+    def wait_posted(self, timeout: float) -> tuple[str, str] | None:
+        """Wait up to ``timeout`` seconds for the message to exist in Slack; its
+        ``(channel ID, ts)``, or None (local-only, stopped, or not posted in time)."""
+        sender = self._sender
+        if sender is None or not self._owns_message:
+            return None
+        if not sender.wait_posted(timeout):
+            return None
+        message = sender.message
+        return (message.channel_id, message.ts) if message.ts else None
+
     def update(self, text: str, rerender: Rerender | None = None) -> None:
         """Make ``text`` (the full rendered message) the newest state. Never blocks, never raises.
 
         ``rerender(budget)`` re-renders the message within ``budget`` UTF-8 bytes; it is
-        called on the worker thread if Slack finds the text too long.
+        called on the worker thread if Slack finds the text too long. Does nothing in a
+        process that does not own the message.
         """
         if self._warnings:
             self._emit_warnings()
         sender = self._sender
-        if sender is None or self._finish_result is not None:
+        if sender is None or self._finish_result is not None or not self._owns_message:
             return
         sender.submit(text if isinstance(text, str) else str(text), rerender)
 
@@ -243,8 +319,10 @@ class SlackMirror:
         """Deliver the final edit, the failure alert and the finish reply; True if all arrived.
 
         Waits at most ``flush_timeout`` seconds, then warns once about what was not
-        delivered. Returns False at once in local-only mode or after mirroring stopped.
-        A second call does nothing and returns the first call's result.
+        delivered, which goes on in the background up to ``delivery_timeout``.
+        Returns False at once in local-only mode or after mirroring stopped.
+        A second call does nothing and returns the first call's result. In a process
+        that does not own the message only the failure alert is sent.
         """
         with self._lock:
             if self._finish_result is not None:
@@ -291,7 +369,7 @@ class SlackMirror:
                     "failure alert",
                     compose=lambda: failure_alert(
                         elapsed=elapsed,
-                        label=self._label,
+                        label=self._label if self._alert_label is None else self._alert_label,
                         error=error,
                         traceback_tail=traceback_tail,
                         console_tail=console_tail,
@@ -299,7 +377,7 @@ class SlackMirror:
                     ),
                 )
             )
-        if mention and self._mentions:
+        if mention and self._mentions and self._owns_message:
             replies.append(
                 Reply(
                     "finish reply",
@@ -309,16 +387,30 @@ class SlackMirror:
                     ),
                 )
             )
-        text = text if isinstance(text, str) else str(text)
-        sender.finish(text, rerender, replies, deadline=time.monotonic() + self._flush_timeout)
+        if not self._owns_message:
+            if not replies:
+                return True  # nothing to say: this process's report lives in another's message
+            text = None
+        else:
+            text = text if isinstance(text, str) else str(text)
+        now = time.monotonic()
+        sender.finish(text, rerender, replies, deadline=now + self._flush_timeout,
+                      give_up_at=now + self._delivery_timeout)
         delivered = sender.wait_finished(self._flush_timeout)
-        sender.close()
+        if delivered or sender.disabled or sender.gave_up:
+            sender.close()
+        else:
+            # Not dropped: the worker goes on, and interpreter exit waits for it (bounded).
+            exit_wait.hold(sender)
         if not delivered and not sender.disabled:
             missing = sender.undelivered() or ["the end-of-run messages"]
             failure = sender.last_failure
             why = f" (last problem: {failure.fix or failure.error})" if failure else ""
+            more = "" if sender.gave_up else (
+                f"; still trying in the background for up to {self._delivery_timeout - self._flush_timeout:g} s more"
+            )
             self._queue_warning(
-                f"Slack did not receive {_join(missing)} within {self._flush_timeout:g} s{why}; "
+                f"Slack did not receive {_join(missing)} within {self._flush_timeout:g} s{why}{more}; "
                 "the report is complete locally"
             )
         return delivered

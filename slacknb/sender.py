@@ -9,7 +9,15 @@ a transient fault, Slack's Retry-After) is a ``Condition.wait`` that :meth:`fini
 
 The end of a run is different: :meth:`finish` queues the final text and the thread
 replies, which are delivered in order, each exactly once, and :meth:`wait_finished`
-lets the caller wait for them with a time bound.
+lets the caller wait for them with a time bound. The worker does not stop when the
+caller stops waiting: it keeps going until everything arrived or ``give_up_at`` (the
+hard bound), so a final report held back by a shared rate limit still lands. Only a
+refused connection after the caller's deadline (nothing listens at the API address any
+more) ends it earlier.
+
+A stream held back by another stream's Retry-After (see :mod:`slacknb.pacing`) waits a
+random extra of up to ``RATE_JITTER`` of it (at most ``RATE_JITTER_MAX`` seconds), so
+that many streams do not all call again in the same instant.
 """
 
 from __future__ import annotations
@@ -25,6 +33,10 @@ from slacknb.slack_message import Reply, Rerender, SlackMessage, Step
 
 MAX_UNEXPECTED = 5  # unknown errors retried this many times in a row, then mirroring stops
 MAX_AGAIN = 20  # steps in a row that make no call-free progress: a loop, treat as unexpected
+RATE_JITTER = 0.25
+RATE_JITTER_MAX = 2.0
+HELD = frozenset({"shared_limit", "finals_first", "reserved"})  # waits the shared gate asked for (slacknb.pacing)
+SOFT_HELD = frozenset({"finals_first", "reserved"})  # ... that hold back intermediate edits only
 
 Publish = Callable[[str, str, "float | None"], None]
 
@@ -81,7 +93,10 @@ class Sender:
         self._final_ts: str | None = None  # ts of the message that shows the final text
         self._replies: list[Reply] = []
         self._finish_deadline: float | None = None
+        self._give_up_at: float | None = None
         self._finished = False
+        self.gave_up = False
+        """True when the hard bound passed (or the API stopped listening) before delivery."""
         self._closed = False
         self.disabled = False
         self._last_edit_at: float | None = None
@@ -112,18 +127,33 @@ class Sender:
         if not started:
             self._on_disable("no thread could be started for the Slack mirror; the report stays local")
 
-    def finish(self, text: str, rerender: Rerender | None, replies: list[Reply], *, deadline: float) -> None:
-        """Queue the final text, then ``replies`` in order. ``deadline`` is a ``time.monotonic`` value."""
+    def finish(
+        self,
+        text: str | None,
+        rerender: Rerender | None,
+        replies: list[Reply],
+        *,
+        deadline: float,
+        give_up_at: float | None = None,
+    ) -> None:
+        """Queue the final text (None: no edit, only replies), then ``replies`` in order.
+
+        ``deadline`` is when the caller stops waiting, ``give_up_at`` (default: the same)
+        when the worker stops trying; both are ``time.monotonic`` values.
+        """
         with self._cv:
             if self._final is not None or self._closed or self.disabled:
                 return
             self._final = (text, rerender)
             self._replies = list(replies)
             self._finish_deadline = deadline
+            self._give_up_at = max(deadline, give_up_at if give_up_at is not None else deadline)
             self._wanted = None
             self._wanted_done = True
-            if not self._rate_limited:
-                # The end of the run is worth an early try: backoff restarts from its base.
+            soft = self._last_failure is not None and self._last_failure.error in SOFT_HELD
+            if not self._rate_limited or soft:
+                # The end of the run is worth an early try: backoff restarts from its base,
+                # and waits that only hold back intermediate edits do not apply to it.
                 self._resume_at = 0.0
                 self._failures = 0
             self._generation += 1
@@ -136,12 +166,44 @@ class Sender:
         """Wait until the final text and replies are delivered; False on timeout or stop."""
         end = time.monotonic() + timeout
         with self._cv:
-            while not (self._finished or self.disabled or self._closed):
+            while not (self._finished or self.disabled or self._closed or self.gave_up):
                 left = end - time.monotonic()
                 if left <= 0:
                     return False
                 self._cv.wait(left)
             return self._finished
+
+    def wait_posted(self, timeout: float) -> bool:
+        """Wait until the message exists in Slack (it has a ``ts``); False on timeout or stop."""
+        end = time.monotonic() + timeout
+        with self._cv:
+            while self.message.ts is None:
+                if self.disabled or self._closed or self.gave_up or self._finished:
+                    return False
+                left = end - time.monotonic()
+                if left <= 0:
+                    return False
+                self._cv.wait(left)
+            return True
+
+    def hurry(self) -> None:
+        """Cut a backoff wait short (a Retry-After is still honoured): the process is exiting."""
+        with self._cv:
+            if not self._rate_limited:
+                self._resume_at = 0.0
+            self._generation += 1
+            self._cv.notify_all()
+
+    @property
+    def delivering(self) -> bool:
+        """True while the end of the run is queued and neither delivered nor abandoned."""
+        with self._cv:
+            return self._final is not None and not (self._finished or self.disabled or self._closed or self.gave_up)
+
+    @property
+    def give_up_at(self) -> float | None:
+        """When the worker stops trying (``time.monotonic``), once :meth:`finish` was called."""
+        return self._give_up_at
 
     def close(self) -> None:
         """Stop the worker after its current call (if any). Idempotent."""
@@ -211,6 +273,8 @@ class Sender:
                 generation = self._generation
                 decision = self._decide()
             if decision is None:
+                if self.gave_up:
+                    self._publish("disabled", "gave up: Slack did not receive the end of the run in time", None)
                 return
             if decision == "finished":
                 # Publish the last state BEFORE releasing finish(): its caller reads it next.
@@ -235,7 +299,10 @@ class Sender:
     def _decide(self):
         """Under the lock: the next job, or (status, detail, seconds to wait or None), or None to stop."""
         self._idle = False
-        if self._closed or self.disabled:
+        if self._closed or self.disabled or self.gave_up:
+            return None
+        if self._give_up_at is not None and time.monotonic() >= self._give_up_at and self._next_job() is not None:
+            self._give_up()
             return None
         job = self._next_job()
         if job is None:
@@ -249,6 +316,8 @@ class Sender:
         wait = ready_at - self._clock()
         if wait <= 0:
             return job
+        if self._give_up_at is not None:
+            wait = min(wait, max(0.0, self._give_up_at - time.monotonic()) + 0.001)  # wake to give up on time
         if ready_at == self._resume_at and self._last_failure is not None:
             status = "rate_limited" if self._rate_limited else "retrying"
             return (status, self._failure_detail(), wait)
@@ -280,6 +349,8 @@ class Sender:
         return None
 
     def _final_shown(self) -> bool:
+        if self._final is not None and self._final[0] is None:
+            return True  # replies only: this stream edits no message
         return self._final_ts is not None and self._final_ts == self.message.ts and self.message.sent_text is not None
 
     def _run_job(self, job: _Job) -> None:
@@ -297,7 +368,7 @@ class Sender:
         started = self._clock()
         try:
             if job.kind == "edit":
-                step = self.message.deliver(job.text, job.rerender)
+                step = self.message.deliver(job.text, job.rerender, urgent=job.final)
             elif job.kind == "reply":
                 step = self.message.reply(job.reply)
             else:
@@ -315,7 +386,8 @@ class Sender:
                 self._rate_limited = False
                 self._last_failure = None
                 if step.edited:
-                    self._last_edit_at = started
+                    sent_at = self.message.sent_at
+                    self._last_edit_at = sent_at if sent_at is not None and sent_at >= started else started
                 if job.kind == "edit" and job.final:
                     self._final_ts = self.message.ts
                 elif job.kind == "edit" and job.token is self._wanted_token:
@@ -333,6 +405,9 @@ class Sender:
                 self._resume_at = max(self._resume_at, self._clock() + step.pause)
             else:
                 disable_detail = self._schedule_retry(step.failure)
+                if self._unreachable_after_deadline(step.failure):
+                    self._give_up()
+            self._cv.notify_all()  # wait_posted() and wait_finished() look again
         if disable_detail:
             self._disable(disable_detail)
         elif step.status == "done":
@@ -345,7 +420,14 @@ class Sender:
         now = self._clock()
         if failure.kind is Kind.RATE_LIMITED:
             self._rate_limited = True
-            self._resume_at = now + (failure.retry_after if failure.retry_after is not None else 1.0)
+            retry_after = failure.retry_after if failure.retry_after is not None else 1.0
+            jitter = 0.0
+            if failure.error in HELD:
+                # Held back by another stream's Retry-After: spread out, so the stream that
+                # got the 429 goes first and the rest do not call in the same instant.
+                # Only ever later than Retry-After, never earlier.
+                jitter = self._random.uniform(0.0, min(RATE_JITTER_MAX, RATE_JITTER * retry_after) + 0.05)
+            self._resume_at = now + retry_after + jitter
             return None
         self._rate_limited = False
         if failure.kind is Kind.UNEXPECTED:
@@ -364,6 +446,8 @@ class Sender:
         failure = self._last_failure
         if failure is None:
             return ""
+        if failure.error in HELD:
+            return f"{failure.fix}: then the newest report"
         if failure.kind is Kind.RATE_LIMITED:
             return "Slack rate limit reached: waiting for its Retry-After, then sending the newest report"
         return f"{failure.fix or failure.error}: retrying with backoff, then sending the newest report"
@@ -380,6 +464,20 @@ class Sender:
         if self._finish_deadline is None:
             return 10.0
         return max(0.5, min(10.0, self._finish_deadline - time.monotonic() - 1.0))
+
+    def _unreachable_after_deadline(self, failure: Failure | None) -> bool:
+        """Under the lock: nothing listens at the API address and the caller stopped waiting."""
+        return (
+            failure is not None
+            and failure.error == "connection_refused"
+            and self._finish_deadline is not None
+            and time.monotonic() >= self._finish_deadline
+        )
+
+    def _give_up(self) -> None:
+        """Under the lock: stop trying to deliver the end of the run."""
+        self.gave_up = True
+        self._cv.notify_all()
 
     def _disable(self, detail: str) -> None:
         with self._cv:

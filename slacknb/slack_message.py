@@ -16,6 +16,11 @@ looked for with ``conversations.replies`` the same way. If history cannot be rea
 (scope ``channels:history`` / ``groups:history`` missing, or an error) the post is
 repeated and :attr:`SlackMessage.note` says duplicates are possible and what to add.
 
+Shared limits. Every call goes through the app's :class:`~slacknb.pacing.SharedLimits`
+gate (when one is given): while another stream's Retry-After runs, or while another
+stream's final report waits for its turn, a step makes no call and returns a wait.
+Steps that belong to the end of a run (``urgent=True``) go before other streams' edits.
+
 Late arrivals. A call we stopped waiting for (a read timeout) may still be carried out
 later. So after a timed-out post or reply the look-up waits ``settle`` seconds first,
 and after a timed-out edit the end of the run reads the message back once ``settle``
@@ -30,6 +35,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Literal
 
+from slacknb.pacing import SharedLimits
 from slacknb.slack_errors import Failure, Kind, classify, invite_fix
 
 EVENT_TYPE = "slacknb_report"
@@ -60,6 +66,21 @@ DONE = Step("done")
 AGAIN = Step("again")
 
 
+_HELD_WHY = {
+    "shared_limit": "waiting out the Retry-After Slack gave this app",
+    "finals_first": "another run's final report goes first",
+    "reserved": "the rest of this minute's Slack budget is kept for final reports",
+}
+
+
+class _Held(Exception):
+    """The shared gate said: make no call now. Carries the wait step."""
+
+    def __init__(self, step: Step) -> None:
+        super().__init__(step.failure.error if step.failure else "held")
+        self.step = step
+
+
 @dataclass
 class Reply:
     """A thread reply that must be delivered exactly once."""
@@ -80,6 +101,8 @@ class SlackMessage:
 
     ``channel`` is the configured ID or name; :attr:`channel_id` is the ID Slack returned.
     :attr:`sent_text` is exactly what Slack shows now (None when unknown).
+    ``limits`` and ``scope`` (see :func:`slacknb.pacing.scope_of`) share Retry-After and
+    turns with the app's other streams; without ``limits`` each stream keeps its own.
     """
 
     def __init__(
@@ -90,8 +113,17 @@ class SlackMessage:
         count_call: Callable[[], None],
         settle: float = 20.0,
         clock: Callable[[], float] = time.monotonic,
+        limits: SharedLimits | None = None,
+        scope: str = "",
     ) -> None:
         self._client = client
+        self._limits = limits
+        self._scope = scope
+        self._turn_id = secrets.token_hex(8)  # this stream in the shared gate (never changes)
+        self.owned = True
+        """False after :meth:`attach`: the thread belongs to another process's report."""
+        self.sent_at: float | None = None
+        """When the latest request left (``clock`` time)."""
         self._settle = settle
         self._clock = clock
         self.channel = channel
@@ -116,16 +148,59 @@ class SlackMessage:
 
     # -- the message ---------------------------------------------------------------
 
-    def deliver(self, text: str, rerender: Rerender | None = None) -> Step:
-        """Make one API call towards Slack showing ``text`` (already final-rendered)."""
+    def deliver(self, text: str, rerender: Rerender | None = None, *, urgent: bool = False) -> Step:
+        """Make one API call towards Slack showing ``text`` (already final-rendered).
+
+        ``urgent`` marks the final report: it goes before other streams' edits.
+        """
         fitted = self.fit(text, rerender)
-        if self.ts is None:
-            if self._post_uncertain:
-                return self._adopt_posted()
-            return self._post(fitted)
-        if fitted == self.sent_text:
-            return DONE
-        return self._update(fitted)
+        try:
+            if self.ts is None:
+                if self._post_uncertain:
+                    return self._adopt_posted(urgent)
+                return self._post(fitted, urgent)
+            if fitted == self.sent_text:
+                return DONE
+            return self._update(fitted, urgent)
+        except _Held as held:
+            return held.step
+
+    def attach(self, channel_id: str | None, ts: str | None) -> None:
+        """Reply in the thread of a message this stream does not own (``ts``), or, with no
+        ``ts``, post replies to the channel as messages of their own. Nothing is edited."""
+        self.owned = False
+        self.channel_id = channel_id or self.channel_id
+        self.ts = ts
+        self.sent_text = None
+        self.permalink_due = False
+
+    def _api(self, method: str, *, urgent: bool, **arguments):
+        """Make one API call through the shared gate; raises :class:`_Held` when it may not go now."""
+        call = getattr(self._client, method.replace(".", "_"))
+        if self._limits is None:
+            self._count()
+            self.sent_at = self._clock()
+            return call(**arguments)
+        channel = arguments.get("channel")
+        with self._limits.turn(self._scope, method, channel, urgent=urgent, stream=self._turn_id) as turn:
+            if turn.wait > 0:
+                what = _HELD_WHY.get(turn.reason, "waiting for the app's shared Slack rate limit")
+                raise _Held(Step("wait", Failure(Kind.RATE_LIMITED, turn.reason, what, retry_after=turn.wait)))
+            self._count()
+            # After the turn was won, which can take a while: min_interval counts from here.
+            self.sent_at = self._clock()
+            try:
+                response = call(**arguments)
+            except Exception as exc:
+                failure = classify(exc)
+                if failure.kind is Kind.RATE_LIMITED:
+                    turn.limited(failure.retry_after if failure.retry_after is not None else 1.0)
+                else:
+                    turn.made()
+                raise
+            turn.made()
+            turn.succeeded()
+            return response
 
     def fit(self, text: str, rerender: Rerender | None) -> str:
         """``text`` shrunk to the learned byte budget, or to Slack's character limit."""
@@ -138,18 +213,21 @@ class SlackMessage:
             return text
         return shrink(text, rerender, budget)
 
-    def _post(self, text: str) -> Step:
+    def _post(self, text: str, urgent: bool) -> Step:
         sent = self._clock()
-        self._count()
         metadata = {"event_type": EVENT_TYPE, "event_payload": {"stream": self._stream_id}}
         try:
-            response = self._client.chat_postMessage(
+            response = self._api(
+                "chat.postMessage",
+                urgent=urgent,
                 channel=self.channel_id or self.channel,
                 text=text,
                 metadata=metadata,
                 unfurl_links=False,
                 unfurl_media=False,
             )
+        except _Held:
+            raise
         except Exception as exc:  # noqa: BLE001 - classified below, never re-raised
             failure = classify(exc, channel=self.channel_id or self.channel)
             if failure.maybe_performed and failure.kind in (Kind.TRANSIENT, Kind.UNEXPECTED):
@@ -166,11 +244,12 @@ class SlackMessage:
         self.permalink_due = True
         return Step("done", edited=True)
 
-    def _update(self, text: str) -> Step:
+    def _update(self, text: str, urgent: bool) -> Step:
         sent = self._clock()
-        self._count()
         try:
-            self._client.chat_update(channel=self.channel_id, ts=self.ts, text=text)
+            self._api("chat.update", urgent=urgent, channel=self.channel_id, ts=self.ts, text=text)
+        except _Held:
+            raise
         except Exception as exc:  # noqa: BLE001
             failure = classify(exc, channel=self.channel_id)
             if failure.maybe_performed:
@@ -222,24 +301,29 @@ class SlackMessage:
         if self._join_tried:
             return Step("fatal", Failure(Kind.FATAL, failure.error, invite_fix(where, failure.error)))
         self._join_tried = True
-        self._count()
         try:
-            self._client.conversations_join(channel=where)
+            self._api("conversations.join", urgent=True, channel=where)
+        except _Held as held:
+            self._join_tried = False  # not tried yet: the gate only said "later"
+            return held.step
         except Exception as exc:  # noqa: BLE001
             join_failure = classify(exc, channel=where)
             reason = f"not_in_channel, and joining failed: {join_failure.error}"
             return Step("fatal", Failure(Kind.FATAL, "not_in_channel", invite_fix(where, reason)))
         return AGAIN
 
-    def _adopt_posted(self) -> Step:
+    def _adopt_posted(self, urgent: bool) -> Step:
         """After a post with an unknown outcome: find it in the channel history, or allow a new post."""
         wait = self._adopt_not_before - self._clock()
         if wait > 0:
             return Step("wait", pause=wait)
         where = self.channel_id or self.channel
-        self._count()
         try:
-            response = self._client.conversations_history(channel=where, limit=HISTORY_LIMIT, include_all_metadata=True)
+            response = self._api(
+                "conversations.history", urgent=urgent, channel=where, limit=HISTORY_LIMIT, include_all_metadata=True
+            )
+        except _Held:
+            raise
         except Exception as exc:  # noqa: BLE001
             failure = classify(exc, channel=where)
             if failure.kind in (Kind.RATE_LIMITED, Kind.TRANSIENT):
@@ -270,11 +354,13 @@ class SlackMessage:
         wait = self.verify_after - self._clock()
         if wait > 0:
             return Step("wait", pause=wait)
-        self._count()
         try:
-            response = self._client.conversations_history(
-                channel=self.channel_id, latest=self.ts, oldest=self.ts, inclusive=True, limit=1
+            response = self._api(
+                "conversations.history", urgent=True,
+                channel=self.channel_id, latest=self.ts, oldest=self.ts, inclusive=True, limit=1,
             )
+        except _Held as held:
+            return held.step
         except Exception as exc:  # noqa: BLE001
             failure = classify(exc, channel=self.channel_id)
             if failure.kind in (Kind.RATE_LIMITED, Kind.TRANSIENT):
@@ -296,21 +382,28 @@ class SlackMessage:
     # -- replies -------------------------------------------------------------------
 
     def reply(self, reply: Reply) -> Step:
-        """Make one API call towards ``reply`` being in the message's thread exactly once."""
+        """Make one API call towards ``reply`` being in the message's thread exactly once.
+
+        A stream that :meth:`attach`-ed without a ``ts`` posts it to the channel instead.
+        Replies belong to the end of a run: they are always urgent.
+        """
         if reply.uncertain:
             return self._find_reply(reply)
         if reply.text is None:
             reply.text = reply.compose()
         text = reply.text if len(reply.text) <= MAX_CHARS else cut(reply.text, CUT_CHARS)
         metadata = {"event_type": EVENT_TYPE, "event_payload": {"stream": self._stream_id, "reply": reply.reply_id}}
+        where = self.channel_id or self.channel
         sent = self._clock()
-        self._count()
         try:
-            response = self._client.chat_postMessage(
-                channel=self.channel_id, thread_ts=self.ts, text=text, metadata=metadata, unfurl_links=False
+            response = self._api(
+                "chat.postMessage", urgent=True,
+                channel=where, thread_ts=self.ts, text=text, metadata=metadata, unfurl_links=False,
             )
+        except _Held as held:
+            return held.step
         except Exception as exc:  # noqa: BLE001
-            failure = classify(exc, channel=self.channel_id)
+            failure = classify(exc, channel=where)
             if failure.maybe_performed and failure.kind in (Kind.TRANSIENT, Kind.UNEXPECTED):
                 reply.uncertain = True
                 reply.check_after = sent + self._settle if failure.timed_out else 0.0
@@ -318,10 +411,15 @@ class SlackMessage:
                 reply.text = cut(text, next_budget(text))
                 return AGAIN
             if failure.kind is Kind.MESSAGE_GONE:
+                if not self.owned:
+                    # Another process's message is gone: the alert stands alone in the channel.
+                    self.ts = None
+                    return AGAIN
                 # The thread's parent is gone: the worker re-posts the report, then the replies.
                 self._forget_message()
                 return AGAIN
             return self._on_failure(failure, text)
+        self.channel_id = self.channel_id or response.get("channel")
         reply.delivered = True
         reply.ts = response.get("ts")
         return DONE
@@ -330,13 +428,20 @@ class SlackMessage:
         wait = reply.check_after - self._clock()
         if wait > 0:
             return Step("wait", pause=wait)
-        self._count()
+        where = self.channel_id or self.channel
         try:
-            response = self._client.conversations_replies(
-                channel=self.channel_id, ts=self.ts, include_all_metadata=True, limit=200
-            )
+            if self.ts is None:  # posted to the channel itself (see attach)
+                response = self._api(
+                    "conversations.history", urgent=True, channel=where, limit=HISTORY_LIMIT, include_all_metadata=True
+                )
+            else:
+                response = self._api(
+                    "conversations.replies", urgent=True, channel=where, ts=self.ts, include_all_metadata=True, limit=200
+                )
+        except _Held as held:
+            return held.step
         except Exception as exc:  # noqa: BLE001
-            failure = classify(exc, channel=self.channel_id)
+            failure = classify(exc, channel=where)
             if failure.kind in (Kind.RATE_LIMITED, Kind.TRANSIENT):
                 return Step("wait", failure)
             self.note = (
@@ -358,12 +463,11 @@ class SlackMessage:
     def fetch_permalink(self) -> None:
         """Read the message's permalink once; a failure here is harmless and not retried."""
         self.permalink_due = False
-        if self.ts is None:
+        if self.ts is None or not self.owned:
             return
-        self._count()
         try:
-            response = self._client.chat_getPermalink(channel=self.channel_id, message_ts=self.ts)
-        except Exception:  # noqa: BLE001 - the link is a convenience only
+            response = self._api("chat.getPermalink", urgent=False, channel=self.channel_id, message_ts=self.ts)
+        except Exception:  # noqa: BLE001 - the link is a convenience only (a held turn included)
             return
         self.permalink = response.get("permalink")
 
