@@ -11,7 +11,8 @@ finishes as Completed with one mention, so it sends the final edit and a finish 
 Printed per N:
 - API calls the streams made, and the 429 answers they got (and calls made before a
   Retry-After elapsed: should be 0);
-- from each stream's finish() to its final text being in Slack: median and max;
+- from each stream's finish() to its final text being in Slack: median and max, and the max
+  over the streams whose final state was an edit (the others posted it as their first message);
 - from finish() to everything (final edit and reply) being in Slack: median and max;
 - whether every stream ended with its own final text and exactly one reply.
 """
@@ -80,6 +81,9 @@ def run(streams: int, *, duration: float, tick: float, min_interval: float, seed
                 thread.join()
         watcher.join(60)
         messages = server.messages()
+        by_text = {m.text: m for m in messages}
+        # A run that ends before its message could be posted posts its final state directly.
+        first_posted = {i for i, text in finals.items() if text in by_text and len(by_text[text].history) == 1}
         own_final = sum(
             1 for i, text in finals.items()
             if sum(m.text == text for m in messages) == 1
@@ -92,6 +96,8 @@ def run(streams: int, *, duration: float, tick: float, min_interval: float, seed
             "early": server.early_retries,
             "counts": dict(server.call_counts()),
             "final": [landed[i] - finished_at[i] for i in landed],
+            "final_edited": [landed[i] - finished_at[i] for i in landed if i not in first_posted],
+            "first_posted": len(first_posted),
             "all": [delivered_at[i] - finished_at[i] for i in delivered_at],
             "messages": len(messages),
             "own_final": own_final,
@@ -109,12 +115,14 @@ def main(argv: list[str] | None = None) -> None:
     print(f"each stream: a new state every {args.tick:g} s, edits at most every {args.min_interval:g} s, "
           f"runs {args.duration:g}-{2 * args.duration:g} s; one channel, Slack's rate limits on")
     print(f"{'N':>3} {'API calls':>9} {'429s':>5} {'early':>5} {'final in Slack: median / max':>30} "
-          f"{'all delivered: median / max':>29} {'own final+reply':>15} {'wall':>6}")
+          f"{'edits: max':>10} {'all delivered: median / max':>29} {'own final+reply':>15} {'wall':>6}")
     for n in args.streams:
         r = run(n, duration=args.duration, tick=args.tick, min_interval=args.min_interval, seed=args.seed)
         final, done = r["final"] or [float("nan")], r["all"] or [float("nan")]
+        edited = r["final_edited"] or [float("nan")]
         print(f"{n:>3} {r['api_calls']:>9} {r['ratelimited']:>5} {r['early']:>5} "
               f"{statistics.median(final):>15.1f} s / {max(final):>6.1f} s "
+              f"{max(edited):>8.1f} s ({r['first_posted']} posted) "
               f"{statistics.median(done):>14.1f} s / {max(done):>6.1f} s "
               f"{r['own_final']:>7}/{n:<7} {r['wall']:>5.0f}s", flush=True)
 

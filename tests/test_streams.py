@@ -174,7 +174,13 @@ def test_a_retry_after_told_to_one_mirror_holds_the_other_and_both_end_right(ser
     assert later and min(c.at for c in later) >= limited.at + 2 - 0.01
 
 
+def held_since(before: set) -> list:
+    """The deliveries interpreter exit would wait for, started after ``before`` was taken."""
+    return [sender for sender in exit_wait.pending() if id(sender) not in before]
+
+
 def test_what_flush_timeout_did_not_see_arrive_is_still_delivered(server, tmp_path):
+    before = {id(sender) for sender in exit_wait.pending()}
     states = States()
     mirror = mirror_for(server, SharedLimits(str(tmp_path)), states, mentions="U0ALICE", flush_timeout=0.5)
     mirror.update("a")
@@ -185,17 +191,16 @@ def test_what_flush_timeout_did_not_see_arrive_is_still_delivered(server, tmp_pa
     with pytest.warns(SlackMirrorWarning, match="still trying in the background") as caught:
         assert mirror.finish("final", outcome="completed", elapsed="0:00:01") is False
     assert len(caught) == 1 and server.token not in str(caught[0].message)
-    assert any(s.delivering for s in exit_wait.pending())
-    assert server.wait_for(lambda s: s.messages()[0].text == "final" and len(s.messages()[0].replies) == 1, 8)
+    [delivering] = held_since(before)  # interpreter exit would wait for it
+    assert delivering.wait_finished(8)
+    [message] = server.messages()
+    assert message.text == "final" and len(message.replies) == 1
     states.wait_for(lambda s: s.status == "synced" and s.sent_text == "final")
-    deadline = time.monotonic() + 5
-    while exit_wait.pending() and time.monotonic() < deadline:
-        exit_wait.pending()[0].wait_finished(0.5)
-    assert exit_wait.pending() == []
-    assert server.early_retries == 0
+    assert held_since(before) == [] and server.early_retries == 0
 
 
 def test_delivery_stops_at_its_hard_bound(server, tmp_path):
+    before = {id(sender) for sender in exit_wait.pending()}
     states = States()
     mirror = mirror_for(server, SharedLimits(str(tmp_path)), states, flush_timeout=0.3, delivery_timeout=1.0)
     mirror.update("a")
@@ -208,7 +213,7 @@ def test_delivery_stops_at_its_hard_bound(server, tmp_path):
     gave_up = states.wait_for(lambda s: s.status == "disabled", timeout=5)
     assert "gave up" in gave_up.detail
     assert 1.0 <= time.monotonic() - started < 1.0 + 2 + 1  # the bound, plus one request in flight
-    assert exit_wait.pending() == []
+    assert held_since(before) == []  # nothing left for interpreter exit to wait for
 
 
 def test_a_script_that_ends_right_after_its_run_still_delivers_at_exit(server, tmp_path):
