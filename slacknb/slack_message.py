@@ -436,7 +436,8 @@ class SlackMessage:
                 )
             else:
                 response = self._api(
-                    "conversations.replies", urgent=True, channel=where, ts=self.ts, include_all_metadata=True, limit=200
+                    "conversations.replies", urgent=True,
+                    channel=where, ts=self.ts, include_all_metadata=True, limit=200,
                 )
         except _Held as held:
             return held.step

@@ -104,7 +104,7 @@ def test_a_failing_rank_without_rank_0s_message_alerts_the_channel_under_the_lab
     with pytest.raises(Boom):
         trainer.run()
     [alert] = server.messages()
-    assert alert.text.startswith(f"<!here> :x: *Failed* after 0:00:0")
+    assert alert.text.startswith("<!here> :x: *Failed* after 0:00:0")
     assert f"\u00b7 {r.label} \u00b7 rank 1 of 2 on {HOST}" in alert.text
     assert "loss is &lt;nan&gt;" in alert.text and alert.replies == []
     assert server.call_counts()["chat.update"] == 0
@@ -224,7 +224,7 @@ def test_a_rank_that_fails_sends_one_alert_in_rank_0s_thread(server, tmp_path, m
     [message] = server.messages()
     assert message.text.startswith(f"{one['label']} ") and "Completed" not in message.text
     [alert] = message.replies
-    assert alert.text.startswith(f":x: *Failed* after 0:00:0")
+    assert alert.text.startswith(":x: *Failed* after 0:00:0")
     assert f"\u00b7 {one['label']} \u00b7 rank 1 of 2 on {HOST}" in alert.text
     assert "Boom: loss diverged on rank 1" in alert.text and "Traceback" in alert.text
 
