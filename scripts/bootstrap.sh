@@ -17,10 +17,18 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     -e "$root[$extras]" 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
   echo "$want" > "$stamp"
 fi
-# The browser tests need a system Chromium: CI always installs it (there a
-# missing browser fails those tests), a developer opts in with SLACKNB_BROWSER=1.
-case "$(printf '%s' "${CI:-}" | tr '[:upper:]' '[:lower:]'):${SLACKNB_BROWSER:-}" in
-  true:* | 1:* | yes:* | *:1) bash "$root/scripts/install_browser.sh" ;;
-esac
 export PATH="$venv/bin:$PATH"
 export VIRTUAL_ENV="$venv"
+# System parts of the test suite: Chromium for the browser tests, Open MPI and
+# mpi4py for the ChainerMN tests. CI always installs them (there a missing one
+# fails its tests); a developer opts in with SLACKNB_BROWSER=1 / SLACKNB_MPI=1.
+case "$(printf '%s' "${CI:-}" | tr '[:upper:]' '[:lower:]')" in
+  true | 1 | yes) in_ci=1 ;;
+  *) in_ci="" ;;
+esac
+if [ -n "$in_ci" ] || [ "${SLACKNB_BROWSER:-}" = 1 ]; then
+  bash "$root/scripts/install_browser.sh"
+fi
+if [ -n "$in_ci" ] || [ "${SLACKNB_MPI:-}" = 1 ]; then
+  bash "$root/scripts/install_mpi.sh"
+fi

@@ -8,7 +8,7 @@ traceback, console) is escaped; tails are bounded so a reply stays well under Sl
 
 from __future__ import annotations
 
-from slacknb.escape import code_block, escape
+from slacknb.escape import code_block, escape, inline_code_safe
 
 OUTCOMES = ("completed", "failed", "interrupted")
 STATUS_WORDS = {"completed": "Completed", "failed": "Failed", "interrupted": "Interrupted"}
@@ -31,7 +31,8 @@ def outcome_line(outcome: str, elapsed: str, label: str = "") -> str:
         raise ValueError(f"outcome must be one of {', '.join(OUTCOMES)}, not {outcome!r}")
     line = f"{_EMOJI[outcome]} *{STATUS_WORDS[outcome]}* {_PREPOSITION[outcome]} {escape(elapsed)}"
     if label:
-        line += f" \u00b7 {escape(label)}"
+        # A label is the user's text: escaped, and no backtick of it may open a code span.
+        line += f" \u00b7 {inline_code_safe(escape(label))}"
     return line
 
 

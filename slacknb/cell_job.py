@@ -54,14 +54,14 @@ def _ends_with_semicolon(source: str) -> bool:
         return False
 
 
-def make_cell_run(options, views: list) -> ReportRun:
+def make_cell_run(options, views: list, *, label: str) -> ReportRun:
     """A :class:`ReportRun` for a cell reported as one job (no trainer reported it)."""
     from .mirror import SlackMirror
 
     renderer = Renderer(template=options.template, max_bytes=options.max_bytes, normalizer=options.normalizer)
     mirror = SlackMirror(None, options.channel, base_url=options.base_url, mentions=options.mentions,
                          alert_prefix=options.prefix, min_interval=options.interval,
-                         flush_timeout=options.flush_timeout, label=options.label, local=options.local)
+                         flush_timeout=options.flush_timeout, label=label, local=options.local)
     return ReportRun(renderer=renderer, mirror=mirror, views=views, alert=options.alert,
                      min_iterations=options.min_iterations)
 

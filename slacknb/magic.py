@@ -21,6 +21,7 @@ from traitlets import Bool, Enum, Float, Int, List, Unicode
 
 from .cell_job import CellBody, CellJob, make_cell_run
 from .config import resolve_config
+from .label import default_label
 from .console_tail import ConsoleTail
 from .normalize import STRATEGIES
 from .render import DEFAULT_MAX_BYTES, check_max_bytes
@@ -110,7 +111,8 @@ class SlackReportMagics(Magics):
     min_iterations = Int(0, help="No failure alert for runs that died before this many iterations").tag(config=True)
     alert = Enum(ALERT_CHOICES, default_value="all", help="Which endings send an alert reply").tag(config=True)
     local = Bool(False, help="Report in the notebook only, never to Slack").tag(config=True)
-    label = Unicode("", help="Run label, shown by {label} and in alerts").tag(config=True)
+    label = Unicode("", help="Run label, shown by {label} and in alerts (default: the notebook's "
+                    "name and a short run id)").tag(config=True)
     flush_timeout = Float(30.0, help="Seconds the end of a run waits for Slack").tag(config=True)
     base_url = Unicode(None, allow_none=True, help="Slack API URL (else SLACKNB_API_URL)").tag(config=True)
     grace = Float(10.0, help="Seconds a cell runs without a trainer before it is posted as a job").tag(config=True)
@@ -264,12 +266,14 @@ def run_reported(body: CellBody, options: CellOptions):
                            log_report=log_report, max_bytes=options.max_bytes,
                            min_interval=options.interval, flush_timeout=options.flush_timeout,
                            base_url=options.base_url, alert_prefix=options.prefix, alert=options.alert,
-                           min_iterations=options.min_iterations, label=options.label,
+                           min_iterations=options.min_iterations, label=options.label or None,
                            local=options.local, console_tail=tail.text)
 
     patch = TrainerPatch(lambda trainer: attach_report(trainer, make_report, report_type=SlackReport))
-    job = CellJob(lambda views: make_cell_run(options, views), label=options.label, grace=options.grace,
-                  early=options.slack_configured, has_trainers=lambda: bool(patch.trainers))
+    job_label = options.label or default_label()
+    job = CellJob(lambda views: make_cell_run(options, views, label=job_label), label=job_label,
+                  grace=options.grace, early=options.slack_configured,
+                  has_trainers=lambda: bool(patch.trainers))
     status, error = COMPLETED, None
     try:
         with tail, patch:

@@ -20,7 +20,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-import pytest
+from ci_support import skip_or_fail as ci_skip_or_fail
 
 CHROMIUM = os.environ.get("SLACKNB_CHROMIUM", "/usr/bin/chromium")
 # No sandbox: CI runs as root, where Chromium's sandbox refuses to start. The
@@ -38,17 +38,9 @@ HOW_TO_GET = ("run 'SLACKNB_BROWSER=1 bash scripts/test' (installs Debian's chro
               "or leave the browser tests out with: bash scripts/test -m 'not browser'")
 
 
-def in_ci() -> bool:
-    """True under CI (CI=true), where a missing browser is a failure, not a skip."""
-    return os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
-
-
 def skip_or_fail(reason: str) -> None:
     """Skip locally with ``reason``; fail in CI, where the browser tests must run."""
-    if in_ci():
-        pytest.fail(f"{reason} (CI=true: the browser tests must run here; scripts/bootstrap.sh installs them)",
-                    pytrace=False)
-    pytest.skip(reason)
+    ci_skip_or_fail(reason, ci_hint="the browser tests must run here; scripts/bootstrap.sh installs them")
 
 
 def require_tools() -> str:

@@ -26,6 +26,8 @@ from slacknb.mirror import SlackMirror
 
 from chainer_fixtures import ENTRIES, Boom, make_trainer, raise_at_epoch
 
+from ci_support import skip_or_fail
+
 TESTS = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(TESTS)
 HOST = socket.gethostname()
@@ -164,9 +166,8 @@ def mpi():
     """Skip without Open MPI and mpi4py, except in CI, where they must be there."""
     missing = _mpi_missing()
     if missing:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{missing}: CI must run bash scripts/install_mpi.sh before the tests")
-        pytest.skip(f"{missing}: run bash scripts/install_mpi.sh to get the MPI tests")
+        skip_or_fail(f"{missing}: run SLACKNB_MPI=1 bash scripts/test to get the MPI tests",
+                     ci_hint="scripts/bootstrap.sh installs Open MPI and mpi4py in CI")
 
 
 def mpiexec(server, tmp_path, *options: str) -> tuple[subprocess.CompletedProcess, dict]:
