@@ -339,6 +339,10 @@ class Sender:
             if message.verify_after is not None:
                 return _Job("verify")
             return None
+        if message.permalink_due and self._edit_waits_for_interval():
+            # Fetched while the next edit waits out min_interval anyway: otherwise a
+            # steady stream of edits would starve it until the end of the run.
+            return _Job("permalink")
         if not self._wanted_done and self._wanted is not None:
             text, rerender = self._wanted
             return _Job("edit", text, rerender, token=self._wanted_token)
@@ -347,6 +351,11 @@ class Sender:
         if message.ts is not None and self._mentions_due():
             return _Job("mentions")
         return None
+
+    def _edit_waits_for_interval(self) -> bool:
+        now = self._clock()
+        return (now >= self._resume_at and self._last_edit_at is not None
+                and now < self._last_edit_at + self._min_interval)
 
     def _final_shown(self) -> bool:
         if self._final is not None and self._final[0] is None:
