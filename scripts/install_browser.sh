@@ -10,33 +10,8 @@ chromium="${SLACKNB_CHROMIUM:-/usr/bin/chromium}"
 if [ -x "$chromium" ]; then
   exit 0
 fi
-if ! command -v apt-get >/dev/null 2>&1; then
-  echo "slacknb: no $chromium and no apt-get here: install Chromium with your package manager and" \
-       "set SLACKNB_CHROMIUM to its path, or skip the browser tests with: bash scripts/test -m 'not browser'" >&2
-  exit 1
-fi
-as_root=()
-if [ "$(id -u)" != 0 ]; then
-  if sudo -n true 2>/dev/null; then
-    as_root=(sudo -n)
-  else
-    echo "slacknb: installing Chromium needs root: run 'sudo apt-get install chromium', or skip the" \
-         "browser tests with: bash scripts/test -m 'not browser'" >&2
-    exit 1
-  fi
-fi
-echo "slacknb: installing Debian's chromium for the browser tests (about a minute, once)" >&2
-export DEBIAN_FRONTEND=noninteractive
-log="$(mktemp)"
-# Quiet when it works, the whole apt output when it does not.
-if ! { "${as_root[@]}" apt-get update -qq && "${as_root[@]}" apt-get install -y -qq chromium; } >"$log" 2>&1; then
-  cat "$log" >&2
-  rm -f "$log"
-  echo "slacknb: 'apt-get install chromium' failed (output above)" >&2
-  exit 1
-fi
-rm -f "$log"
+bash "$(dirname "$0")/apt_install.sh" browser chromium
 if [ ! -x "$chromium" ]; then
-  echo "slacknb: apt-get installed chromium but $chromium is missing: set SLACKNB_CHROMIUM to its path" >&2
+  echo "slacknb: chromium was installed but $chromium is not there: set SLACKNB_CHROMIUM to its path" >&2
   exit 1
 fi

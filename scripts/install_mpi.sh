@@ -28,25 +28,7 @@ quiet() {
 
 # mpicc comes with libopenmpi-dev: mpi4py is built with it.
 if ! command -v mpiexec >/dev/null 2>&1 || ! command -v mpicc >/dev/null 2>&1; then
-  if ! command -v apt-get >/dev/null 2>&1; then
-    echo "slacknb: no mpiexec/mpicc and no apt-get here: install Open MPI (mpiexec and its development" \
-         "headers) with your package manager, or skip the MPI tests with: bash scripts/test -m 'not mpi'" >&2
-    exit 1
-  fi
-  as_root=()
-  if [ "$(id -u)" != 0 ]; then
-    if sudo -n true 2>/dev/null; then
-      as_root=(sudo -n)
-    else
-      echo "slacknb: installing Open MPI needs root: run 'sudo apt-get install openmpi-bin libopenmpi-dev'," \
-           "or skip the MPI tests with: bash scripts/test -m 'not mpi'" >&2
-      exit 1
-    fi
-  fi
-  echo "slacknb: installing Debian's Open MPI for the ChainerMN tests (about a minute, once)" >&2
-  export DEBIAN_FRONTEND=noninteractive
-  quiet "${as_root[@]}" apt-get update -qq
-  quiet "${as_root[@]}" apt-get install -y -qq openmpi-bin libopenmpi-dev
+  bash "$root/scripts/apt_install.sh" mpi openmpi-bin libopenmpi-dev
 fi
 
 if ! "$python" -c "import mpi4py" >/dev/null 2>&1; then

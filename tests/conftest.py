@@ -18,3 +18,15 @@ def server():
     with SlackServer() as running:
         yield running
         assert running.errors == []
+
+
+@pytest.fixture
+def slack_env(server, monkeypatch, tmp_path):
+    """The server's settings in the environment, as a user sets them; no user IPython profile."""
+    monkeypatch.setenv("SLACKNB_API_URL", server.url)
+    monkeypatch.setenv("SLACK_BOT_TOKEN", server.token)
+    monkeypatch.setenv("SLACK_CHANNEL_ID", server.channel_id)
+    monkeypatch.delenv("SLACK_ACCESS_TOKEN", raising=False)
+    # A user's own IPython profile must not change what the magic or the notebooks do.
+    monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
+    return server

@@ -32,13 +32,8 @@ ORIGINAL_RUN = Trainer.__dict__["run"]
 
 
 @pytest.fixture
-def env(server, monkeypatch, tmp_path):
-    monkeypatch.setenv("SLACKNB_API_URL", server.url)
-    monkeypatch.setenv("SLACK_BOT_TOKEN", server.token)
-    monkeypatch.setenv("SLACK_CHANNEL_ID", server.channel_id)
-    monkeypatch.delenv("SLACK_ACCESS_TOKEN", raising=False)
-    monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
-    return server
+def env(slack_env):
+    return slack_env
 
 
 def make_shell(tmp_path, config=None):

@@ -27,16 +27,10 @@ TOKEN_SHAPE = re.compile(r"(?i)(?:xox[a-z]|xapp)-[A-Za-z0-9]")
 
 
 @pytest.fixture
-def kernel_env(server, monkeypatch, tmp_path):
-    monkeypatch.setenv("SLACKNB_API_URL", server.url)
-    monkeypatch.setenv("SLACK_BOT_TOKEN", server.token)
-    monkeypatch.setenv("SLACK_CHANNEL_ID", server.channel_id)
-    monkeypatch.delenv("SLACK_ACCESS_TOKEN", raising=False)
-    # A user's own IPython profile must not change what the notebooks do.
-    monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
+def kernel_env(slack_env, monkeypatch):
     # The python3 kernelspec starts "python" from PATH: make it this interpreter.
     monkeypatch.setenv("PATH", os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
-    return server
+    return slack_env
 
 
 def execute(name: str, workdir: Path, *, fails: bool = False):
