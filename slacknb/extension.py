@@ -159,8 +159,14 @@ class SlackReport(chainer_extensions.PrintReport):
             status, error = FAILED, in_flight  # raised by another extension's finalize
         else:
             status, error = COMPLETED, None
-        self._tick(self._trainer, log_grew=False, render=False)
-        tail = self._console_tail() if self._console_tail is not None else None
+        try:
+            self._tick(self._trainer, log_grew=False, render=False)
+            tail = self._console_tail() if self._console_tail is not None else None
+        except Exception as exc:  # noqa: BLE001 - finalize runs in Trainer.run's finally:
+            # raising here would replace the training's own exception.
+            warnings.warn(f"slacknb: the end of the run is reported without its last details "
+                          f"({type(exc).__name__}: {exc})", RuntimeWarning)
+            tail = None
         self._run.finish(status, error=error, console_tail=tail)
 
     def serialize(self, serializer):
@@ -184,6 +190,7 @@ class SlackReport(chainer_extensions.PrintReport):
         self._label = label
         self._run.state.label = label
         mirror.attach(*(thread or (None, None)), alert_label=alert_label(label, self._rank))
+
     def _log(self, trainer):
         log_report = self._log_report
         try:

@@ -256,3 +256,15 @@ def test_local_true_never_talks_to_slack_even_with_settings(server, tmp_path):
     trainer.run()
     assert r.slack.status == "local" and r.state.status == "Completed"
     assert server.calls == []
+
+
+def test_a_broken_console_tail_does_not_mask_the_training_error(server, tmp_path):
+    def broken_tail():
+        raise OSError("console closed")
+
+    trainer = make_trainer(tmp_path, epochs=3)
+    raise_at_epoch(trainer, 1, Boom("the real error"))
+    trainer.extend(report(server, console_tail=broken_tail), trigger=(1, "epoch"))
+    with pytest.warns(RuntimeWarning, match="console closed"), pytest.raises(Boom, match="the real error"):
+        trainer.run()
+    assert server.messages(server.channel_id)[0].text.startswith("Failed")
