@@ -68,6 +68,21 @@ _CREDENTIALS_FIX = {
 }
 
 
+# Nothing reached the server: the call cannot have been performed.
+_REFUSED = Failure(Kind.TRANSIENT, "connection_refused", "the Slack API refused the connection")
+
+
+def _network_failure(cause: BaseException, detail: str) -> Failure:
+    """Read timeouts, resets and half-read answers: the request may have gone through."""
+    return Failure(
+        Kind.TRANSIENT,
+        type(cause).__name__,
+        f"network error: {detail}",
+        maybe_performed=True,
+        timed_out=isinstance(cause, TimeoutError),
+    )
+
+
 def classify(exc: BaseException, *, channel: str | None = None) -> Failure:
     """Classify what a WebClient call raised. ``channel`` is only used in the fix text."""
     response = getattr(exc, "response", None)
@@ -76,28 +91,14 @@ def classify(exc: BaseException, *, channel: str | None = None) -> Failure:
     if isinstance(exc, urllib.error.URLError) and not isinstance(exc, urllib.error.HTTPError):
         reason = exc.reason
         if isinstance(reason, ConnectionRefusedError):
-            # Nothing reached the server: the call cannot have been performed.
-            return Failure(Kind.TRANSIENT, "connection_refused", "the Slack API refused the connection")
+            return _REFUSED
         if isinstance(reason, socket.gaierror):
             return Failure(Kind.TRANSIENT, "dns_error", "the Slack API host name could not be resolved")
-        return Failure(
-            Kind.TRANSIENT,
-            type(reason).__name__,
-            f"network error: {reason}",
-            maybe_performed=True,
-            timed_out=isinstance(reason, TimeoutError),
-        )
+        return _network_failure(reason, str(reason))
     if isinstance(exc, ConnectionRefusedError):
-        return Failure(Kind.TRANSIENT, "connection_refused", "the Slack API refused the connection")
+        return _REFUSED
     if isinstance(exc, (TimeoutError, ConnectionError, http.client.HTTPException, OSError)):
-        # Read timeouts, resets and half-read answers: the request may have gone through.
-        return Failure(
-            Kind.TRANSIENT,
-            type(exc).__name__,
-            f"network error: {type(exc).__name__}",
-            maybe_performed=True,
-            timed_out=isinstance(exc, TimeoutError),
-        )
+        return _network_failure(exc, type(exc).__name__)
     name = type(exc).__name__
     if name == "SlackRequestError":
         fix = f"slack_sdk refused the request ({exc}): check SLACKNB_API_URL / base_url"
