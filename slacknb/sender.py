@@ -164,27 +164,16 @@ class Sender:
 
     def wait_finished(self, timeout: float) -> bool:
         """Wait until the final text and replies are delivered; False on timeout or stop."""
-        end = time.monotonic() + timeout
         with self._cv:
-            while not (self._finished or self.disabled or self._closed or self.gave_up):
-                left = end - time.monotonic()
-                if left <= 0:
-                    return False
-                self._cv.wait(left)
+            self._cv.wait_for(lambda: self._finished or self.disabled or self._closed or self.gave_up, timeout)
             return self._finished
 
     def wait_posted(self, timeout: float) -> bool:
         """Wait until the message exists in Slack (it has a ``ts``); False on timeout or stop."""
-        end = time.monotonic() + timeout
         with self._cv:
-            while self.message.ts is None:
-                if self.disabled or self._closed or self.gave_up or self._finished:
-                    return False
-                left = end - time.monotonic()
-                if left <= 0:
-                    return False
-                self._cv.wait(left)
-            return True
+            self._cv.wait_for(lambda: self.message.ts is not None or self.disabled or self._closed
+                              or self.gave_up or self._finished, timeout)
+            return self.message.ts is not None
 
     def hurry(self) -> None:
         """Cut a backoff wait short (a Retry-After is still honoured): the process is exiting."""
@@ -234,14 +223,8 @@ class Sender:
 
     def wait(self, seconds: float) -> bool:
         """Interruptible pause for helpers running on the worker; False once stopping."""
-        end = time.monotonic() + seconds
         with self._cv:
-            while not (self._closed or self.disabled):
-                left = end - time.monotonic()
-                if left <= 0:
-                    return True
-                self._cv.wait(left)
-            return False
+            return not self._cv.wait_for(lambda: self._closed or self.disabled, seconds)
 
     def _start_locked(self) -> bool:
         """Start the worker at the first use; False (and disabled) if no thread can be started."""
