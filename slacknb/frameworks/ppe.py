@@ -36,7 +36,141 @@ never Completed after a crash.
 
 from __future__ import annotations
 
-__all__ = ["request_stop"]
+import sys
+import warnings
+
+try:
+    from pytorch_pfn_extras.training import extension as ppe_extension
+    from pytorch_pfn_extras.training.extensions import log_report as log_report_module
+except ImportError as exc:  # pragma: no cover - depends on the environment
+    raise ImportError('slacknb.ppe.SlackReport needs pytorch-pfn-extras: pip install "slacknb[ppe]"') from exc
+
+from ..report import FAILED, INTERRUPTED
+from ..template import DEFAULT_TEMPLATE
+from .common import ReportFace, ending_status, exception_in_flight, progress_of
+from .endings import EndingWatch
+from .torch_group import torch_group
+
+__all__ = ["SlackReport", "request_stop"]
+
+
+class SlackReport(ReportFace, ppe_extension.Extension):
+    """Report a ppe training to one Slack message, edited in place, and to the notebook.
+
+    ``manager.extend(SlackReport(...), trigger=(1, "epoch"))``, or ``trainer.extend``
+    before ``Trainer.run``. The arguments are :class:`slacknb.SlackReport`'s, in its
+    order: ``access_token``, ``channel_id`` (None: ``SLACK_BOT_TOKEN`` and
+    ``SLACK_CHANNEL_ID``; without them the report stays local), ``entries`` (None:
+    picked from the log), ``template``, ``finish_mentions``, ``len_normalizer`` and
+    ``log_report`` (the name of ppe's LogReport extension, or a LogReport), then the
+    same keyword options. Under torchrun only rank 0 reports; when a process group
+    is initialised, add the report on every rank (rank 0's message is broadcast
+    to the others at the start of training).
+    """
+
+    trigger = (1, "epoch")
+    # Just after LogReport (PRIORITY_READER too): its newest row is read the same iteration.
+    priority = ppe_extension.PRIORITY_READER - 1
+    default_name = "SlackReport"
+
+    def __init__(self, access_token=None, channel_id=None, entries=None, template=DEFAULT_TEMPLATE,
+                 finish_mentions=(), len_normalizer="thin_out", log_report="LogReport", **options):
+        if not isinstance(log_report, (str, log_report_module.LogReport)):
+            raise TypeError("log_report must be the name of a LogReport extension (default \"LogReport\") "
+                            f"or a pytorch_pfn_extras LogReport, not {type(log_report).__name__}")
+        if options.get("comm") is None:
+            options["comm"] = torch_group()
+        self._build_report(access_token, channel_id, entries, template, finish_mentions, len_normalizer,
+                           **options)
+        self._log_report = log_report
+        self._manager = None
+        self._looker = None
+        self._rows: list = []
+        self._outer_exception = None
+        self._watch = EndingWatch(self._ended_unannounced)
+
+    # -- ppe's extension protocol ---------------------------------------------
+    def initialize(self, manager) -> None:
+        self._manager = manager
+        # An exception already being handled around the training is not ours.
+        self._outer_exception = sys.exc_info()[1]
+        log_report = self._find_log_report(manager)
+        if log_report is not None:
+            self._rows = list(log_report.log)  # a resumed run's earlier rows
+            # Our own reader of the log, as PrintReport has: LogReport(append=True) empties its own.
+            self._looker = log_report._log_buffer.emit_new_looker()
+        self._run.start(log=self._rows, entries=self._entries_arg, label=self._label)
+        comm = self._comm if self._comm is not None else torch_group()
+        if comm is not None and (self._rank.distributed or comm is self._comm):
+            self._share_message(comm)
+        self._watch.start()
+        self._tick(manager, log_grew=bool(self._rows))
+
+    def __call__(self, manager) -> None:
+        grew = False
+        if self._looker is not None:
+            if isinstance(self._log_report, log_report_module.LogReport):
+                self._log_report(manager)  # an internal LogReport is fed here, as PrintReport does
+            new = self._looker.get()
+            if new:
+                self._rows.extend(new)
+                self._looker.clear()
+                grew = True
+        self._tick(manager, log_grew=grew)
+
+    def on_error(self, manager, exc, tb) -> None:
+        # A hand-written loop calls nothing after this: the run ends here.
+        self._end(FAILED, exc)
+
+    def finalize(self, manager) -> None:
+        # The stop trigger fired, or Trainer.run is cleaning up after an error.
+        error = exception_in_flight(self._outer_exception)
+        self._end(ending_status(error), error)
+
+    # -- helpers -------------------------------------------------------------
+    def _ended_unannounced(self, error) -> None:
+        # ppe called nothing: the exception left the cell or the process, or the process exits.
+        self._end(INTERRUPTED if error is None else ending_status(error), error)
+
+    def _end(self, status, error) -> None:
+        if self._manager is None or self._run.finished:
+            return
+        self._watch.stop()
+        self._end_report(status, error, last_tick=lambda: self._tick(self._manager, log_grew=False, render=False))
+
+    def _find_log_report(self, manager):
+        log_report = self._log_report
+        try:
+            if isinstance(log_report, str):
+                log_report = manager.get_extension(log_report)
+            if not isinstance(log_report, log_report_module.LogReport):
+                raise TypeError(f"{self._log_report!r} is a {type(log_report).__name__}, not a LogReport")
+            return log_report
+        except Exception as exc:  # noqa: BLE001 - a missing LogReport must not stop training
+            warnings.warn(f"slacknb: cannot read the log ({exc}); add "
+                          "manager.extend(extensions.LogReport())", RuntimeWarning)
+            return None
+
+    def _tick(self, manager, *, log_grew: bool, render: bool = True) -> None:
+        try:
+            elapsed = manager.elapsed_time
+        except RuntimeError:  # before the first iteration began
+            elapsed = 0.0
+        iteration = manager.iteration
+        progress = progress_of(_training_length(manager), iteration, manager.epoch_detail)
+        if render:
+            self._run.tick(elapsed=elapsed, progress=progress, iterations=iteration, log_grew=log_grew)
+        else:
+            self._run.state.elapsed = elapsed
+            self._run.state.progress = progress
+            self._run.iterations = iteration
+
+
+def _training_length(manager):
+    # ppe's own ProgressBar reads the stop trigger the same way.
+    trigger = getattr(manager, "_stop_trigger", None)
+    return trigger.get_training_length() if hasattr(trigger, "get_training_length") else None
+
 
 
 class _Stopping:
