@@ -46,7 +46,8 @@ class ReportRun:
     def __init__(self, *, renderer: Renderer, mirror, views: Sequence = (),
                  alert: str = "all", min_iterations: int = 0,
                  refresh_interval: float = DEFAULT_REFRESH,
-                 clock: Callable[[], float] = time.monotonic):
+                 clock: Callable[[], float] = time.monotonic,
+                 wall_clock: Callable[[], float] = time.time):
         self.renderer = renderer
         self.mirror = mirror
         self.views = list(views)
@@ -54,7 +55,10 @@ class ReportRun:
         self.min_iterations = min_iterations
         self.refresh_interval = refresh_interval
         self.clock = clock
-        self.state = ReportState()
+        # Wall-clock time for the message's "updated ..." line (clock is monotonic,
+        # for pacing): injected, so tests set the time the message shows.
+        self.wall_clock = wall_clock
+        self.state = ReportState(updated_at=wall_clock())
         self.iterations = 0
         self._last_push = None
         self._finished = False
@@ -116,6 +120,7 @@ class ReportRun:
             return
         self._last_push = now
         self.state.eta = _eta(self.state.elapsed, self.state.progress)
+        self.state.updated_at = self.wall_clock()
         frame = self.frame()
         self.mirror.update(frame.preview, rerender=self._rerender)
         self._each_view("refresh", frame)
@@ -137,6 +142,7 @@ class ReportRun:
             self.state.progress = 1.0 if self.state.progress is not None else None
         wants_reply = self._wants_reply(status)
         self.state.mentions = self.mirror.mention_markup if wants_reply else ""
+        self.state.updated_at = self.wall_clock()
         frame = self.frame()
         self._each_view("refresh", frame)
         delivered = self.mirror.finish(
