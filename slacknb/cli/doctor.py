@@ -1,0 +1,146 @@
+"""``slacknb doctor``: check the Slack set-up, one line per check, a fix for each problem.
+
+It posts nothing: the token is checked with auth.test, its scopes are read
+from the ``x-oauth-scopes`` header Slack sends with every answer, and the
+channel with conversations.info. The token itself is never printed; at most
+its first four characters (``xoxb``), which tell its kind.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from slacknb.slack.config import resolve_config
+from slacknb.slack.errors import classify, invite_fix
+
+__all__ = ["Check", "diagnose", "run_doctor"]
+
+OK, WARN, FAIL = "ok", "warn", "FAIL"
+
+# Scopes and what each one is for; chat:write is the only one slacknb cannot work without.
+FEATURE_SCOPES = (
+    ("chat:write.public", "post in public channels without inviting the bot"),
+    ("channels:join", "let the bot join a public channel by itself"),
+    ("users:read", "turn @name mentions into real mentions"),
+    ("users:read.email", "mention people by e-mail address"),
+    ("channels:history", "find a report whose post timed out instead of posting it twice"),
+    ("files:write", "upload files"),
+)
+@dataclass(frozen=True)
+class Check:
+    level: str
+    text: str
+
+    def line(self) -> str:
+        return f"[{self.level:>4}] {self.text}"
+
+
+def _call(client, method: str, *, where: str | None = None, **params) -> tuple:
+    """(answer, failure, answered) of one Web API call.
+
+    ``failure`` is the mirror's own classification (:func:`classify`), so the
+    doctor names the same fix a run would; ``answered`` is False when no HTTP
+    answer came back at all (refused, DNS, timeout, reset).
+    """
+    try:
+        return client.api_call(method, params=params), None, True
+    except Exception as error:  # noqa: BLE001 - SlackApiError, URLError, timeouts: classify says which
+        return None, classify(error, channel=where), getattr(error, "response", None) is not None
+
+
+def diagnose(*, channel: str | None = None, base_url: str | None = None,
+             environ=None, client_factory: Callable | None = None) -> list[Check]:
+    """All checks, in order; stops early where nothing further can be known."""
+    checks: list[Check] = []
+    try:
+        config = resolve_config(channel=channel, base_url=base_url, environ=environ)
+    except (TypeError, ValueError) as error:
+        return [Check(FAIL, str(error))]
+    if not config.token:
+        checks.append(Check(FAIL, "no token: set SLACK_BOT_TOKEN=xoxb-... (the Bot User OAuth Token "
+                                  "from your app's OAuth & Permissions page)"))
+        return checks
+    prefix = config.token[:4]
+    checks.append(Check(OK, f"token from {config.token_source} ({prefix}...)"))
+    if not config.token.startswith("xoxb-"):
+        checks.append(Check(WARN, "the token does not start with xoxb-: slacknb expects a bot token"))
+
+    if client_factory is None:
+        from slack_sdk import WebClient
+
+        def client_factory(token, url):
+            return WebClient(token=token, base_url=url, timeout=10, retry_handlers=[])
+
+    client = client_factory(config.token, config.base_url)
+    answer, failure, answered = _call(client, "auth.test")
+    if not answered:
+        checks.append(Check(FAIL, f"Slack API {config.base_url} could not be reached ({failure.fix}): "
+                                  "check the URL (SLACKNB_API_URL or --base-url; unset it for Slack "
+                                  "itself) and this machine's network or proxy"))
+        return checks
+    checks.append(Check(OK, f"Slack API {config.base_url} answered"))
+    if failure is not None:
+        checks.append(Check(FAIL, f"auth.test: {failure.fix}"))
+        return checks
+    checks.append(Check(OK, f"token valid: bot {answer.get('user')} ({answer.get('user_id')}) "
+                            f"in {answer.get('team')}"))
+
+    scopes = {s.strip() for s in (answer.headers.get("x-oauth-scopes") or "").split(",") if s.strip()}
+    if "chat:write" in scopes:
+        checks.append(Check(OK, "scope chat:write: can post and edit the report"))
+    else:
+        checks.append(Check(FAIL, "scope chat:write is missing: add it under OAuth & Permissions > "
+                                  "Bot Token Scopes, then reinstall the app"))
+    for scope, purpose in FEATURE_SCOPES:
+        if scope in scopes:
+            checks.append(Check(OK, f"scope {scope}: can {purpose}"))
+        else:
+            checks.append(Check(WARN, f"scope {scope} is missing: add it to {purpose}"))
+
+    checks.extend(_channel_checks(client, config.channel, scopes))
+    return checks
+
+
+def _channel_checks(client, channel: str | None, scopes: set) -> list[Check]:
+    if not channel:
+        return [Check(FAIL, "no channel: set SLACK_CHANNEL_ID=C0123ABCD (channel name > About, at the bottom)"
+                            " or pass --channel")]
+    if channel.startswith("#"):
+        return [Check(WARN, f"channel {channel} is a name: the doctor checks IDs only; give its ID "
+                            "(channel name > About) to have it checked")]
+    answer, failure, _ = _call(client, "conversations.info", where=channel, channel=channel)
+    if failure is not None and failure.error == "missing_scope":
+        return [Check(WARN, f"cannot look at channel {channel}: add scope channels:read (groups:read for "
+                            "private channels) to let the doctor check it")]
+    if failure is not None:
+        return [Check(FAIL, f"conversations.info {channel}: {failure.fix}")]
+    info = answer.get("channel", {})
+    name = info.get("name", channel)
+    if info.get("is_archived"):
+        return [Check(FAIL, f"channel #{name} is archived: unarchive it or pick another channel")]
+    if info.get("is_member"):
+        return [Check(OK, f"channel #{name} ({channel}): the bot is a member and can post")]
+    if info.get("is_private"):
+        return [Check(FAIL, f"private channel #{name}: " + invite_fix(f"#{name}", "not_in_channel"))]
+    if "chat:write.public" in scopes:
+        return [Check(OK, f"channel #{name} ({channel}): public, the bot can post without joining")]
+    if "channels:join" in scopes:
+        return [Check(OK, f"channel #{name} ({channel}): public, the bot will join it at the first post")]
+    return [Check(FAIL, invite_fix(f"#{name}", "not_in_channel")
+                  + ", or add scope chat:write.public or channels:join")]
+
+
+def run_doctor(*, channel: str | None = None, base_url: str | None = None, environ=None,
+               out=None) -> int:
+    """Print every check; exit status 0 only when nothing needed is missing."""
+    import sys
+
+    out = out or sys.stdout
+    checks = diagnose(channel=channel, base_url=base_url, environ=environ)
+    for check in checks:
+        print(check.line(), file=out)
+    failed = [c for c in checks if c.level == FAIL]
+    print("slacknb is ready to post." if not failed else
+          f"{len(failed)} problem(s) to fix before slacknb can post.", file=out)
+    return 1 if failed else 0
