@@ -45,11 +45,12 @@ try:
 except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError('slacknb.ppe.SlackReport needs pytorch-pfn-extras: pip install "slacknb[ppe]"') from exc
 
-from ..report import FAILED, INTERRUPTED
-from ..template import DEFAULT_TEMPLATE
-from .common import ReportFace, ending_status, exception_in_flight, progress_of
-from .endings import EndingWatch
-from .torch_group import torch_group
+from slacknb.core.state import FAILED, INTERRUPTED
+from slacknb.core.template import DEFAULT_TEMPLATE
+from slacknb.frameworks.common import ReportFace, ending_status, exception_in_flight, progress_of
+from slacknb.frameworks.endings import EndingWatch
+from slacknb.frameworks.torch_group import torch_group
+from slacknb.options import parameters_doc
 
 __all__ = ["SlackReport", "request_stop"]
 
@@ -59,13 +60,26 @@ class SlackReport(ReportFace, ppe_extension.Extension):
 
     ``manager.extend(SlackReport(...), trigger=(1, "epoch"))``, or ``trainer.extend``
     before ``Trainer.run``. The arguments are :class:`slacknb.SlackReport`'s, in its
-    order: ``access_token``, ``channel_id`` (None: ``SLACK_BOT_TOKEN`` and
-    ``SLACK_CHANNEL_ID``; without them the report stays local), ``entries`` (None:
-    picked from the log), ``template``, ``finish_mentions``, ``len_normalizer`` and
-    ``log_report`` (the name of ppe's LogReport extension, or a LogReport), then the
-    same keyword options. Under torchrun only rank 0 reports; when a process group
-    is initialised, add the report on every rank (rank 0's message is broadcast
-    to the others at the start of training).
+    order, then the same keyword options (declared once in :mod:`slacknb.options`).
+    ``log_report`` is the name of ppe's LogReport extension, or a LogReport. A bad
+    value raises TypeError or ValueError here, before training starts.
+
+    Under torchrun (``RANK``/``WORLD_SIZE``) only rank 0 reports. When a process
+    group is initialised, rank 0's message reaches the other ranks through
+    ``torch.distributed.broadcast_object_list`` at the start of training: then
+    the report must be added on EVERY rank (the broadcast is collective), and a
+    failing rank's alert goes into rank 0's thread. Without a group it goes to
+    the channel, under the job's label.
+
+    Parameters
+    ----------
+    OPTIONS
+    out : default sys.stdout
+        Where the console view prints PrintReport's table (outside a notebook).
+    views : default None
+        The local views (None: the notebook widget in a kernel, else the console table).
+    console_tail : default None
+        A callable returning the console's last lines, for the failure alert.
     """
 
     trigger = (1, "epoch")
@@ -74,14 +88,15 @@ class SlackReport(ReportFace, ppe_extension.Extension):
     default_name = "SlackReport"
 
     def __init__(self, access_token=None, channel_id=None, entries=None, template=DEFAULT_TEMPLATE,
-                 finish_mentions=(), len_normalizer="thin_out", log_report="LogReport", **options):
+                 finish_mentions=(), len_normalizer="thin_out", log_report="LogReport", *, out=None,
+                 views=None, console_tail=None, comm=None, **options):
         if not isinstance(log_report, (str, log_report_module.LogReport)):
             raise TypeError("log_report must be the name of a LogReport extension (default \"LogReport\") "
                             f"or a pytorch_pfn_extras LogReport, not {type(log_report).__name__}")
-        if options.get("comm") is None:
-            options["comm"] = torch_group()
-        self._build_report(access_token, channel_id, entries, template, finish_mentions, len_normalizer,
-                           **options)
+        self._build_report(out=out, views=views, console_tail=console_tail, access_token=access_token,
+                           channel_id=channel_id, entries=entries, template=template,
+                           finish_mentions=finish_mentions, len_normalizer=len_normalizer,
+                           log_report=log_report, comm=torch_group() if comm is None else comm, **options)
         self._log_report = log_report
         self._manager = None
         self._looker = None
@@ -198,6 +213,9 @@ class _Stopping:
     def __getattr__(self, name):
         # get_training_length (progress), may_fire, state_dict: the original's.
         return getattr(self._trigger, name)
+
+
+SlackReport.__doc__ = SlackReport.__doc__.replace("    OPTIONS\n", "    " + parameters_doc().replace("\n", "\n    ") + "\n")
 
 
 def request_stop(manager) -> None:

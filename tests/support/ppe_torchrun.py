@@ -6,11 +6,15 @@ ppe loop; every rank adds the report, as the docs say. CASE is ``complete`` or
 the gradient all-reduce until torchrun stops the job).
 """
 
+import os
 import sys
 
 import torch
 import torch.distributed as dist
-from ppe_fixtures import ENTRIES, Boom, make_manager, train_loop
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # tests/
+
+from support.ppe_training import ENTRIES, Boom, make_manager, train_loop
 
 from slacknb.ppe import SlackReport
 

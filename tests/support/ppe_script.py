@@ -4,9 +4,12 @@ WAY is ``trainer`` or ``loop``; CASE one of :data:`CASES`. The report takes its
 Slack settings from the environment, as a user's script does.
 """
 
+import os
 import sys
 
-from ppe_fixtures import Boom, FailingLoader, make_manager, make_trainer, train_loop
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # tests/
+
+from support.ppe_training import Boom, FailingLoader, make_manager, make_trainer, train_loop
 
 from slacknb.ppe import SlackReport
 

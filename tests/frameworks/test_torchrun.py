@@ -16,12 +16,13 @@ import pytest
 
 pytest.importorskip("pytorch_pfn_extras")
 
-SUPPORT = os.path.dirname(os.path.abspath(__file__))
+TESTS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SUPPORT = os.path.join(TESTS, "support")
 HOST = socket.gethostname()
 
 
 def torchrun(case, tmp_path):
-    env = {**os.environ, "PYTHONPATH": SUPPORT + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    env = dict(os.environ)
     for name in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "OMPI_COMM_WORLD_RANK", "PMI_RANK", "SLURM_PROCID"):
         env.pop(name, None)
     return subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--standalone",

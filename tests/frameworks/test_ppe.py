@@ -26,9 +26,10 @@ from pytorch_pfn_extras.training import extensions  # noqa: E402
 from slacknb.frameworks.ppe import request_stop  # noqa: E402
 from slacknb.ppe import SlackReport  # noqa: E402
 
-from ppe_fixtures import ENTRIES, Boom, make_manager, make_trainer, train_loop  # noqa: E402
+from support.ppe_training import ENTRIES, Boom, make_manager, make_trainer, train_loop  # noqa: E402
 
-SUPPORT = os.path.dirname(os.path.abspath(sys.modules["ppe_fixtures"].__file__))
+TESTS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SUPPORT = os.path.join(TESTS, "support")
 WAYS = ["trainer", "loop"]
 
 
@@ -214,7 +215,7 @@ def test_a_script_ending_where_ppe_calls_no_hook(slack_env, tmp_path, way, case,
 def shell(slack_env, tmp_path):
     shell = InteractiveShell.instance()
     shell.user_ns.update(out=str(tmp_path), SlackReport=SlackReport)
-    shell.run_cell("from ppe_fixtures import Boom, make_manager, train_loop")
+    shell.run_cell("from support.ppe_training import Boom, make_manager, train_loop")
     yield shell
     InteractiveShell.clear_instance()
 
