@@ -18,7 +18,7 @@ from slacknb.frameworks.distributed import share_message
 from slacknb.options import check
 from slacknb.run import ReportRun, default_views
 
-__all__ = ["ReportFace", "ending_status", "exception_in_flight", "progress_of"]
+__all__ = ["ReportFace", "ending_status", "exception_in_flight", "progress_of", "trigger_spec"]
 
 
 def ending_status(error: BaseException | None):
@@ -42,6 +42,18 @@ def progress_of(length_unit, iteration: int, epoch_detail: float) -> float | Non
         return min(max(done / length, 0.0), 1.0) if length else None
     except Exception:  # noqa: BLE001 - unknown trigger types simply have no progress
         return None
+
+
+def trigger_spec(trigger, default: tuple) -> tuple:
+    """A LogReport's trigger as a fresh ``(period, unit)`` (``default`` when it is no interval).
+
+    Fresh, because interval triggers keep state: sharing the LogReport's own object
+    would make each of the two skip some calls.
+    """
+    period, unit = getattr(trigger, "period", None), getattr(trigger, "unit", None)
+    if unit in ("epoch", "iteration") and period:
+        return period, unit
+    return default
 
 
 class ReportFace:

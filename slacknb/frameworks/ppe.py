@@ -102,7 +102,8 @@ class SlackReport(ReportFace, ppe_extension.Extension):
         self._looker = None
         self._rows: list = []
         self._outer_exception = None
-        self._watch = EndingWatch(self._ended_unannounced)
+        self._ended_by = None
+        self._watch = EndingWatch(self.end_with)
 
     # -- ppe's extension protocol ---------------------------------------------
     def initialize(self, manager) -> None:
@@ -142,15 +143,24 @@ class SlackReport(ReportFace, ppe_extension.Extension):
         error = exception_in_flight(self._outer_exception)
         self._end(ending_status(error), error)
 
-    # -- helpers -------------------------------------------------------------
-    def _ended_unannounced(self, error) -> None:
-        # ppe called nothing: the exception left the cell or the process, or the process exits.
+    # -- endings ppe does not announce ---------------------------------------
+    @property
+    def ended_by(self) -> BaseException | None:
+        """The exception that ended the run (None while it runs, or when it completed)."""
+        return self._ended_by
+
+    def end_with(self, error: BaseException | None) -> None:
+        """End the run, if still open, with ``error``: the exception that stopped training
+        where ppe calls no hook (Failed, or Interrupted for a KeyboardInterrupt), or None
+        when the process exits with the run open (Interrupted)."""
         self._end(INTERRUPTED if error is None else ending_status(error), error)
 
+    # -- helpers -------------------------------------------------------------
     def _end(self, status, error) -> None:
         if self._manager is None or self._run.finished:
             return
         self._watch.stop()
+        self._ended_by = error
         self._end_report(status, error, last_tick=lambda: self._tick(self._manager, log_grew=False, render=False))
 
     def _find_log_report(self, manager):
