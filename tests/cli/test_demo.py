@@ -27,6 +27,6 @@ def test_demo_runs_the_pytorch_notebook_against_the_local_server(tmp_path):
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "local Slack-compatible server" in done.stdout
     final = done.stdout.split("The Slack message, as Slack shows it")[1]
-    assert final.split("\n", 2)[1].strip().startswith("Completed - ")
+    assert [line.strip() for line in final.splitlines() if line.strip()][1].startswith("Completed - ")
     assert "epoch       train/loss  train/accuracy  val/accuracy  elapsed_time" in final
     assert out.exists() and not list((ROOT / "notebooks").glob("kernel-ipc-*"))
