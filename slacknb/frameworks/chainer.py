@@ -22,17 +22,14 @@ import warnings
 
 from slacknb.core.state import FAILED
 from slacknb.core.template import DEFAULT_TEMPLATE
-from slacknb.frameworks.common import ReportFace, ending_status, exception_in_flight, progress_of
+from slacknb.frameworks.common import ReportFace, ending_status, exception_in_flight, framework_missing, progress_of
 from slacknb.options import parameters_doc
 
 try:
     from chainer.training import extensions as chainer_extensions
     from chainer.training.extensions import log_report as log_report_module
-except ImportError as exc:  # not installed, or (Python 3.11, setuptools >= 74) not importable
-    raise ImportError(
-        'slacknb.SlackReport needs Chainer 7.8.1: pip install "slacknb[chainer]" (README: "Install into your own '
-        'environment"; with setuptools >= 74 Chainer imports only with SETUPTOOLS_USE_DISTUTILS=stdlib set '
-        f"before Python starts). The import failed with {type(exc).__name__}: {exc}") from exc
+except ImportError as exc:
+    raise framework_missing("slacknb.SlackReport", "chainer", "chainer", exc) from exc
 
 __all__ = ["SlackReport"]
 

@@ -8,6 +8,7 @@ once, with the ending it saw.
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 import warnings
 
@@ -18,7 +19,20 @@ from slacknb.frameworks.distributed import share_message
 from slacknb.options import check
 from slacknb.run import ReportRun, default_views
 
-__all__ = ["ReportFace", "ending_status", "exception_in_flight", "progress_of", "trigger_spec"]
+__all__ = ["ReportFace", "framework_missing", "ending_status", "exception_in_flight", "progress_of", "trigger_spec"]
+
+
+def framework_missing(what: str, module: str, extra: str, error: ImportError) -> ImportError:
+    """The ImportError a framework's ``SlackReport`` raises when its framework does not import."""
+    if importlib.util.find_spec(module) is None:
+        return ImportError(f'{what} needs {module}, which is not installed: pip install "slacknb[{extra}]" '
+                           '(README: "Install into your own environment")')
+    hint = ""
+    if module == "chainer":
+        hint = (" With setuptools 74 or later (torch needs 77), Chainer 7.8.1 imports only when "
+                "SETUPTOOLS_USE_DISTUTILS=stdlib is set before Python starts (Python 3.11 or older).")
+    return ImportError(f"{what}: {module} is installed but does not import ({type(error).__name__}: {error})."
+                       f"{hint} See the README's \"Install into your own environment\".")
 
 
 def ending_status(error: BaseException | None):

@@ -39,18 +39,19 @@ from __future__ import annotations
 import sys
 import warnings
 
-try:
-    from pytorch_pfn_extras.training import extension as ppe_extension
-    from pytorch_pfn_extras.training.extensions import log_report as log_report_module
-except ImportError as exc:  # pragma: no cover - depends on the environment
-    raise ImportError('slacknb.ppe.SlackReport needs pytorch-pfn-extras: pip install "slacknb[ppe]"') from exc
-
 from slacknb.core.state import FAILED, INTERRUPTED
 from slacknb.core.template import DEFAULT_TEMPLATE
-from slacknb.frameworks.common import ReportFace, ending_status, exception_in_flight, progress_of
+from slacknb.frameworks.common import ReportFace, ending_status, exception_in_flight, framework_missing, progress_of
 from slacknb.frameworks.endings import EndingWatch
 from slacknb.frameworks.torch_group import torch_group
 from slacknb.options import parameters_doc
+
+try:
+    from pytorch_pfn_extras.training import extension as ppe_extension
+    from pytorch_pfn_extras.training.extensions import log_report as log_report_module
+except ImportError as exc:
+    raise framework_missing("slacknb.ppe.SlackReport", "pytorch_pfn_extras", "ppe", exc) from exc
+
 
 __all__ = ["SlackReport", "request_stop"]
 
