@@ -256,6 +256,16 @@ class MentionResolver:
         return directory, ""
 
 
+def resolve_or_say(resolver: MentionResolver, mentions: Iterable[Mention], *, timeout: float) -> tuple[str, str]:
+    """Resolve ``mentions``: the markup, and a sentence for the person naming those left out ("" if none)."""
+    resolution = resolver.resolve(mentions, timeout=timeout)
+    if not resolution.unresolved:
+        return resolution.markup, ""
+    why = f": {resolution.problem}" if resolution.problem else ": no such user in the workspace"
+    return resolution.markup, (f"Slack mentions not resolved, they will not be notified: "
+                               f"{', '.join(resolution.unresolved)}{why}")
+
+
 def _index_member(member: dict, by_name: dict[str, str], secondary: dict[str, str]) -> None:
     if member.get("deleted") or not member.get("id"):
         return

@@ -7,13 +7,15 @@ nothing on the worker calls back up into the mirror or the run.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import Callable
 
 from slacknb.core.alerts import failure_alert, finish_reply
 from slacknb.core.state import Status
+from slacknb.slack.errors import scrub
 
-__all__ = ["ALERT", "FINISH", "Edit", "MirrorState", "Operation", "Reply", "Upload"]
+__all__ = ["ALERT", "FINISH", "Edit", "MirrorState", "Operation", "Publisher", "Reply", "Upload"]
 
 ALERT = "failure alert"
 FINISH = "finish reply"
@@ -100,3 +102,50 @@ class MirrorState:
     """The mentions resolved so far, as Slack control sequences (may be "")."""
     delivering: bool = False
     """True while the end of the run is on its way to Slack (after the run returned)."""
+
+
+class Publisher:
+    """What the worker says, as data: the latest :class:`MirrorState` and the notices for a person.
+
+    ``on_state`` (the views' subscription, at the edge) gets each new state on the worker
+    thread; notices wait for the caller to warn on its own thread. The token is scrubbed.
+    """
+
+    def __init__(self, message, *, on_state: Callable[[MirrorState], object] | None = None,
+                 token: str | None = None, mentions: str = "") -> None:
+        self._message = message
+        self._on_state = on_state
+        self._token = token
+        self._lock = threading.Lock()
+        self._notices: list[str] = []
+        self.state = MirrorState("posting", "nothing sent yet: the first update posts the message", mentions=mentions)
+
+    def publish(self, status: str, detail: str, wait: float | None, *, mentions: str, delivering: bool) -> None:
+        """Publish the message's state now, unless nothing changed."""
+        message = self._message
+        if message.note and status != "disabled":
+            detail = f"{detail} (note: {message.note})"
+        state = MirrorState(status=status, detail=scrub(detail, self._token),
+                            next_attempt_in=None if wait is None else max(0.0, round(wait, 3)),
+                            permalink=message.permalink, channel_id=message.channel_id, ts=message.ts,
+                            sent_text=message.sent_text, api_calls=message.api.calls, budget=message.budget,
+                            mentions=mentions, delivering=delivering)
+        if state == self.state:
+            return
+        self.state = state
+        if self._on_state is not None:
+            try:
+                self._on_state(state)
+            except Exception:  # noqa: BLE001 - a display callback must not stop mirroring
+                pass
+
+    def notify(self, text: str) -> None:
+        """Keep ``text`` for the caller to warn about."""
+        with self._lock:
+            self._notices.append(scrub(text, self._token))
+
+    def take_notices(self) -> list[str]:
+        """The notices not taken yet, once each."""
+        with self._lock:
+            notices, self._notices = self._notices, []
+            return notices

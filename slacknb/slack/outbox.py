@@ -3,39 +3,38 @@
 Like tqdm's ``MonoWorker``: the caller only stores the newest :class:`Edit` and wakes the
 thread (:meth:`Outbox.put` costs a lock and a notify, no I/O); a newer edit replaces the
 waiting one, so memory stays bounded and the newest state always goes out. The end of a
-run is different: :meth:`Outbox.finish` queues the final edit, the replies and uploads,
-which are delivered in that order, each exactly once, and never dropped: the worker keeps
-going after the caller stopped waiting, until everything arrived or ``give_up_at``.
+run is different: :meth:`Outbox.finish` queues the final edit, the replies and uploads
+(:class:`~slacknb.slack.replies.EndOfRun`), delivered in that order, each exactly once and
+never dropped: the worker keeps going after the caller stopped waiting, until everything
+arrived or ``give_up_at``.
 
 The worker calls the message layer (:mod:`slacknb.slack.message`, :mod:`slacknb.slack.replies`),
-which calls slack_sdk; nothing calls back up. What it has to say comes back as data: the
-published :class:`MirrorState` (:attr:`Outbox.state`, and the ``on_state`` subscriber) and
-:meth:`Outbox.take_notices`. Every wait (``min_interval``, backoff, Retry-After, the gate)
-is a :class:`~slacknb.slack.limits.Hold` waited out on the injected clock, and cut short by
-``finish``/``close``. Mentions are resolved here, on the worker, before a reply is composed.
+which calls slack_sdk; nothing calls back up. What it has to say comes back as data
+(:class:`~slacknb.slack.operations.Publisher`: the published state and the notices). Every
+wait is a :class:`~slacknb.slack.limits.Hold` (:mod:`slacknb.slack.timing`) waited out on the
+injected clock and cut short by ``finish``/``close``. Mentions are resolved here, on the
+worker, before a reply is composed.
 """
 
 from __future__ import annotations
 
-import random
 import threading
-from collections import deque
 from typing import Callable
 
 from slacknb.slack.clock import Clock
-from slacknb.slack.errors import Failure, Kind, scrub
+from slacknb.slack.errors import Failure, Kind
 from slacknb.slack.limits import Hold
-from slacknb.slack.mentions import Mention, MentionResolver, format_mentions
+from slacknb.slack.mentions import Mention, MentionResolver, format_mentions, resolve_or_say
 from slacknb.slack.message import SlackMessage, Step
-from slacknb.slack.operations import Edit, MirrorState, Operation
-from slacknb.slack.replies import Delivery, send
+from slacknb.slack.operations import Edit, MirrorState, Operation, Publisher
+from slacknb.slack.replies import EndOfRun, send
+from slacknb.slack.timing import Timing
 
 __all__ = ["Outbox"]
 
-MAX_UNEXPECTED = 5  # unknown errors retried this many times in a row, then mirroring stops
 MAX_AGAIN = 20  # steps in a row that make no call-free progress: a loop, treat as unexpected
-RATE_JITTER, RATE_JITTER_MAX = 0.25, 2.0  # spread of streams released by another's Retry-After
-MENTIONS, PERMALINK, VERIFY = "mentions", "permalink", "verify"
+MENTIONS, PERMALINK, VERIFY = "mentions", "permalink", "verify"  # the worker's own jobs
+_STATUS = {None: "sending", Hold.MIN_INTERVAL: "sending", Hold.BACKOFF: "retrying", Hold.SETTLING: "retrying"}
 
 
 class Outbox:
@@ -48,37 +47,28 @@ class Outbox:
         self._mentions = tuple(mentions)
         self._mentions_due = any(m.markup is None for m in self._mentions)
         self._markup = format_mentions(m.markup for m in self._mentions)
-        self._min_interval, self._backoff = min_interval, (backoff_base, backoff_max)
+        self._timing = Timing(min_interval=min_interval, backoff_base=backoff_base, backoff_max=backoff_max)
         self._clock = clock
-        self._on_state = on_state
-        self._token = getattr(message.api.client, "token", None)
+        self._out = Publisher(message, on_state=on_state, token=getattr(message.api.client, "token", None),
+                              mentions=self._markup)
         self._cv = threading.Condition(threading.Lock())
         self._thread: threading.Thread | None = None
         self._generation = 0  # bumped by every put/finish/close, so no wake-up is lost
         self._latest: Edit | None = None  # the newest intermediate edit, not yet shown
-        self._final: Edit | None = None
-        self._final_ts: str | None = None  # ts of the message that shows the final edit
-        self._queue: deque[Delivery] = deque()
-        self._finishing = self.finished = self.closed = self.disabled = self.gave_up = False
+        self._end: EndOfRun | None = None
+        self.finished = self.closed = self.disabled = self.gave_up = False
         self._deadline: float | None = None  # when the caller stops waiting
         self.give_up_at: float | None = None  # when the worker stops trying
-        self._last_edit_at: float | None = None
-        self._resume_at = 0.0
-        self._hold: Hold | None = None  # why the next call waits until _resume_at
-        self._waiting_for: Hold | None = None  # ... or MIN_INTERVAL: what the worker waits for now
+        self._waiting_for: Hold | None = None  # what the worker waits for now
         self._idle = True  # waiting with nothing to send (or not started): put() must wake it
-        self.last_failure: Failure | None = None
-        self._failures = self._unexpected = self._again = 0
-        self._notices: list[str] = []
-        self._random = random.Random()
-        self.state = self._snapshot("posting", "nothing sent yet: the first update posts the message", None)
+        self._again = 0
 
     # -- caller side -----------------------------------------------------------------
 
     def put(self, edit: Edit) -> None:
         """Make ``edit`` the newest intermediate state (latest wins). Never blocks on the network."""
         with self._cv:
-            if self._finishing or self.closed or self.disabled:
+            if self._end is not None or self.closed or self.disabled:
                 return
             self._latest = edit
             if self._idle:
@@ -92,17 +82,13 @@ class Outbox:
         ``deadline`` (when the caller stops waiting) and ``give_up_at`` are clock times.
         """
         with self._cv:
-            if self._finishing or self.closed or self.disabled:
+            if self._end is not None or self.closed or self.disabled:
                 return
-            self._finishing = True
-            self._latest = None
-            self._final = next((op for op in operations if isinstance(op, Edit)), None)
-            self._queue.extend(Delivery(op) for op in operations if not isinstance(op, Edit))
+            self._end, self._latest = EndOfRun(operations), None
             self._deadline, self.give_up_at = deadline, max(deadline, give_up_at)
-            if self._hold is None or not self._hold.binding:
-                # The end of the run is worth an early try: backoff restarts from its base,
-                # and waits that only hold back intermediate edits do not apply to it.
-                self._resume_at, self._failures = 0.0, 0
+            # The end of the run is worth an early try: backoff restarts from its base,
+            # and waits that only hold back intermediate edits do not apply to it.
+            self._timing.hurry(restart_backoff=True)
             self._wake()
 
     def attach(self, channel_id: str | None, ts: str | None) -> None:
@@ -127,8 +113,7 @@ class Outbox:
     def hurry(self) -> None:
         """Cut a backoff wait short (a Retry-After is still honoured): the process is exiting."""
         with self._cv:
-            if self._hold is None or not self._hold.binding:
-                self._resume_at = 0.0
+            self._timing.hurry()
             self._wake()
 
     def close(self) -> None:
@@ -138,13 +123,19 @@ class Outbox:
             self._wake()
 
     @property
+    def state(self) -> MirrorState:
+        """The latest published :class:`MirrorState`."""
+        return self._out.state
+
+    @property
+    def last_failure(self) -> Failure | None:
+        """The most recent failure (for the caller's warning text)."""
+        return self._timing.last_failure
+
+    @property
     def delivering(self) -> bool:
         """True while the end of the run is queued and neither delivered nor abandoned."""
-        return self._finishing and not (self.finished or self.disabled or self.closed or self.gave_up)
-
-    def time_left(self) -> float:
-        """Seconds until the worker gives up on the end of the run (0 when not finishing)."""
-        return 0.0 if self.give_up_at is None else max(0.0, self.give_up_at - self._clock.now())
+        return self._end is not None and not (self.finished or self.disabled or self.closed or self.gave_up)
 
     @property
     def wants_mentions(self) -> bool:
@@ -156,17 +147,18 @@ class Outbox:
         """True while the worker thread runs."""
         return self._thread is not None and self._thread.is_alive()
 
+    def time_left(self) -> float:
+        """Seconds until the worker gives up on the end of the run (0 when not finishing)."""
+        return 0.0 if self.give_up_at is None else max(0.0, self.give_up_at - self._clock.now())
+
     def undelivered(self) -> list[str]:
         """What the end of the run has not delivered yet, in order, for the caller's warning."""
         with self._cv:
-            missing = [] if self._final_shown() else ["the final report edit"]
-            return missing + [d.key for d in self._queue if not d.done]
+            return self._end.undelivered(self.message) if self._end is not None else []
 
     def take_notices(self) -> list[str]:
         """What a person should be told (token scrubbed), once each; the caller warns on its thread."""
-        with self._cv:
-            notices, self._notices = self._notices, []
-            return notices
+        return self._out.take_notices()
 
     def _wake(self) -> None:
         """Under the lock: let the worker look again, starting it at the first use."""
@@ -178,8 +170,8 @@ class Outbox:
                 thread.start()
             except RuntimeError:  # "can't start new thread": out of resources, never the caller's problem
                 self.disabled = True
-                self._notices.append("Slack mirroring stopped: no thread could be started for the Slack mirror. "
-                                     "The report continues locally.")
+                self._out.notify("Slack mirroring stopped: no thread could be started for the Slack mirror. "
+                                 "The report continues locally.")
                 return
             self._thread = thread
 
@@ -200,11 +192,11 @@ class Outbox:
                 job, status, wait = self._decide()
             if status == "stop":
                 if self.gave_up:
-                    self._publish("disabled", "gave up: Slack did not receive the end of the run in time", None)
+                    self._publish("disabled", "gave up: Slack did not receive the end of the run in time")
                 return
             if status == "finished":
                 # Publish the last state BEFORE releasing finish(): its caller reads it next.
-                self._publish("synced", "Slack shows the final report", None)
+                self._publish("synced", "Slack shows the final report", delivering=False)
                 with self._cv:
                     self.finished = True
                     self._cv.notify_all()
@@ -215,7 +207,7 @@ class Outbox:
                 continue
             key = (status, self._waiting_for, None if wait is None else round(self._clock.now() + wait, 2))
             if key != published:
-                self._publish(status, self._detail(wait), wait)
+                self._publish(status, self._timing.detail(self._waiting_for), wait)
                 published = key
             with self._cv:
                 self._clock.wait(self._cv, lambda: self._generation != generation, wait)
@@ -232,33 +224,26 @@ class Outbox:
             self._cv.notify_all()
             return None, "stop", None
         if job is None:
-            self._idle = not self._finishing
-            return None, ("finished" if self._finishing else "synced"), None
-        ready_at, self._waiting_for = self._resume_at, self._hold
-        if isinstance(job, Edit) and not job.final and self._last_edit_at is not None:
-            if self._last_edit_at + self._min_interval > ready_at:
-                ready_at, self._waiting_for = self._last_edit_at + self._min_interval, Hold.MIN_INTERVAL
+            self._idle = self._end is None
+            return None, ("synced" if self._idle else "finished"), None
+        ready_at, self._waiting_for = self._timing.ready_at(intermediate_edit=job is self._latest)
         if ready_at <= now:
             return job, "", None
         wait = ready_at - now
         if self.give_up_at is not None:
             wait = min(wait, max(0.0, self.give_up_at - now) + 0.001)  # wake to give up on time
-        held = self._waiting_for
-        status = "sending" if held in (None, Hold.MIN_INTERVAL) else "retrying" if held in (
-            Hold.BACKOFF, Hold.SETTLING) else "rate_limited"
-        return None, status, wait
+        return None, _STATUS.get(self._waiting_for, "rate_limited"), wait
 
     def _next_job(self):
-        message = self.message
-        if self._finishing:
-            pending = next((d for d in self._queue if not d.done), None)
-            if not self._final_shown():
-                return self._final
+        message, end = self.message, self._end
+        if end is not None:
+            pending = end.pending()
+            if not end.final_shown(message):
+                return end.final
             if pending is not None:
                 return MENTIONS if self._mentions_due else pending
             return PERMALINK if message.permalink_due else VERIFY if message.verify_after is not None else None
-        if message.permalink_due and self._latest is not None and self._last_edit_at is not None \
-                and self._resume_at <= self._clock.now() < self._last_edit_at + self._min_interval:
+        if message.permalink_due and self._latest is not None and self._timing.edit_waits(self._clock.now()):
             # Fetched while the next edit waits out min_interval anyway: otherwise a
             # steady stream of edits would starve it until the end of the run.
             return PERMALINK
@@ -268,22 +253,15 @@ class Outbox:
             return PERMALINK
         return MENTIONS if message.ts is not None and self._mentions_due else None
 
-    def _final_shown(self) -> bool:
-        if self._final is None:
-            return True  # replies only: this stream edits no message
-        return self._final_ts is not None and self._final_ts == self.message.ts and self.message.sent_text is not None
-
     def _do(self, job) -> None:
         if job is PERMALINK:
             self.message.fetch_permalink()
-            self._publish_idle()
-            return
+            return self._publish_idle()
         if job is MENTIONS:
-            self._resolve_mentions()
-            return
+            return self._resolve_mentions()
         what = "the report" if isinstance(job, Edit) else f"the {getattr(job, 'key', 'report')}"
         self._publish("posting" if self.message.ts is None and isinstance(job, Edit) else "sending",
-                      f"sending {what} to Slack", None)
+                      f"sending {what} to Slack")
         started = self._clock.now()
         try:
             if isinstance(job, Edit):
@@ -293,7 +271,7 @@ class Outbox:
             else:
                 step = send(self.message, job, mentions=self._markup)
                 if job.problem:
-                    self._notify(f"Slack: {job.problem}; the rest of the report is still delivered")
+                    self._out.notify(f"Slack: {job.problem}; the rest of the report is still delivered")
         except Exception as exc:  # noqa: BLE001 - a bug in one step: retried a few times, then stop
             step = Step("wait", Failure(Kind.UNEXPECTED, type(exc).__name__, f"unexpected {type(exc).__name__}"))
         self._apply(job, step, started)
@@ -303,13 +281,12 @@ class Outbox:
         with self._cv:
             now = self._clock.now()
             if step.status == "done":
-                self._failures = self._unexpected = self._again = 0
-                self._resume_at, self._hold, self.last_failure = 0.0, None, None
-                if step.edited:
-                    sent_at = self.message.api.sent_at
-                    self._last_edit_at = sent_at if sent_at is not None and sent_at >= started else started
-                if job is self._final:
-                    self._final_ts = self.message.ts
+                self._again = 0
+                sent_at = self.message.api.sent_at
+                edited_at = (sent_at if sent_at is not None and sent_at >= started else started) if step.edited else None
+                self._timing.succeeded(edited_at=edited_at)
+                if self._end is not None and job is self._end.final:
+                    self._end.shown(self.message)
                 elif job is self._latest:
                     self._latest = None
             elif step.status == "again":
@@ -319,48 +296,27 @@ class Outbox:
             elif step.status == "fatal":
                 stop = step.failure.fix if step.failure else "Slack refused the report"
             elif step.hold is not None:  # waiting is not a failure
-                jitter = self._random.uniform(0.0, min(RATE_JITTER_MAX, RATE_JITTER * step.wait) + 0.05) \
-                    if step.hold.gate else 0.0  # only ever later than asked: the stream told first goes first
-                self._hold, self._resume_at = step.hold, max(self._resume_at, now + step.wait + jitter)
+                self._timing.held(step.hold, step.wait, now)
             else:
-                stop = self._retry_later(step.failure, now)
+                stop = self._timing.failed(step.failure, now)
+                if step.failure is not None and step.failure.error == "connection_refused" \
+                        and self._deadline is not None and now >= self._deadline:
+                    self.gave_up = True  # nothing listens at the API address and the caller stopped waiting
             self._cv.notify_all()  # wait_posted() and wait_finished() look again
         if stop:
             self._disable(stop)
         elif step.status == "done":
             self._publish_idle()
 
-    def _retry_later(self, failure: Failure | None, now: float) -> str | None:
-        """Under the lock: set when to try again; a detail text if mirroring must stop instead."""
-        failure = self.last_failure = failure or Failure(Kind.UNEXPECTED, "unknown", "unknown failure")
-        if failure.kind is Kind.RATE_LIMITED:
-            self._hold = Hold.RETRY_AFTER
-            self._resume_at = now + (failure.retry_after if failure.retry_after is not None else 1.0)
-            return None
-        if failure.kind is Kind.UNEXPECTED:
-            self._unexpected += 1
-            if self._unexpected > MAX_UNEXPECTED:
-                return f"the Slack mirror stopped after repeated unexpected errors ({failure.error}); " \
-                       "the report stays local"
-        if failure.error == "connection_refused" and self._deadline is not None and now >= self._deadline:
-            self.gave_up = True  # nothing listens at the API address and the caller stopped waiting
-        self._failures += 1
-        base, most = self._backoff
-        delay = min(most, base * 2 ** (self._failures - 1))
-        self._hold, self._resume_at = Hold.BACKOFF, now + delay * self._random.uniform(0.5, 1.5)
-        return None
-
     def _resolve_mentions(self) -> None:
         left = 10.0 if self._deadline is None else self._deadline - self._clock.now() - 1.0
         resolver = MentionResolver(self.message.api.client, wait=self._pause, count_call=self.message.api.count,
                                    clock=self._clock.now)
-        resolution = resolver.resolve(self._mentions, timeout=max(0.5, min(10.0, left)))
-        if resolution.unresolved:
-            why = f": {resolution.problem}" if resolution.problem else ": no such user in the workspace"
-            self._notify(f"Slack mentions not resolved, they will not be notified: "
-                         f"{', '.join(resolution.unresolved)}{why}")
+        markup, problem = resolve_or_say(resolver, self._mentions, timeout=max(0.5, min(10.0, left)))
+        if problem:
+            self._out.notify(problem)
         with self._cv:
-            self._markup, self._mentions_due = resolution.markup, False
+            self._markup, self._mentions_due = markup, False
         self._publish_idle()
 
     def _pause(self, seconds: float) -> bool:
@@ -368,44 +324,14 @@ class Outbox:
         with self._cv:
             return not self._clock.wait(self._cv, lambda: self.closed or self.disabled, seconds)
 
-    def _detail(self, wait: float | None) -> str:
-        held = self._waiting_for if wait is not None else None
-        if held is None:
-            return "Slack shows the latest report"
-        if held is Hold.BACKOFF and self.last_failure is not None:
-            return f"{self.last_failure.fix or self.last_failure.error}: {held.why}, then sending the newest report"
-        return held.why if held in (Hold.MIN_INTERVAL, Hold.SETTLING) else f"{held.why}, then sending the newest report"
-
     def _publish_idle(self) -> None:
         with self._cv:
             busy = self._next_job() is not None
-        self._publish("sending" if busy else "synced", "more to send" if busy else "Slack shows the latest report",
-                      None)
+        self._publish("sending" if busy else "synced", "more to send" if busy else "Slack shows the latest report")
 
-    def _snapshot(self, status: str, detail: str, wait: float | None) -> MirrorState:
-        message = self.message
-        if message.note and status != "disabled":
-            detail = f"{detail} (note: {message.note})"
-        return MirrorState(status=status, detail=scrub(detail, self._token),
-                           next_attempt_in=None if wait is None else max(0.0, round(wait, 3)),
-                           permalink=message.permalink, channel_id=message.channel_id, ts=message.ts,
-                           sent_text=message.sent_text, api_calls=message.api.calls, budget=message.budget,
-                           mentions=self._markup, delivering=self.delivering)
-
-    def _publish(self, status: str, detail: str, wait: float | None) -> None:
-        state = self._snapshot(status, detail, wait)
-        if state == self.state:
-            return
-        self.state = state
-        if self._on_state is not None:
-            try:
-                self._on_state(state)
-            except Exception:  # noqa: BLE001 - a display callback must not stop mirroring
-                pass
-
-    def _notify(self, text: str) -> None:
-        with self._cv:
-            self._notices.append(scrub(text, self._token))
+    def _publish(self, status: str, detail: str, wait: float | None = None, *, delivering: bool | None = None) -> None:
+        self._out.publish(status, detail, wait, mentions=self._markup,
+                          delivering=self.delivering if delivering is None else delivering)
 
     def _disable(self, detail: str) -> None:
         with self._cv:
@@ -413,5 +339,5 @@ class Outbox:
                 return
             self.disabled = True
             self._cv.notify_all()
-        self._notify(f"Slack mirroring stopped: {detail}. The report continues locally.")
-        self._publish("disabled", detail, None)
+        self._out.notify(f"Slack mirroring stopped: {detail}. The report continues locally.")
+        self._publish("disabled", detail)

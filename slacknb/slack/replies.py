@@ -21,9 +21,9 @@ from slacknb.core.slack_text import cut
 from slacknb.slack.errors import Kind
 from slacknb.slack.limits import Hold
 from slacknb.slack.message import AGAIN, DONE, HISTORY_LIMIT, MAX_CHARS, SlackMessage, Step, next_budget, payload
-from slacknb.slack.operations import Reply, Upload
+from slacknb.slack.operations import Edit, Operation, Reply, Upload
 
-__all__ = ["Delivery", "send"]
+__all__ = ["Delivery", "EndOfRun", "send"]
 
 REPLY_CHARS = 3900
 
@@ -48,6 +48,35 @@ class Delivery:
     def key(self) -> str:
         """Short name used in messages: "failure alert", "finish reply", "chart"."""
         return self.op.kind
+
+
+class EndOfRun:
+    """The end of a run in order: the final edit (None: this stream edits no message), then
+    the replies and uploads. Delivered when Slack shows the final edit and each went out once."""
+
+    def __init__(self, operations: list[Operation]) -> None:
+        self.final: Edit | None = next((op for op in operations if isinstance(op, Edit)), None)
+        self.deliveries = [Delivery(op) for op in operations if not isinstance(op, Edit)]
+        self._final_ts: str | None = None  # ts of the message that showed the final edit
+
+    def final_shown(self, message: SlackMessage) -> bool:
+        """True when the report message (still) shows the final edit."""
+        if self.final is None:
+            return True
+        return self._final_ts is not None and self._final_ts == message.ts and message.sent_text is not None
+
+    def shown(self, message: SlackMessage) -> None:
+        """The final edit just went out."""
+        self._final_ts = message.ts
+
+    def pending(self) -> Delivery | None:
+        """The next reply or upload to send."""
+        return next((d for d in self.deliveries if not d.done), None)
+
+    def undelivered(self, message: SlackMessage) -> list[str]:
+        """What has not arrived yet, in order, for the caller's warning."""
+        missing = [] if self.final_shown(message) else ["the final report edit"]
+        return missing + [d.key for d in self.deliveries if not d.done]
 
 
 def send(message: SlackMessage, delivery: Delivery, *, mentions: str = "") -> Step:
