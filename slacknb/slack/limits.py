@@ -82,6 +82,13 @@ class Hold(str, enum.Enum):
         return self in (Hold.SHARED_LIMIT, Hold.FINALS_FIRST, Hold.RESERVED)
 
     @property
+    def status(self) -> str:
+        """The mirror's status word while waiting for this."""
+        if self is Hold.MIN_INTERVAL:
+            return "sending"
+        return "retrying" if self in (Hold.BACKOFF, Hold.SETTLING) else "rate_limited"
+
+    @property
     def binding(self) -> bool:
         """True for a Retry-After Slack gave (this stream or the app): nothing may cut it short."""
         return self in (Hold.SHARED_LIMIT, Hold.RETRY_AFTER)

@@ -1,29 +1,19 @@
 """The report message in Slack: post, edit, adopt, read back; one API call per step.
 
-:class:`SlackMessage` knows the Slack side of one report message and nothing about
-threads or timing: each call of :meth:`~SlackMessage.deliver` makes at most one API call
-and returns a :class:`Step` telling the worker what to do next (done, go again at once,
-wait, or stop). It is the one place that knows which message is the report (:attr:`ts`).
+:class:`SlackMessage` is the one place that knows which message is the report (:attr:`~SlackMessage.ts`).
+Each :meth:`~SlackMessage.deliver` makes at most one call and returns a :class:`Step` (done,
+go again at once, wait, or stop); timing is the worker's business.
 
-Duplicate safety. A ``chat.postMessage`` that timed out, lost its connection, or got
-``fatal_error``/HTTP 5xx may still have posted, and posting again would leave two
-visible messages. So every message carries a random stream id in Slack's message
-``metadata`` (``{"event_type": "slacknb_report", "event_payload": {"stream": id}}``),
-which readers never see. After such an unknown outcome the next step reads
-``conversations.history`` (``include_all_metadata``) and adopts the message carrying our
-stream id; only if none is there does it post again. If history cannot be read (scope
-``channels:history`` / ``groups:history`` missing, or an error) the post is repeated and
-:attr:`SlackMessage.note` says duplicates are possible and what to add.
-
-Late arrivals. A call we stopped waiting for (a read timeout) may still be carried out
-later. So after a timed-out post the look-up waits ``settle`` seconds first, and after a
-timed-out edit the end of the run reads the message back once ``settle`` has passed
-(:meth:`SlackMessage.verify`): if an older text landed over the final one, the final
-text is sent again.
-
-Size. A text over Slack's limit is cut with :func:`slacknb.core.slack_text.cut`; after
-``msg_too_long`` the smaller byte budget is kept in :attr:`SlackMessage.budget`, which the
-mirror publishes so that the run renders within it next time.
+Duplicate safety: a ``chat.postMessage`` that timed out or got ``fatal_error``/HTTP 5xx may
+still have posted. Every message carries a random stream id in its (invisible) ``metadata``;
+after such an unknown outcome ``conversations.history`` is read and the message with our id
+adopted, and only if none is there is it posted again (without the history scopes it is
+posted again and :attr:`~SlackMessage.note` says a duplicate is possible). A timed-out call
+may also land late: the look-up waits ``settle`` seconds first, and after a timed-out edit
+the end of the run reads the message back (:meth:`~SlackMessage.verify`) and sends the final
+text again if an older one won. A text over Slack's size is cut
+(:func:`slacknb.core.slack_text.cut`); the budget learned from ``msg_too_long`` is kept in
+:attr:`~SlackMessage.budget` for the run to render within.
 """
 
 from __future__ import annotations
@@ -272,35 +262,6 @@ class SlackMessage:
                 self.sent_text = self._attempted_text
                 self.permalink_due = True
                 return AGAIN
-        return AGAIN
-
-    def verify(self) -> Step:
-        """Read the message back once a timed-out edit could have landed; if an older text
-        won, forget ``sent_text`` so that the final text is sent again."""
-        if self.verify_after is None or self.ts is None:
-            return DONE
-        wait = self.verify_after - self.clock.now()
-        if wait > 0:
-            return Step("wait", hold=Hold.SETTLING, wait=wait)
-        answer = self.api.call("conversations.history", urgent=True, channel=self.channel_id,
-                               latest=self.ts, oldest=self.ts, inclusive=True, limit=1)
-        if answer.hold:
-            return Step.held(answer)
-        if answer.failure is not None:
-            if answer.failure.kind in (Kind.RATE_LIMITED, Kind.TRANSIENT):
-                return Step("wait", answer.failure)
-            self.verify_after = None
-            self.note = (
-                f"could not read the message back after a timed-out edit ({answer.failure.error}), so an older "
-                "text may show: add the channels:history / groups:history scope to the Slack app"
-            )
-            return DONE
-        self.verify_after = None
-        shown = next((m.get("text") for m in answer.data.get("messages") or [] if m.get("ts") == self.ts), None)
-        if shown is None:
-            self.forget()
-        elif shown != self.sent_text:
-            self.sent_text = None
         return AGAIN
 
     def fetch_permalink(self) -> None:

@@ -6,52 +6,27 @@
     mirror.update(rendered_text)                 # never blocks, never raises
     mirror.finish(final_text, outcome=Status.FAILED, elapsed="0:03:12", error="ValueError: bad lr")
 
-* The mirror turns each call into typed operations (:mod:`slacknb.slack.operations`) for
-  ONE worker (:mod:`slacknb.slack.outbox`) that delivers them in order; the caller never
-  waits for the network, and a slow or failing Slack only delays the newest text.
-* The first update posts a message (``chat.postMessage``); later ones edit it
-  (``chat.update``) at most every ``min_interval`` seconds. The default of 5 s is about
-  12 edits a minute, so four runs at once fit chat.update's Tier 3 budget of ~50/min.
+* Each call becomes typed operations (:mod:`slacknb.slack.operations`) for ONE worker
+  (:mod:`slacknb.slack.outbox`) that delivers them in order; the caller never waits for
+  the network. The first update posts the message, later ones edit it at most every
+  ``min_interval`` seconds (5 s: four runs at once fit chat.update's ~50/min).
 * :meth:`SlackMirror.finish` delivers the final edit, then the failure alert and the
-  finish reply (with mentions) in the message's thread, waits up to ``flush_timeout``
-  and returns True when all arrived. Mentions only notify through these new messages:
-  an edit that adds a mention notifies nobody.
-* What has not arrived after ``flush_timeout`` is not dropped: the worker keeps
-  delivering in the background until it arrived or ``delivery_timeout`` seconds after
-  :meth:`finish` (the hard bound), and interpreter exit waits for it up to that bound
-  (:mod:`slacknb.slack.exit_wait`). So every run's final state is in Slack within
-  ``delivery_timeout`` of its end, unless Slack cannot be reached for that long.
-* Many runs of one app share Slack's rate limits: every call goes through one gate per
-  machine (:mod:`slacknb.slack.limits`), so a Retry-After told to one run holds for all, and
-  final reports and end-of-run replies go before other runs' intermediate edits.
-* A process that shares another's message (a ChainerMN rank other than 0,
-  ``owns_message=False``) edits nothing: its :meth:`finish` sends only the failure
-  alert, in the thread given to :meth:`attach`, or to the channel when none is known.
-* Faults never reach the caller. Transient ones are retried with backoff, rate limits
-  honour Retry-After, a post with an unknown outcome is looked up before it is repeated
-  (see :mod:`slacknb.slack.message`), and a fault a person must fix (bad token, missing
-  scope, unknown or archived channel) stops mirroring with one warning naming the fix.
-* A text over Slack's size is cut (:func:`slacknb.core.slack_text.cut`); the smaller byte
-  budget learned from ``msg_too_long`` is published as :attr:`MirrorState.budget`, for the
-  run to render within next time.
+  finish reply (mentions notify only in a new message) in the thread, waits up to
+  ``flush_timeout``; the rest goes on in the background until ``delivery_timeout``, and
+  interpreter exit waits for it (:mod:`slacknb.slack.exit_wait`).
+* A process reporting into another's message (ChainerMN ranks other than 0) edits
+  nothing: its :meth:`finish` sends only the failure alert, into :meth:`attach`'s thread.
+* Faults never reach the caller (:mod:`slacknb.slack.message`); what a person must know
+  (a fix, local-only mode, what did not arrive, unresolved mentions) is one
+  :class:`SlackMirrorWarning` each, raised on the caller's thread.
 
-Scopes used: ``chat:write`` (always); ``chat:write.public`` or ``channels:join`` for a
-public channel the bot was not invited to; ``channels:history`` / ``groups:history`` so
-an interrupted post is looked up instead of repeated; ``users:read`` (names) and
-``users:read.email`` (e-mail addresses) for mentions; ``files:write`` for uploads.
-
-Messages to the person are ``warnings.warn`` with :class:`SlackMirrorWarning`, always
-raised on the caller's thread (so they show in the running notebook cell): one when
-running local-only (no token or channel), one when mirroring stops, one when ``finish``
-could not deliver everything, one naming mentions that could not be resolved.
-slack_sdk's own per-request error log lines are silenced (logger ``slacknb.slack.mirror.http``)
-because every retry would print one; the mirror's :attr:`~SlackMirror.state` says it all.
+Scopes: ``chat:write``; ``chat:write.public`` or ``channels:join``; ``channels:history`` /
+``groups:history`` (look an interrupted post up); ``users:read`` / ``users:read.email``
+(mentions); ``files:write`` (uploads).
 """
 
 from __future__ import annotations
 
-import logging
-import math
 import threading
 import time
 import warnings
@@ -60,25 +35,15 @@ from typing import Callable, Iterable
 from slacknb.core.alerts import OUTCOMES, to_outcome
 from slacknb.core.state import Status
 from slacknb.slack import exit_wait
-from slacknb.slack.api import Api
 from slacknb.slack.clock import Clock, as_clock
-from slacknb.slack.config import missing_setting_hint, resolve_config
+from slacknb.slack.connect import check_arguments, connect
 from slacknb.slack.errors import scrub
-from slacknb.slack.limits import SharedLimits, scope_of, shared_limits
+from slacknb.slack.limits import SharedLimits
 from slacknb.slack.mentions import format_mentions, parse_mentions, translate_prefix
-from slacknb.slack.message import SlackMessage
-from slacknb.slack.operations import ALERT, FINISH, Edit, MirrorState, Reply, Upload
-from slacknb.slack.outbox import Outbox
+from slacknb.slack.operations import Edit, MirrorState, Upload, end_of_run
+from slacknb.slack.replies import shortfall
 
 __all__ = ["MirrorState", "SlackMirror", "SlackMirrorWarning"]
-
-_http_logger = logging.getLogger("slacknb.slack.mirror.http")
-_http_logger.addHandler(logging.NullHandler())
-_http_logger.propagate = False
-# slack_sdk checks ``logger.level <= DEBUG`` (not the effective level) before building
-# debug strings with whole bodies on every call: an explicit level skips that work.
-_http_logger.setLevel(logging.WARNING)
-
 
 class SlackMirrorWarning(UserWarning):
     """Something about Slack mirroring a person should know; the local report is unaffected."""
@@ -157,59 +122,32 @@ class SlackMirror:
         backoff_max: float = 30.0,
         local: bool = False,
     ) -> None:
-        for name, value in (("min_interval", min_interval), ("flush_timeout", flush_timeout),
-                            ("delivery_timeout", delivery_timeout), ("request_timeout", request_timeout),
-                            ("backoff_base", backoff_base), ("backoff_max", backoff_max)):
-            _check_number(name, value, allow_zero=name == "min_interval")
-        for name, value in (("alert_prefix", alert_prefix), ("label", label)):
-            if not isinstance(value, str):
-                raise TypeError(f"{name} must be a string, not {type(value).__name__}")
-        if alert_label is not None and not isinstance(alert_label, str):
-            raise TypeError(f"alert_label must be a string or None, not {type(alert_label).__name__}")
-        if limits is not None and not isinstance(limits, SharedLimits):
-            raise TypeError("limits must be a slacknb.slack.limits.SharedLimits, or None for the machine-wide one")
-        if on_state is not None and not callable(on_state):
-            raise TypeError("on_state must be a callable taking a MirrorState, or None")
+        check_arguments(min_interval=min_interval, flush_timeout=flush_timeout, delivery_timeout=delivery_timeout,
+                        request_timeout=request_timeout, backoff_base=backoff_base, backoff_max=backoff_max,
+                        alert_prefix=alert_prefix, label=label, alert_label=alert_label, limits=limits,
+                        on_state=on_state, client=client)
         self._clock = as_clock(clock)
-        if client is not None and not hasattr(client, "chat_postMessage"):
-            raise TypeError("client must be a slack_sdk.WebClient (or compatible), or None")
-        config = resolve_config(None if local else token, channel, base_url=base_url,
-                                environ={} if local else None)
         mentions = parse_mentions(mentions)
         self._alert_prefix = translate_prefix(alert_prefix)
         self._label, self._alert_label = label, alert_label
         self._owns_message = bool(owns_message)  # the one place that knows who owns the message
         self._flush_timeout = float(flush_timeout)
         self._delivery_timeout = max(float(delivery_timeout), self._flush_timeout)
-        self._channel = config.channel
         self._lock = threading.Lock()
         self._warnings: list[str] = []
         self._finish_result: bool | None = None
-        self._outbox: Outbox | None = None
-        self._client = None
-        known = format_mentions(m.markup for m in mentions)
-        if local or not (config.channel and (client is not None or config.token)):
-            hint = "Slack mirroring is off (local=True): the report stays here" if local else (
-                missing_setting_hint(config) or "Slack mirroring is off: no channel given.")
-            self._local_state = MirrorState("local", hint, mentions=known)
-            if not local:
-                warnings.warn(hint, SlackMirrorWarning, stacklevel=2)
-            return
-        self._client = client if client is not None else _make_client(config.token, config.base_url, request_timeout)
-        # A timed-out call may still be carried out late; twice the request timeout (at
-        # least a second) is how long slacknb gives it before looking or reading back.
-        settle = max(1.0, 2.0 * float(getattr(self._client, "timeout", request_timeout) or request_timeout))
-        secret = getattr(self._client, "token", None) or config.token or ""
-        base = getattr(self._client, "base_url", None) or config.base_url or ""
-        api = Api(self._client, clock=self._clock, limits=limits if limits is not None else shared_limits(),
-                  scope=scope_of(base, secret))
-        self._outbox = Outbox(
-            SlackMessage(api, config.channel, clock=self._clock, settle=settle),
-            mentions=mentions if self._owns_message else (), min_interval=float(min_interval),
-            backoff_base=float(backoff_base), backoff_max=max(float(backoff_max), float(backoff_base)),
-            clock=self._clock, on_state=on_state)
-
-    # -- public API ------------------------------------------------------------------
+        self._outbox, why_local = connect(
+            token, channel, base_url=base_url, local=local, client=client, request_timeout=request_timeout,
+            limits=limits, clock=self._clock, mentions=mentions if self._owns_message else (),
+            min_interval=float(min_interval), backoff_base=float(backoff_base), backoff_max=float(backoff_max),
+            on_state=on_state)
+        self._channel = self._outbox.message.channel if self._outbox is not None else channel
+        self._token = getattr(self._outbox.message.api.client, "token", None) if self._outbox else None
+        if self._outbox is None:
+            hint = why_local or "Slack mirroring is off (local=True): the report stays here"
+            self._local_state = MirrorState("local", hint, mentions=format_mentions(m.markup for m in mentions))
+            if why_local:
+                warnings.warn(why_local, SlackMirrorWarning, stacklevel=2)
 
     @property
     def enabled(self) -> bool:
@@ -236,8 +174,7 @@ class SlackMirror:
         process, e.g. ChainerMN rank 0) instead of owning a message; with ``ts`` None the
         alert goes to the channel as a message of its own. Call before :meth:`finish`."""
         self._owns_message = False
-        if alert_label is not None:
-            self._alert_label = str(alert_label)
+        self._alert_label = self._alert_label if alert_label is None else str(alert_label)
         if self._outbox is not None:
             self._outbox.attach(channel_id, ts)
 
@@ -253,18 +190,17 @@ class SlackMirror:
     def update(self, text: str, rerender=None, *, blocks: list | None = None) -> None:
         """Make ``text`` (the full rendered message) the newest state. Never blocks, never raises.
 
-        ``blocks`` (Block Kit) are sent with it; None keeps the message's blocks. A text
-        over Slack's size is cut; render within :attr:`MirrorState.budget` to avoid that.
-        ``rerender`` is accepted for compatibility and not used. Does nothing in a
-        process that does not own the message.
+        ``blocks`` (Block Kit) go with it; None keeps the message's blocks. A text over Slack's
+        size is cut: render within :attr:`MirrorState.budget`. ``rerender`` is ignored (kept
+        for compatibility). Does nothing in a process that does not own the message.
         """
-        if self._warnings or (self._outbox is not None and self._outbox.disabled):
+        if self._warnings or (self._outbox is not None and self._outbox.publisher.notices):
             self._emit_warnings()
         outbox = self._outbox
         if outbox is None or self._finish_result is not None or not self._owns_message:
             return
-        outbox.put(Edit(text if isinstance(text, str) else str(text), blocks=_blocks(blocks),
-                        keep=(self.state.mentions,)))
+        outbox.put(Edit(text if isinstance(text, str) else str(text), keep=(self.state.mentions,),
+                        blocks=None if blocks is None else tuple(blocks)))
 
     def finish(
         self,
@@ -283,13 +219,11 @@ class SlackMirror:
     ) -> bool:
         """Deliver the final edit, the failure alert, the finish reply and ``uploads``; True if all arrived.
 
-        ``outcome`` is the final :class:`~slacknb.core.state.Status` (its word in lower
-        case is accepted too). ``blocks`` replace the message's Block Kit blocks (``[]``
-        removes them). Waits at most ``flush_timeout`` seconds, then warns once about what
-        was not delivered, which goes on in the background up to ``delivery_timeout``.
-        Returns False at once in local-only mode or after mirroring stopped. A second call
-        does nothing and returns the first call's result. In a process that does not own
-        the message only the failure alert is sent.
+        ``outcome``: the final :class:`~slacknb.core.state.Status` (or its word in lower case).
+        ``blocks`` replace the message's Block Kit blocks (``[]`` removes them). Waits at most
+        ``flush_timeout``, then warns once about what did not arrive, which goes on in the
+        background up to ``delivery_timeout``. False at once when local or stopped; a second
+        call returns the first one's result. Without a message of its own: only the alert.
         """
         with self._lock:
             if self._finish_result is not None:
@@ -315,12 +249,8 @@ class SlackMirror:
 
     def __repr__(self) -> str:
         state = self.state
-        return (
-            f"SlackMirror(channel={self._channel!r}, status={state.status!r}, "
-            f"ts={state.ts!r}, api_calls={state.api_calls})"
-        )
-
-    # -- end of run ------------------------------------------------------------------
+        return (f"SlackMirror(channel={self._channel!r}, status={state.status!r}, "
+                f"ts={state.ts!r}, api_calls={state.api_calls})")
 
     def _finish(self, text, outcome, elapsed, error, traceback_tail, console_tail, alert, mention, blocks,
                 uploads) -> bool:
@@ -330,21 +260,14 @@ class SlackMirror:
         try:
             outcome = to_outcome(outcome)
         except ValueError:
-            self._queue_warning(f"finish(outcome={outcome!r}) is not one of {', '.join(OUTCOMES)}: "
-                                "reported as Failed")
+            self._queue_warning(f"finish(outcome={outcome!r}) is not one of {', '.join(OUTCOMES)}: reported as Failed")
             outcome = Status.FAILED
-        operations = []
-        if self._owns_message:
-            operations.append(Edit(text if isinstance(text, str) else str(text), blocks=_blocks(blocks), final=True,
-                                   keep=(outcome.value, self.state.mentions)))
-        if outcome is Status.FAILED and alert:
-            label = self._label if self._alert_label is None else self._alert_label
-            operations.append(Reply(ALERT, outcome, elapsed, label, error, traceback_tail, console_tail,
-                                    self._alert_prefix))
-        if mention and self._owns_message and outbox.wants_mentions:
-            operations.append(Reply(FINISH, outcome, elapsed, self._label))
-        if self._owns_message:
-            operations.extend(uploads)
+        operations = end_of_run(
+            str(text) if self._owns_message else None, outcome=outcome, elapsed=elapsed,
+            label=self._label, alert_label=self._label if self._alert_label is None else self._alert_label,
+            error=error, traceback_tail=traceback_tail, console_tail=console_tail, prefix=self._alert_prefix,
+            alert=alert, mention=mention and outbox.wants_mentions, blocks=blocks,
+            keep=(outcome.value, self.state.mentions), uploads=uploads)
         if not operations:
             return True  # nothing to say: this process's report lives in another's message
         now = self._clock.now()
@@ -356,51 +279,21 @@ class SlackMirror:
             # Not dropped: the worker goes on, and interpreter exit waits for it (bounded).
             exit_wait.hold(outbox)
         if not delivered and not outbox.disabled:
-            missing = outbox.undelivered() or ["the end-of-run messages"]
-            failure = outbox.last_failure
-            why = f" (last problem: {failure.fix or failure.error})" if failure else ""
-            more = "" if outbox.gave_up else (
-                f"; still trying in the background for up to {self._delivery_timeout - self._flush_timeout:g} s more"
-            )
-            self._queue_warning(
-                f"Slack did not receive {_join(missing)} within {self._flush_timeout:g} s{why}{more}; "
-                "the report is complete locally"
-            )
+            more = None if outbox.gave_up else self._delivery_timeout - self._flush_timeout
+            self._queue_warning(shortfall(outbox.undelivered(), waited=self._flush_timeout,
+                                          failure=outbox.last_failure, more=more))
         return delivered
 
     def _queue_warning(self, text: str) -> None:
         with self._lock:
-            self._warnings.append(scrub(text, getattr(self._client, "token", None)))
+            self._warnings.append(scrub(text, self._token))
 
     def _emit_warnings(self) -> None:
         # Raised on the caller's thread: a warning from the worker thread could land in
         # another notebook cell, or nowhere. The worker's own notices come first.
-        notices = self._outbox.take_notices() if self._outbox is not None else []
+        notices = self._outbox.publisher.take_notices() if self._outbox is not None else []
         with self._lock:
             pending, self._warnings = notices + self._warnings, []
         for text in pending:
             warnings.warn(text, SlackMirrorWarning, stacklevel=3)
 
-
-def _blocks(blocks) -> tuple | None:
-    return None if blocks is None else tuple(blocks)
-
-
-def _make_client(token: str, base_url: str, request_timeout: float):
-    from slack_sdk import WebClient
-
-    # No retry handlers: the worker retries itself, so it always sends the NEWEST state
-    # and never sleeps inside a call where finish() or close() could not wake it.
-    return WebClient(token=token, base_url=base_url, timeout=request_timeout, retry_handlers=[], logger=_http_logger)
-
-
-def _check_number(name: str, value: object, *, allow_zero: bool = False) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{name} must be a number of seconds, not {type(value).__name__}")
-    if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
-        bound = "0 or more" if allow_zero else "more than 0"
-        raise ValueError(f"{name} must be {bound} seconds, got {value!r}")
-
-
-def _join(items: list[str]) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]

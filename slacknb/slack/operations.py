@@ -15,7 +15,7 @@ from slacknb.core.alerts import failure_alert, finish_reply
 from slacknb.core.state import Status
 from slacknb.slack.errors import scrub
 
-__all__ = ["ALERT", "FINISH", "Edit", "MirrorState", "Operation", "Publisher", "Reply", "Upload"]
+__all__ = ["ALERT", "FINISH", "Edit", "MirrorState", "Operation", "Publisher", "Reply", "Upload", "end_of_run"]
 
 ALERT = "failure alert"
 FINISH = "finish reply"
@@ -80,6 +80,23 @@ class Upload:
 Operation = Edit | Reply | Upload
 
 
+def end_of_run(text: str | None, *, outcome: Status, elapsed: str, label: str = "", alert_label: str = "",
+               error: str | None = None, traceback_tail: str | None = None, console_tail: str | None = None,
+               prefix: str = "", alert: bool = True, mention: bool = True, blocks=None, keep: tuple[str, ...] = (),
+               uploads: tuple[Upload, ...] = ()) -> list[Operation]:
+    """The end of a run in delivery order: the final edit (``text`` None: this process edits
+    no message), the failure alert (a Failed run, ``alert``), the finish reply (``mention``),
+    then the uploads (only with a message of its own)."""
+    operations: list[Operation] = []
+    if text is not None:
+        operations.append(Edit(text, blocks=None if blocks is None else tuple(blocks), final=True, keep=keep))
+    if outcome is Status.FAILED and alert:
+        operations.append(Reply(ALERT, outcome, elapsed, alert_label, error, traceback_tail, console_tail, prefix))
+    if mention and text is not None:
+        operations.append(Reply(FINISH, outcome, elapsed, label))
+    return operations + (list(uploads) if text is not None else [])
+
+
 @dataclass(frozen=True)
 class MirrorState:
     """Where the Slack mirror stands. Never contains the token."""
@@ -117,7 +134,7 @@ class Publisher:
         self._on_state = on_state
         self._token = token
         self._lock = threading.Lock()
-        self._notices: list[str] = []
+        self.notices: list[str] = []
         self.state = MirrorState("posting", "nothing sent yet: the first update posts the message", mentions=mentions)
 
     def publish(self, status: str, detail: str, wait: float | None, *, mentions: str, delivering: bool) -> None:
@@ -142,10 +159,10 @@ class Publisher:
     def notify(self, text: str) -> None:
         """Keep ``text`` for the caller to warn about."""
         with self._lock:
-            self._notices.append(scrub(text, self._token))
+            self.notices.append(scrub(text, self._token))
 
     def take_notices(self) -> list[str]:
         """The notices not taken yet, once each."""
         with self._lock:
-            notices, self._notices = self._notices, []
+            notices, self.notices = self.notices, []
             return notices

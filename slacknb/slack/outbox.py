@@ -1,69 +1,57 @@
 """The one worker: typed operations to Slack, in order, latest-wins for intermediate edits.
 
-Like tqdm's ``MonoWorker``: the caller only stores the newest :class:`Edit` and wakes the
-thread (:meth:`Outbox.put` costs a lock and a notify, no I/O); a newer edit replaces the
-waiting one, so memory stays bounded and the newest state always goes out. The end of a
-run is different: :meth:`Outbox.finish` queues the final edit, the replies and uploads
-(:class:`~slacknb.slack.replies.EndOfRun`), delivered in that order, each exactly once and
-never dropped: the worker keeps going after the caller stopped waiting, until everything
-arrived or ``give_up_at``.
-
-The worker calls the message layer (:mod:`slacknb.slack.message`, :mod:`slacknb.slack.replies`),
-which calls slack_sdk; nothing calls back up. What it has to say comes back as data
-(:class:`~slacknb.slack.operations.Publisher`: the published state and the notices). Every
-wait is a :class:`~slacknb.slack.limits.Hold` (:mod:`slacknb.slack.timing`) waited out on the
-injected clock and cut short by ``finish``/``close``. Mentions are resolved here, on the
-worker, before a reply is composed.
+Like tqdm's ``MonoWorker``, :meth:`Outbox.put` only stores the newest :class:`Edit` (a lock,
+no I/O); a newer one replaces the waiting one. :meth:`Outbox.finish` queues the end of the run
+(:class:`~slacknb.slack.replies.EndOfRun`), delivered in order, each exactly once, after the
+caller stopped waiting too, until ``give_up_at``. The worker calls the message layer, which
+calls slack_sdk; nothing calls back up: what it says comes back as data (the published
+:class:`MirrorState` and notices). Every wait is a :class:`~slacknb.slack.limits.Hold` on the
+injected clock. Mentions are resolved here, on the worker, before a reply is composed.
 """
 
 from __future__ import annotations
 
-import threading
 from typing import Callable
 
 from slacknb.slack.clock import Clock
 from slacknb.slack.errors import Failure, Kind
 from slacknb.slack.limits import Hold
-from slacknb.slack.mentions import Mention, MentionResolver, format_mentions, resolve_or_say
+from slacknb.slack.mentions import Mention, MentionResolver, Pending
 from slacknb.slack.message import SlackMessage, Step
 from slacknb.slack.operations import Edit, MirrorState, Operation, Publisher
-from slacknb.slack.replies import EndOfRun, send
+from slacknb.slack.replies import EndOfRun, send, verify
 from slacknb.slack.timing import Timing
+from slacknb.slack.worker import Worker
 
 __all__ = ["Outbox"]
 
 MAX_AGAIN = 20  # steps in a row that make no call-free progress: a loop, treat as unexpected
 MENTIONS, PERMALINK, VERIFY = "mentions", "permalink", "verify"  # the worker's own jobs
-_STATUS = {None: "sending", Hold.MIN_INTERVAL: "sending", Hold.BACKOFF: "retrying", Hold.SETTLING: "retrying"}
 
 
-class Outbox:
+class Outbox(Worker):
     """Runs operations on one daemon thread; see the module docstring."""
 
     def __init__(self, message: SlackMessage, *, mentions: tuple[Mention, ...] = (), min_interval: float,
                  backoff_base: float = 0.5, backoff_max: float = 30.0, clock: Clock,
                  on_state: Callable[[MirrorState], object] | None = None) -> None:
+        super().__init__(clock)
         self.message = message
-        self._mentions = tuple(mentions)
-        self._mentions_due = any(m.markup is None for m in self._mentions)
-        self._markup = format_mentions(m.markup for m in self._mentions)
+        self._mentions = Pending(mentions)
         self._timing = Timing(min_interval=min_interval, backoff_base=backoff_base, backoff_max=backoff_max)
-        self._clock = clock
-        self._out = Publisher(message, on_state=on_state, token=getattr(message.api.client, "token", None),
-                              mentions=self._markup)
-        self._cv = threading.Condition(threading.Lock())
-        self._thread: threading.Thread | None = None
-        self._generation = 0  # bumped by every put/finish/close, so no wake-up is lost
+        # What the worker says, as data: the published state and the notices for a person.
+        self.publisher = Publisher(message, on_state=on_state, token=getattr(message.api.client, "token", None),
+                              mentions=self._mentions.markup)
         self._latest: Edit | None = None  # the newest intermediate edit, not yet shown
         self._end: EndOfRun | None = None
-        self.finished = self.closed = self.disabled = self.gave_up = False
+        self.finished = self.gave_up = False
         self._deadline: float | None = None  # when the caller stops waiting
         self.give_up_at: float | None = None  # when the worker stops trying
         self._waiting_for: Hold | None = None  # what the worker waits for now
         self._idle = True  # waiting with nothing to send (or not started): put() must wake it
         self._again = 0
 
-    # -- caller side -----------------------------------------------------------------
+
 
     def put(self, edit: Edit) -> None:
         """Make ``edit`` the newest intermediate state (latest wins). Never blocks on the network."""
@@ -94,21 +82,22 @@ class Outbox:
     def attach(self, channel_id: str | None, ts: str | None) -> None:
         """Reply into another process's message (see :meth:`SlackMessage.attach`); resolve no mentions."""
         with self._cv:
-            self._mentions_due = False
+            self._mentions = Pending()
             self.message.attach(channel_id, ts)
 
     def wait_finished(self, timeout: float) -> bool:
         """Wait until the end of the run is delivered; False on timeout or stop."""
-        with self._cv:
-            self._clock.wait(self._cv, lambda: self.finished or self.disabled or self.closed or self.gave_up, timeout)
-            return self.finished
+        return self._wait(lambda: self.finished, timeout)
 
     def wait_posted(self, timeout: float) -> bool:
         """Wait until the message exists in Slack (it has a ``ts``); False on timeout or stop."""
+        return self._wait(lambda: self.message.ts is not None, timeout)
+
+    def _wait(self, done: Callable[[], bool], timeout: float) -> bool:
         with self._cv:
-            self._clock.wait(self._cv, lambda: self.message.ts is not None or self.disabled or self.closed
-                             or self.gave_up or self.finished, timeout)
-            return self.message.ts is not None
+            stopped = lambda: self.finished or self.disabled or self.closed or self.gave_up  # noqa: E731
+            self._clock.wait(self._cv, lambda: done() or stopped(), timeout)
+            return done()
 
     def hurry(self) -> None:
         """Cut a backoff wait short (a Retry-After is still honoured): the process is exiting."""
@@ -116,16 +105,10 @@ class Outbox:
             self._timing.hurry()
             self._wake()
 
-    def close(self) -> None:
-        """Stop the worker after its current call (if any). Idempotent."""
-        with self._cv:
-            self.closed = True
-            self._wake()
-
     @property
     def state(self) -> MirrorState:
         """The latest published :class:`MirrorState`."""
-        return self._out.state
+        return self.publisher.state
 
     @property
     def last_failure(self) -> Failure | None:
@@ -140,12 +123,7 @@ class Outbox:
     @property
     def wants_mentions(self) -> bool:
         """True when a finish reply has someone to notify."""
-        return bool(self._mentions)
-
-    @property
-    def alive(self) -> bool:
-        """True while the worker thread runs."""
-        return self._thread is not None and self._thread.is_alive()
+        return bool(self._mentions.mentions)
 
     def time_left(self) -> float:
         """Seconds until the worker gives up on the end of the run (0 when not finishing)."""
@@ -156,33 +134,16 @@ class Outbox:
         with self._cv:
             return self._end.undelivered(self.message) if self._end is not None else []
 
-    def take_notices(self) -> list[str]:
-        """What a person should be told (token scrubbed), once each; the caller warns on its thread."""
-        return self._out.take_notices()
-
-    def _wake(self) -> None:
-        """Under the lock: let the worker look again, starting it at the first use."""
-        self._generation += 1
-        self._cv.notify_all()
-        if self._thread is None and not self.closed:
-            thread = threading.Thread(target=self._run, name="slacknb-mirror", daemon=True)
-            try:
-                thread.start()
-            except RuntimeError:  # "can't start new thread": out of resources, never the caller's problem
-                self.disabled = True
-                self._out.notify("Slack mirroring stopped: no thread could be started for the Slack mirror. "
-                                 "The report continues locally.")
-                return
-            self._thread = thread
+    def _wake(self) -> bool:
+        started = super()._wake()
+        if not started:
+            self.publisher.notify("Slack mirroring stopped: no thread could be started. The report continues locally.")
+        return started
 
     # -- worker side -----------------------------------------------------------------
 
-    def _run(self) -> None:
-        try:
-            self._loop()
-        except BaseException as exc:  # noqa: BLE001 - a bug must stop mirroring loudly, not silently
-            self._disable(f"the Slack mirror stopped on an internal error ({type(exc).__name__}); "
-                          "the report stays local")
+    def _crashed(self, exc: BaseException) -> None:
+        self._disable(f"the Slack mirror stopped on an internal error ({type(exc).__name__}); the report stays local")
 
     def _loop(self) -> None:
         published = None
@@ -209,8 +170,7 @@ class Outbox:
             if key != published:
                 self._publish(status, self._timing.detail(self._waiting_for), wait)
                 published = key
-            with self._cv:
-                self._clock.wait(self._cv, lambda: self._generation != generation, wait)
+            self._sleep(generation, wait)
 
     def _decide(self) -> tuple[object, str, float | None]:
         """Under the lock: (job, "", None) to do now, or (None, status, seconds to wait)."""
@@ -232,7 +192,7 @@ class Outbox:
         wait = ready_at - now
         if self.give_up_at is not None:
             wait = min(wait, max(0.0, self.give_up_at - now) + 0.001)  # wake to give up on time
-        return None, _STATUS.get(self._waiting_for, "rate_limited"), wait
+        return None, ("sending" if self._waiting_for is None else self._waiting_for.status), wait
 
     def _next_job(self):
         message, end = self.message, self._end
@@ -241,7 +201,7 @@ class Outbox:
             if not end.final_shown(message):
                 return end.final
             if pending is not None:
-                return MENTIONS if self._mentions_due else pending
+                return MENTIONS if self._mentions.due else pending
             return PERMALINK if message.permalink_due else VERIFY if message.verify_after is not None else None
         if message.permalink_due and self._latest is not None and self._timing.edit_waits(self._clock.now()):
             # Fetched while the next edit waits out min_interval anyway: otherwise a
@@ -251,14 +211,14 @@ class Outbox:
             return self._latest
         if message.permalink_due:
             return PERMALINK
-        return MENTIONS if message.ts is not None and self._mentions_due else None
+        return MENTIONS if message.ts is not None and self._mentions.due else None
 
     def _do(self, job) -> None:
+        if job is MENTIONS:
+            return self._resolve_mentions()
         if job is PERMALINK:
             self.message.fetch_permalink()
             return self._publish_idle()
-        if job is MENTIONS:
-            return self._resolve_mentions()
         what = "the report" if isinstance(job, Edit) else f"the {getattr(job, 'key', 'report')}"
         self._publish("posting" if self.message.ts is None and isinstance(job, Edit) else "sending",
                       f"sending {what} to Slack")
@@ -267,11 +227,11 @@ class Outbox:
             if isinstance(job, Edit):
                 step = self.message.deliver(job)
             elif job is VERIFY:
-                step = self.message.verify()
+                step = verify(self.message)
             else:
-                step = send(self.message, job, mentions=self._markup)
+                step = send(self.message, job, mentions=self._mentions.markup)
                 if job.problem:
-                    self._out.notify(f"Slack: {job.problem}; the rest of the report is still delivered")
+                    self.publisher.notify(f"Slack: {job.problem}; the rest of the report is still delivered")
         except Exception as exc:  # noqa: BLE001 - a bug in one step: retried a few times, then stop
             step = Step("wait", Failure(Kind.UNEXPECTED, type(exc).__name__, f"unexpected {type(exc).__name__}"))
         self._apply(job, step, started)
@@ -309,20 +269,14 @@ class Outbox:
             self._publish_idle()
 
     def _resolve_mentions(self) -> None:
+        # Names are looked up within the time the end of the run allows, or 10 s before it.
         left = 10.0 if self._deadline is None else self._deadline - self._clock.now() - 1.0
         resolver = MentionResolver(self.message.api.client, wait=self._pause, count_call=self.message.api.count,
                                    clock=self._clock.now)
-        markup, problem = resolve_or_say(resolver, self._mentions, timeout=max(0.5, min(10.0, left)))
+        problem = self._mentions.resolve(resolver, timeout=max(0.5, min(10.0, left)))
         if problem:
-            self._out.notify(problem)
-        with self._cv:
-            self._markup, self._mentions_due = markup, False
+            self.publisher.notify(problem)
         self._publish_idle()
-
-    def _pause(self, seconds: float) -> bool:
-        """Interruptible pause for the mention look-ups; False once stopping."""
-        with self._cv:
-            return not self._clock.wait(self._cv, lambda: self.closed or self.disabled, seconds)
 
     def _publish_idle(self) -> None:
         with self._cv:
@@ -330,7 +284,7 @@ class Outbox:
         self._publish("sending" if busy else "synced", "more to send" if busy else "Slack shows the latest report")
 
     def _publish(self, status: str, detail: str, wait: float | None = None, *, delivering: bool | None = None) -> None:
-        self._out.publish(status, detail, wait, mentions=self._markup,
+        self.publisher.publish(status, detail, wait, mentions=self._mentions.markup,
                           delivering=self.delivering if delivering is None else delivering)
 
     def _disable(self, detail: str) -> None:
@@ -339,5 +293,5 @@ class Outbox:
                 return
             self.disabled = True
             self._cv.notify_all()
-        self._out.notify(f"Slack mirroring stopped: {detail}. The report continues locally.")
+        self.publisher.notify(f"Slack mirroring stopped: {detail}. The report continues locally.")
         self._publish("disabled", detail)

@@ -1,4 +1,4 @@
-"""The end of a run in the report's thread: replies and uploads, each exactly once.
+"""The end of a run in the report's thread: replies and uploads, each exactly once; the read-back.
 
 :func:`send` makes one API call towards one :class:`Delivery` (a
 :class:`~slacknb.slack.operations.Reply` or :class:`~slacknb.slack.operations.Upload`)
@@ -9,7 +9,8 @@ A reply carries its own id in the message metadata. After an unknown outcome (a 
 history when it went to the channel itself) before it is sent again. An upload
 (``files_upload_v2``: the two-step external upload) is made once: a 429 is waited out,
 anything else (``missing_scope``, ``not_in_channel``, a fault) skips it with one problem
-text naming the fix, and the rest of the end of the run is still delivered.
+text naming the fix, and the rest of the end of the run is still delivered. :func:`verify`
+reads the report back after a timed-out edit, which Slack may still apply later.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from slacknb.slack.limits import Hold
 from slacknb.slack.message import AGAIN, DONE, HISTORY_LIMIT, MAX_CHARS, SlackMessage, Step, next_budget, payload
 from slacknb.slack.operations import Edit, Operation, Reply, Upload
 
-__all__ = ["Delivery", "EndOfRun", "send"]
+__all__ = ["Delivery", "EndOfRun", "send", "shortfall", "verify"]
 
 REPLY_CHARS = 3900
 
@@ -79,6 +80,18 @@ class EndOfRun:
         return missing + [d.key for d in self.deliveries if not d.done]
 
 
+def shortfall(missing: list[str], *, waited: float, failure, more: float | None) -> str:
+    """The one warning about an end of run Slack did not receive within ``waited`` seconds.
+
+    ``more``: seconds the worker goes on trying in the background (None: it gave up).
+    """
+    missing = missing or ["the end-of-run messages"]
+    what = missing[0] if len(missing) == 1 else ", ".join(missing[:-1]) + " and " + missing[-1]
+    why = f" (last problem: {failure.fix or failure.error})" if failure else ""
+    goes_on = "" if more is None else f"; still trying in the background for up to {more:g} s more"
+    return f"Slack did not receive {what} within {waited:g} s{why}{goes_on}; the report is complete locally"
+
+
 def send(message: SlackMessage, delivery: Delivery, *, mentions: str = "") -> Step:
     """One API call towards ``delivery`` being in the message's thread exactly once.
 
@@ -116,6 +129,36 @@ def send(message: SlackMessage, delivery: Delivery, *, mentions: str = "") -> St
         message.forget()
         return AGAIN
     return message.on_failure(failure, text)
+
+
+def verify(message: SlackMessage) -> Step:
+    """Read the message back once a timed-out edit could have landed; if an older text
+    won, forget ``sent_text`` so that the final text is sent again (one API call)."""
+    if message.verify_after is None or message.ts is None:
+        return DONE
+    wait = message.verify_after - message.clock.now()
+    if wait > 0:
+        return Step("wait", hold=Hold.SETTLING, wait=wait)
+    answer = message.api.call("conversations.history", urgent=True, channel=message.channel_id,
+                              latest=message.ts, oldest=message.ts, inclusive=True, limit=1)
+    if answer.hold:
+        return Step.held(answer)
+    if answer.failure is not None:
+        if answer.failure.kind in (Kind.RATE_LIMITED, Kind.TRANSIENT):
+            return Step("wait", answer.failure)
+        message.verify_after = None
+        message.note = (
+            f"could not read the message back after a timed-out edit ({answer.failure.error}), so an older "
+            "text may show: add the channels:history / groups:history scope to the Slack app"
+        )
+        return DONE
+    message.verify_after = None
+    shown = next((m.get("text") for m in answer.data.get("messages") or [] if m.get("ts") == message.ts), None)
+    if shown is None:
+        message.forget()
+    elif shown != message.sent_text:
+        message.sent_text = None
+    return AGAIN
 
 
 def _find(message: SlackMessage, delivery: Delivery) -> Step:
