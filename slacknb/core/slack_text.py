@@ -6,10 +6,11 @@ Nothing else is HTML-encoded: Slack would show ``&quot;`` literally.
 """
 
 import re
+import time
 from typing import Sequence
 
 __all__ = ["CUT_MARKER", "FENCE", "code_block", "cut", "cut_utf8", "escape", "guard_backticks",
-           "inline_code_safe", "utf8_len"]
+           "inline_code_safe", "slack_date", "utc_text", "utf8_len"]
 
 FENCE = "```"
 # mrkdwn has no backtick escape: a zero-width space between backticks keeps a
@@ -90,3 +91,26 @@ def cut(text: str, budget: int, keep: Sequence[str] = ()) -> str:
     if head.count(FENCE) % 2 == 1:
         head += _CLOSE
     return head + CUT_MARKER + tail
+
+
+# Slack's date formatting: ``<!date^UNIX^TOKENS|FALLBACK>``. ``{ago}`` ("3 minutes
+# ago") is one of the tokens Slack documents for dates (with {date_num}, {time},
+# {time_secs}, ...); the client renders it in each reader's own time, so a report
+# whose process died reads as old instead of alive.
+AGO = "{ago}"
+
+
+def utc_text(unix: float) -> str:
+    """``unix`` as readable UTC, e.g. '2026-12-01 05:42:57 UTC' (the date markup's fallback)."""
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(int(unix)))
+
+
+def slack_date(unix: float | None, tokens: str = AGO) -> str:
+    """Slack's date markup for ``unix`` (seconds), with a readable UTC fallback; '' when None.
+
+    Where Slack cannot render the tokens (notifications, some clients, e-mail)
+    it shows the fallback, so the fallback is plain UTC text.
+    """
+    if unix is None or unix != unix:
+        return ""
+    return f"<!date^{int(unix)}^{tokens}|{utc_text(unix)}>"
