@@ -167,7 +167,8 @@ OPTIONS: tuple[Option, ...] = (
            kind="bool"),
     Option("grace", 10.0, _seconds("grace / --grace"), "Seconds a cell runs without a trainer before it is posted as a job "
            "(magic only)", flags=("--grace",), trait="grace", kind="float"),
-    Option("comm", None, _as_is, "A ChainerMN communicator: only rank 0 reports (extension only)",
+    Option("comm", None, _as_is, "A ChainerMN communicator: only rank 0 reports (extension only; slacknb.ppe uses "
+           "torch.distributed's default group when one is initialised)",
            shown_default="none: the launcher's rank variables decide"),
 )
 
