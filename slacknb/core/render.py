@@ -8,14 +8,16 @@ the budget, not what the log holds.
 
 from __future__ import annotations
 
+import operator
 import threading
-from typing import Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 from slacknb.core.context import RunContext
 from slacknb.core.slack_text import FENCE, escape, guard_backticks, inline_code_safe, slack_date
 from slacknb.core.normalize import check_strategy, select_rows
 from slacknb.core.state import ReportState
-from slacknb.core.table import RowFormat, format_header, pick_entries
+from slacknb.core.table import (AlignedFormat, cells, empty_layout, layout_widths, merge_layout,
+                                own_layout, pick_entries)
 from slacknb.core.template import DEFAULT_TEMPLATE, Template
 
 DEFAULT_MAX_BYTES = 4000
@@ -23,6 +25,12 @@ DEFAULT_MAX_BYTES = 4000
 # refuses chat.postMessage text outright (40,000 characters).
 MIN_MAX_BYTES, MAX_MAX_BYTES = 256, 40000
 CUT_MARKER = "\n[... cut to fit Slack's size limit]"
+# Passes of choose-then-widen before the table settles for the widest layout seen.
+_MAX_PASSES = 4
+# How many characters wider than needed a row may be before the table narrows.
+_NARROW_AT = 2
+# Rows whose widths start a render without a previous layout.
+_PREDICT = 8
 
 
 def check_max_bytes(max_bytes: int) -> int:
@@ -91,23 +99,72 @@ def progress_bar(fraction: float | None, width: int = 10) -> str:
     return f"[{'#' * filled}{'-' * (width - filled)}] {int(fraction * 100)}%"
 
 
-class _RowCache:
-    """Escaped rows and their byte costs, formatted once per (log, entries)."""
+class _AlignedRows:
+    """The Slack table's rows for one (log, entries), each worked out once.
+
+    A row's cells and own widths are parsed once; its escaped text and byte
+    cost are cached per layout (the last few layouts: while training the
+    layout rarely changes), so a render costs what fits in the budget, not
+    what the log holds.
+    """
+
+    _LAYOUTS_KEPT = 3
 
     def __init__(self):
         self._key = None
-        self._format = None
-        self._rows: dict[int, tuple[str, int]] = {}
+        self._parsed: dict[int, tuple] = {}
+        self._formats: dict[tuple, tuple] = {}
+        self.last_layout = None  # where the next render starts
 
-    def get(self, log: Sequence[Mapping], entries: tuple, index: int) -> tuple[str, int]:
+    def use(self, log: Sequence[Mapping], entries: tuple) -> None:
         key = (id(log), entries)
         if key != self._key:
-            self._key, self._rows, self._format = key, {}, RowFormat(entries)
-        cached = self._rows.get(index)
-        if cached is None:
-            text = guard_backticks(escape(self._format(log[index])))
-            cached = self._rows[index] = (text, utf8_len(text) + 1)  # + newline
-        return cached
+            self._key, self._parsed, self._formats, self.last_layout = key, {}, {}, None
+
+    def own_layout(self, log: Sequence[Mapping], entries: tuple, index: int) -> tuple:
+        return self._parse(log, entries, index)[2]
+
+    def _parse(self, log, entries, index):
+        got = self._parsed.get(index)
+        if got is None:
+            parts, numeric = cells(entries, log[index])
+            got = self._parsed[index] = (parts, numeric, own_layout(parts))
+        return got
+
+    def header(self, entries: tuple, layout: tuple) -> str:
+        return self._format(entries, layout)[0]
+
+    def texts(self, log: Sequence[Mapping], entries: tuple, layout: tuple) -> Callable[[int], tuple[str, int]]:
+        """index -> (escaped text, bytes with its newline) of that row in ``layout``.
+
+        For a row wider than ``layout`` this is only an estimate of its cost
+        (never shown: the renderer shows rows in a layout they fit).
+        """
+        _, formatted, cache = self._format(entries, layout)
+
+        def text(index: int) -> tuple[str, int]:
+            got = cache.get(index)
+            if got is None:
+                parts, numeric, _ = self._parse(log, entries, index)
+                line = formatted(parts)
+                if numeric:  # digits, signs, points: nothing to escape, one byte each
+                    got = (line, len(line) + 1)
+                else:
+                    line = guard_backticks(escape(line))
+                    got = (line, utf8_len(line) + 1)  # + newline
+                cache[index] = got
+            return got
+
+        return text
+
+    def _format(self, entries, layout):
+        got = self._formats.get(layout)
+        if got is None:
+            if len(self._formats) >= self._LAYOUTS_KEPT:
+                del self._formats[next(iter(self._formats))]
+            formatted = AlignedFormat(entries, layout)
+            got = self._formats[layout] = (guard_backticks(escape(formatted.header)), formatted, {})
+        return got
 
 
 class _AutoEntries:
@@ -148,7 +205,7 @@ class Renderer:
         self.max_bytes = check_max_bytes(max_bytes)
         self.normalizer = check_strategy(normalizer)
         self.context = context if context is not None else RunContext.detect()
-        self._rows = _RowCache()
+        self._rows = _AlignedRows()
         self._auto_entries = _AutoEntries()
         # The Slack worker re-renders (msg_too_long) while training renders: the
         # caches are not thread-safe, so one render at a time.
@@ -202,17 +259,67 @@ class Renderer:
         if not log:
             return ""
         entries = tuple(state.entries) if state.entries is not None else self._auto_entries.get(log)
-        header = guard_backticks(escape(format_header(entries)))
         occurrences = self.template.count("content")
         if occurrences == 0:
             return ""
         frame = utf8_len(self.template.render({**values, "content": ""}))
-        fences = utf8_len(f"{FENCE}\n{header}\n{FENCE}")
-        room = (budget - frame) // occurrences - fences
-        if room < 0:
-            # Not even the header fits beside the rest: render.hard_cut decides.
-            return f"{FENCE}\n{header}\n{FENCE}"
-        chosen = select_rows(len(log), lambda i: self._rows.get(log, entries, i)[1],
-                             room, self.normalizer)
-        lines = [header] + [self._rows.get(log, entries, i)[0] for i in chosen]
+        room = (budget - frame) // occurrences - utf8_len(f"{FENCE}\n\n{FENCE}")
+        rows = self._rows
+        rows.use(log, entries)
+        chosen, layout = self._choose(log, entries, room)
+        text = rows.texts(log, entries, layout)
+        lines = [rows.header(entries, layout)] + [text(i)[0] for i in chosen]
         return FENCE + "\n" + "\n".join(lines) + "\n" + FENCE
+
+    def _choose(self, log, entries: tuple, room: int) -> tuple[list, tuple]:
+        """The rows to show, and the layout to show them in.
+
+        Which rows fit depends on the column widths, and the widths on which
+        rows are shown: start from the previous render's layout, choose, widen
+        to what the choice needs, and choose again until the choice fits the
+        layout it was made with (one pass while training, once widths settle).
+        Rows shown in a layout no wider than the one they were chosen with stay
+        within the budget.
+        """
+        rows = self._rows
+        base = empty_layout(entries)
+        # Cold, the newest rows predict the widths (training logs drift slowly).
+        layout = rows.last_layout or merge_layout(
+            base, *(rows.own_layout(log, entries, i) for i in range(max(0, len(log) - _PREDICT), len(log))))
+        chosen: list = []
+        for _ in range(_MAX_PASSES):
+            header = utf8_len(rows.header(entries, layout))
+            if room - header < 0:
+                # Not even the header fits beside the rest: render.hard_cut decides.
+                return [], base
+            cost = rows.texts(log, entries, layout)
+            chosen = select_rows(len(log), lambda i: cost(i)[1], room - header, self.normalizer)
+            exact = merge_layout(base, *(rows.own_layout(log, entries, i) for i in chosen))
+            if all(map(operator.le, exact, layout)):
+                break
+            layout = merge_layout(layout, exact)
+        else:
+            # Widths grew at every pass: keep the newest rows that fit the widest layout.
+            cost = rows.texts(log, entries, layout)
+            used, kept = utf8_len(rows.header(entries, layout)), []
+            for i in reversed(chosen):
+                used += cost(i)[1]
+                if used > room:
+                    break
+                kept.append(i)
+            chosen = kept[::-1]
+            exact = merge_layout(base, *(rows.own_layout(log, entries, i) for i in chosen))
+        # Columns follow the widest value shown, with a little hysteresis: a
+        # layout a character too wide stays (its cached rows serve the next
+        # render); wider than that, the rows are chosen again in the exact
+        # layout, where more of them may fit.
+        if sum(layout_widths(entries, layout)) - sum(layout_widths(entries, exact)) >= _NARROW_AT:
+            header = utf8_len(rows.header(entries, exact))
+            cost = rows.texts(log, entries, exact)
+            again = select_rows(len(log), lambda i: cost(i)[1], room - header, self.normalizer)
+            if all(map(operator.le, merge_layout(base, *(rows.own_layout(log, entries, i) for i in again)),
+                       exact)):
+                chosen = again
+            layout = exact
+        rows.last_layout = layout
+        return chosen, layout

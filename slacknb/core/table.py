@@ -1,8 +1,11 @@
-"""The log table, laid out exactly as Chainer's PrintReport lays it out.
+"""The log table in two layouts: PrintReport's, and the aligned one Slack shows.
 
 PrintReport pads every column to ``max(10, len(entry))`` and prints numbers
-with ``{:<Ng}``. The same layout is used for Slack and the notebook, so a
-reader who knows the console output recognises the report at once. Rows are
+with ``{:<Ng}``; the console keeps exactly that layout (scripts compare
+against it). There a value wider than its column pushes the rest of the row
+right, which on a phone no longer reads as a table. So the Slack message uses
+an aligned layout: each column as wide as the widest value shown, numbers
+with PrintReport's significant digits, aligned on the decimal point. Rows are
 right-stripped: trailing blanks only cost bytes of Slack's budget.
 """
 
@@ -10,6 +13,9 @@ from __future__ import annotations
 
 import numbers
 from typing import Iterable, Mapping, Sequence
+
+__all__ = ["AlignedFormat", "Layout", "RowFormat", "cells", "column_widths", "format_header", "format_row",
+           "empty_layout", "format_value", "layout_widths", "merge_layout", "own_layout", "pick_entries"]
 
 # entries=None: columns in this order of groups, then alphabetically inside one.
 _GROUP_ORDER = ("epoch", "iteration", "main/", "validation/")
@@ -76,3 +82,99 @@ def pick_entries(log: Iterable[Mapping]) -> list[str]:
         for key in observation:
             keys.setdefault(key)
     return sorted(keys, key=lambda k: (_group(k), k))
+
+
+# -- the aligned layout (Slack) ---------------------------------------------------------
+
+def _number_text(value) -> str | None:
+    """Integers whole, other reals with PrintReport's ``g`` digits; None if not a number."""
+    kind = type(value)  # the common cases first: the ABC checks below are slow
+    if kind is float:
+        return f"{value:g}"
+    if kind is int:
+        return str(value)
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, numbers.Integral):
+        return str(int(value))
+    if isinstance(value, numbers.Real):
+        return f"{float(value):g}"
+    if hasattr(value, "item"):  # numpy / chainer scalars
+        try:
+            return _number_text(value.item())
+        except (TypeError, ValueError):
+            return None
+    return None
+
+
+def cells(entries: Sequence[str], observation: Mapping) -> tuple[tuple[str, ...], bool]:
+    """The row as flat (integer part, rest) pairs, one pair per entry, and whether all are numbers.
+
+    A number is split at its decimal point so that a column aligns on it; text
+    (and a missing value, as '') is all integer part, so it aligns right too.
+    The lengths of these parts are the row's own layout (see below).
+    """
+    parts: list[str] = []
+    numeric = True
+    get = observation.get
+    for entry in entries:
+        value = get(entry, "")
+        kind = type(value)  # the common cases inline: this runs for every row shown
+        if kind is float:
+            text = f"{value:g}"
+        elif kind is int:
+            text = str(value)
+        else:
+            text = _number_text(value)
+            if text is None:
+                text = str(value)
+                numeric = numeric and not text
+                parts.append(text)
+                parts.append("")
+                continue
+        left, point, rest = text.partition(".")
+        parts.append(left)
+        parts.append(point + rest)
+    return tuple(parts), numeric
+
+
+# A layout is flat, two ints per column: its widest integer part and widest
+# rest (so a row's own layout is ``tuple(map(len, parts))``). Flat so that
+# merging the shown rows is one ``map(max, ...)`` in C: the renderer does it on
+# every render. The headers' lengths come in where widths are worked out.
+Layout = tuple
+
+
+def own_layout(parts: tuple[str, ...]) -> Layout:
+    return tuple(map(len, parts))
+
+
+def empty_layout(entries: Sequence[str]) -> Layout:
+    return (0,) * (2 * len(entries))
+
+
+def merge_layout(*layouts: Layout) -> Layout:
+    """The smallest layout wide enough for all of ``layouts``."""
+    return tuple(map(max, *layouts)) if len(layouts) > 1 else layouts[0]
+
+
+def layout_widths(entries: Sequence[str], layout: Layout) -> list[int]:
+    """Each column's width in ``layout``: its widest value or its header."""
+    return [max(len(entry), left + rest) for entry, left, rest in zip(entries, layout[0::2], layout[1::2])]
+
+
+class AlignedFormat:
+    """Rows and header in one layout: numbers aligned on the point, every column as wide
+    as its widest value or header. Compiled once into one format string per layout."""
+
+    def __init__(self, entries: Sequence[str], layout: Layout):
+        widths = layout_widths(entries, layout)
+        rests = layout[1::2]
+        self.header = "  ".join(entry.rjust(width) for entry, width in zip(entries, widths)).rstrip()
+        self._row = "  ".join(f"{{{2 * i}:>{width - rest}}}{{{2 * i + 1}:<{rest}}}"
+                              for i, (width, rest) in enumerate(zip(widths, rests)))
+
+    def __call__(self, parts: tuple[str, ...]) -> str:
+        """One row; aligned when its own layout fits inside this one (see merge_layout),
+        else only as long as it would be in a layout widened for it."""
+        return self._row.format(*parts).rstrip()
