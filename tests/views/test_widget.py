@@ -86,7 +86,7 @@ def training(n_rows=3, **fields) -> ReportState:
 
 
 def shown_preview(widget: ReportWidget) -> str:
-    return parse(widget.preview.value).find("slacknb-preview").text()
+    return parse(widget.preview.value).find("slacknb-preview-source").text()
 
 
 # -- what the widget shows -------------------------------------------------------------
