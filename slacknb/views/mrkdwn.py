@@ -21,7 +21,7 @@ _SCROLL_BOTTOM = "overflow:auto;display:flex;flex-direction:column-reverse"
 _CODE = "background:var(--jp-layout-color2,#f6f8fa);border-radius:3px;padding:0 3px"
 _MENTION = "background:rgba(29,155,209,0.1);color:#1264a3;border-radius:3px;padding:0 2px"
 
-_BLOCK = re.compile(r"```(.*?)```", re.DOTALL)
+_FENCE = "```"
 _INLINE = re.compile(r"`([^`\n]+)`")
 _CONTROL = re.compile(r"<([^<>\n]+)>")
 # Slack's emphasis: a marker at a word edge, text that neither starts nor ends with a
@@ -117,17 +117,20 @@ def _prose(text: str) -> str:
 
 def mrkdwn_html(text: str) -> str:
     """``text`` (Slack mrkdwn) as an HTML fragment, shown as Slack shows it (white space kept)."""
-    out, last = [], 0
-    for match in _BLOCK.finditer(text):
-        out.append(_prose(text[last:match.start()]))
+    pieces = text.split(_FENCE)  # fences pair up in order: odd pieces are code blocks
+    if len(pieces) % 2 == 0:  # the last fence is never closed: it is text
+        pieces[-2:] = [pieces[-2] + _FENCE + pieces[-1]]
+    out = []
+    for index, piece in enumerate(pieces):
+        if index % 2 == 0:
+            if index and piece.startswith("\n"):
+                piece = piece[1:]  # the block ends its line
+            out.append(_prose(piece))
+            continue
         # Slack drops the newline right after the opening fence and before the closing one.
-        body = match.group(1).removeprefix("\n").removesuffix("\n").replace("\u200b", "")
+        body = piece.removeprefix("\n").removesuffix("\n").replace("\u200b", "")
         out.append(f'<pre style="{_MONO};{_CODE};margin:2px 0;padding:4px;white-space:pre">'
                    f"{escape(_unescape(body))}</pre>")
-        last = match.end()
-        if text.startswith("\n", last):
-            last += 1  # the block ends its line
-    out.append(_prose(text[last:]))
     return "".join(out)
 
 

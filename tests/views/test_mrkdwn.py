@@ -80,3 +80,10 @@ def test_preview_shows_the_rendered_message_and_its_exact_source():
 def test_overlapping_emphasis_still_nests():
     root = parse(mrkdwn_html("*a _b* c_"))  # parse() fails on tags that do not nest
     assert root.find(tag="strong").text() == "a _b"
+
+
+def test_an_unclosed_fence_is_text():
+    root = parse(mrkdwn_html("a ```\ncode\n``` b ```c"))
+    assert [pre.text() for pre in root.find_all(tag="pre")] == ["code"] and root.text().endswith(" b ```c")
+    root = parse(mrkdwn_html("x ```never closed"))
+    assert root.find_all(tag="pre") == [] and root.text() == "x ```never closed"
