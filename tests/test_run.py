@@ -31,7 +31,7 @@ def test_every_version_of_the_message_says_when_it_was_updated(server):
     run = ReportRun(renderer=Renderer(context=CONTEXT), mirror=mirror, clock=tick, wall_clock=wall)
     log = []
     run.start(log=log, entries=["epoch", "main/loss"])
-    assert server.wait_for(lambda s: s.messages(s.channel_id), timeout=10)  # posted: what follows are edits
+    assert mirror.wait_posted(10)  # the first version is in Slack before the rest is sent
     for epoch in range(1, 4):
         wall.now += 60
         tick.now += 1
