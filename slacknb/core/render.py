@@ -2,22 +2,21 @@
 
 Order of work, so that the byte budget is honest: escape every text slacknb did
 not author, then measure, then let the normalizer choose the rows that fit.
-Rows are formatted and escaped once and cached, so a render costs what fits in
-the budget, not what the log holds.
+Rows are formatted and escaped once and cached (table.AlignedRows), so a
+render costs what fits in the budget, not what the log holds.
 """
 
 from __future__ import annotations
 
 import operator
 import threading
-from typing import Callable, Mapping, Sequence
+from typing import Mapping, Sequence
 
 from slacknb.core.context import RunContext
-from slacknb.core.slack_text import FENCE, escape, guard_backticks, inline_code_safe, slack_date
+from slacknb.core.slack_text import FENCE, escape, inline_code_safe, slack_date
 from slacknb.core.normalize import check_strategy, select_rows
 from slacknb.core.state import ReportState
-from slacknb.core.table import (AlignedFormat, cells, empty_layout, layout_widths, merge_layout,
-                                own_layout, pick_entries)
+from slacknb.core.table import AlignedRows, empty_layout, layout_widths, merge_layout, pick_entries
 from slacknb.core.template import DEFAULT_TEMPLATE, Template
 
 DEFAULT_MAX_BYTES = 4000
@@ -99,74 +98,6 @@ def progress_bar(fraction: float | None, width: int = 10) -> str:
     return f"[{'#' * filled}{'-' * (width - filled)}] {int(fraction * 100)}%"
 
 
-class _AlignedRows:
-    """The Slack table's rows for one (log, entries), each worked out once.
-
-    A row's cells and own widths are parsed once; its escaped text and byte
-    cost are cached per layout (the last few layouts: while training the
-    layout rarely changes), so a render costs what fits in the budget, not
-    what the log holds.
-    """
-
-    _LAYOUTS_KEPT = 3
-
-    def __init__(self):
-        self._key = None
-        self._parsed: dict[int, tuple] = {}
-        self._formats: dict[tuple, tuple] = {}
-        self.last_layout = None  # where the next render starts
-
-    def use(self, log: Sequence[Mapping], entries: tuple) -> None:
-        key = (id(log), entries)
-        if key != self._key:
-            self._key, self._parsed, self._formats, self.last_layout = key, {}, {}, None
-
-    def own_layout(self, log: Sequence[Mapping], entries: tuple, index: int) -> tuple:
-        return self._parse(log, entries, index)[2]
-
-    def _parse(self, log, entries, index):
-        got = self._parsed.get(index)
-        if got is None:
-            parts, numeric = cells(entries, log[index])
-            got = self._parsed[index] = (parts, numeric, own_layout(parts))
-        return got
-
-    def header(self, entries: tuple, layout: tuple) -> str:
-        return self._format(entries, layout)[0]
-
-    def texts(self, log: Sequence[Mapping], entries: tuple, layout: tuple) -> Callable[[int], tuple[str, int]]:
-        """index -> (escaped text, bytes with its newline) of that row in ``layout``.
-
-        For a row wider than ``layout`` this is only an estimate of its cost
-        (never shown: the renderer shows rows in a layout they fit).
-        """
-        _, formatted, cache = self._format(entries, layout)
-
-        def text(index: int) -> tuple[str, int]:
-            got = cache.get(index)
-            if got is None:
-                parts, numeric, _ = self._parse(log, entries, index)
-                line = formatted(parts)
-                if numeric:  # digits, signs, points: nothing to escape, one byte each
-                    got = (line, len(line) + 1)
-                else:
-                    line = guard_backticks(escape(line))
-                    got = (line, utf8_len(line) + 1)  # + newline
-                cache[index] = got
-            return got
-
-        return text
-
-    def _format(self, entries, layout):
-        got = self._formats.get(layout)
-        if got is None:
-            if len(self._formats) >= self._LAYOUTS_KEPT:
-                del self._formats[next(iter(self._formats))]
-            formatted = AlignedFormat(entries, layout)
-            got = self._formats[layout] = (guard_backticks(escape(formatted.header)), formatted, {})
-        return got
-
-
 class _AutoEntries:
     """Columns for entries=None, updated from the rows added since last time."""
 
@@ -205,7 +136,7 @@ class Renderer:
         self.max_bytes = check_max_bytes(max_bytes)
         self.normalizer = check_strategy(normalizer)
         self.context = context if context is not None else RunContext.detect()
-        self._rows = _AlignedRows()
+        self._rows = AlignedRows()
         self._auto_entries = _AutoEntries()
         # The Slack worker re-renders (msg_too_long) while training renders: the
         # caches are not thread-safe, so one render at a time.

@@ -12,9 +12,11 @@ right-stripped: trailing blanks only cost bytes of Slack's budget.
 from __future__ import annotations
 
 import numbers
-from typing import Iterable, Mapping, Sequence
+from typing import Callable, Iterable, Mapping, Sequence
 
-__all__ = ["AlignedFormat", "Layout", "RowFormat", "cells", "column_widths", "format_header", "format_row",
+from slacknb.core.slack_text import escape, guard_backticks
+
+__all__ = ["AlignedFormat", "AlignedRows", "Layout", "RowFormat", "cells", "column_widths", "format_header", "format_row",
            "empty_layout", "format_value", "layout_widths", "merge_layout", "own_layout", "pick_entries"]
 
 # entries=None: columns in this order of groups, then alphabetically inside one.
@@ -178,3 +180,71 @@ class AlignedFormat:
         """One row; aligned when its own layout fits inside this one (see merge_layout),
         else only as long as it would be in a layout widened for it."""
         return self._row.format(*parts).rstrip()
+
+
+class AlignedRows:
+    """The Slack table's rows for one (log, entries), each worked out once.
+
+    A row's cells and own widths are parsed once; its escaped text and byte
+    cost are cached per layout (the last few layouts: while training the
+    layout rarely changes), so a render costs what fits in the budget, not
+    what the log holds.
+    """
+
+    _LAYOUTS_KEPT = 3
+
+    def __init__(self):
+        self._key = None
+        self._parsed: dict[int, tuple] = {}
+        self._formats: dict[tuple, tuple] = {}
+        self.last_layout = None  # where the next render starts
+
+    def use(self, log: Sequence[Mapping], entries: tuple) -> None:
+        key = (id(log), entries)
+        if key != self._key:
+            self._key, self._parsed, self._formats, self.last_layout = key, {}, {}, None
+
+    def own_layout(self, log: Sequence[Mapping], entries: tuple, index: int) -> tuple:
+        return self._parse(log, entries, index)[2]
+
+    def _parse(self, log, entries, index):
+        got = self._parsed.get(index)
+        if got is None:
+            parts, numeric = cells(entries, log[index])
+            got = self._parsed[index] = (parts, numeric, own_layout(parts))
+        return got
+
+    def header(self, entries: tuple, layout: tuple) -> str:
+        return self._format(entries, layout)[0]
+
+    def texts(self, log: Sequence[Mapping], entries: tuple, layout: Layout) -> Callable[[int], tuple[str, int]]:
+        """index -> (escaped text, bytes with its newline) of that row in ``layout``.
+
+        For a row wider than ``layout`` this is only an estimate of its cost
+        (never shown: the renderer shows rows in a layout they fit).
+        """
+        _, formatted, cache = self._format(entries, layout)
+
+        def text(index: int) -> tuple[str, int]:
+            got = cache.get(index)
+            if got is None:
+                parts, numeric, _ = self._parse(log, entries, index)
+                line = formatted(parts)
+                if numeric:  # digits, signs, points: nothing to escape, one byte each
+                    got = (line, len(line) + 1)
+                else:
+                    line = guard_backticks(escape(line))
+                    got = (line, len(line.encode("utf-8")) + 1)  # + newline
+                cache[index] = got
+            return got
+
+        return text
+
+    def _format(self, entries, layout):
+        got = self._formats.get(layout)
+        if got is None:
+            if len(self._formats) >= self._LAYOUTS_KEPT:
+                del self._formats[next(iter(self._formats))]
+            formatted = AlignedFormat(entries, layout)
+            got = self._formats[layout] = (guard_backticks(escape(formatted.header)), formatted, {})
+        return got
