@@ -5,12 +5,13 @@ with ``{:<Ng}``; the console keeps exactly that layout (scripts compare
 against it). There a value wider than its column pushes the rest of the row
 right, which on a phone no longer reads as a table. So the Slack message uses
 an aligned layout: each column as wide as the widest value shown, numbers
-with PrintReport's significant digits, aligned on the decimal point. Rows are
-right-stripped: trailing blanks only cost bytes of Slack's budget.
+with PrintReport's significant digits in one notation, aligned on the decimal
+point. Rows are right-stripped: trailing blanks only cost bytes of Slack's budget.
 """
 
 from __future__ import annotations
 
+import math
 import numbers
 from typing import Callable, Iterable, Mapping, Sequence
 
@@ -88,11 +89,27 @@ def pick_entries(log: Iterable[Mapping]) -> list[str]:
 
 # -- the aligned layout (Slack) ---------------------------------------------------------
 
+def _float_text(value: float) -> str:
+    """PrintReport's six significant digits (``g``), in one notation down a column.
+
+    ``g`` switches to exponents below 1e-4 and from 1e6, so a falling loss would
+    read 0.000103481 then 9.01748e-05; here the digits stay the same but in
+    fixed notation from 1e-8 to 1e16 (0.0000901748), so a column aligns on its
+    point and magnitudes compare at a glance.
+    """
+    text = f"{value:g}"
+    if "e" in text and 1e-8 <= abs(value) < 1e16:
+        text = f"{value:.{max(0, 5 - math.floor(math.log10(abs(value))))}f}"
+        if "." in text:
+            text = text.rstrip("0").rstrip(".")
+    return text
+
+
 def _number_text(value) -> str | None:
-    """Integers whole, other reals with PrintReport's ``g`` digits; None if not a number."""
+    """Integers whole, other reals as :func:`_float_text`; None if not a number."""
     kind = type(value)  # the common cases first: the ABC checks below are slow
     if kind is float:
-        return f"{value:g}"
+        return _float_text(value)
     if kind is int:
         return str(value)
     if isinstance(value, bool):
@@ -100,7 +117,7 @@ def _number_text(value) -> str | None:
     if isinstance(value, numbers.Integral):
         return str(int(value))
     if isinstance(value, numbers.Real):
-        return f"{float(value):g}"
+        return _float_text(float(value))
     if hasattr(value, "item"):  # numpy / chainer scalars
         try:
             return _number_text(value.item())
@@ -124,6 +141,8 @@ def cells(entries: Sequence[str], observation: Mapping) -> tuple[tuple[str, ...]
         kind = type(value)  # the common cases inline: this runs for every row shown
         if kind is float:
             text = f"{value:g}"
+            if "e" in text:
+                text = _float_text(value)
         elif kind is int:
             text = str(value)
         else:

@@ -83,10 +83,17 @@ def test_every_column_aligns_on_the_decimal_point():
 def test_numbers_have_printreport_digits():
     _, *rows = slack_table(WIDE_LOG, WIDE_ENTRIES)
     assert [row.split() for row in rows] == [
-        ["1", "12345.7", "1e-07", "1.5"],
+        ["1", "12345.7", "0.0000001", "1.5"],
         ["2", "0.5", "0.001", "123456"],
         ["10", "0.03125", "0.1", "7"],
     ]
+
+
+def test_a_falling_loss_keeps_one_notation():
+    log = [{"epoch": i, "main/loss": loss} for i, loss in enumerate([0.0123457, 0.000103481, 9.01748e-05, 2e-9], 1)]
+    _, *rows = slack_table(log, ["epoch", "main/loss"])
+    assert [row.split()[1] for row in rows] == ["0.0123457", "0.000103481", "0.0000901748", "2e-09"]
+    assert len({tuple(anchors(row)) for row in rows[:3]}) == 1  # aligned on the point
 
 
 def test_columns_are_as_wide_as_the_widest_value_shown():
