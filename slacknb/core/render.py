@@ -199,8 +199,19 @@ class Renderer:
         rows.use(log, entries)
         chosen, layout = self._choose(log, entries, room)
         text = rows.texts(log, entries, layout)
-        lines = [rows.header(entries, layout)] + [text(i)[0] for i in chosen]
+        lines = [rows.header(entries, layout)] + [text(i) for i in chosen]
         return FENCE + "\n" + "\n".join(lines) + "\n" + FENCE
+
+    def _predict(self, log, entries: tuple, base: tuple, room: int) -> tuple:
+        """A first layout, for a render with none before it: the widths of the rows the
+        normalizer would choose if every row were as long as the newest ones."""
+        rows = self._rows
+        newest = merge_layout(base, *(rows.own_layout(log, entries, i)
+                                      for i in range(max(0, len(log) - _PREDICT), len(log))))
+        length = sum(layout_widths(entries, newest)) + 2 * len(entries) - 1  # + newline
+        header = utf8_len(rows.header(entries, newest))
+        likely = select_rows(len(log), lambda i: length, room - header, self.normalizer)
+        return merge_layout(newest, *(rows.own_layout(log, entries, i) for i in likely))
 
     def _choose(self, log, entries: tuple, room: int) -> tuple[list, tuple]:
         """The rows to show, and the layout to show them in.
@@ -214,27 +225,24 @@ class Renderer:
         """
         rows = self._rows
         base = empty_layout(entries)
-        # Cold, the newest rows predict the widths (training logs drift slowly).
-        layout = rows.last_layout or merge_layout(
-            base, *(rows.own_layout(log, entries, i) for i in range(max(0, len(log) - _PREDICT), len(log))))
+        layout = rows.last_layout or self._predict(log, entries, base, room)
         chosen: list = []
         for _ in range(_MAX_PASSES):
             header = utf8_len(rows.header(entries, layout))
             if room - header < 0:
                 # Not even the header fits beside the rest: render.hard_cut decides.
                 return [], base
-            cost = rows.texts(log, entries, layout)
-            chosen = select_rows(len(log), lambda i: cost(i)[1], room - header, self.normalizer)
+            chosen = select_rows(len(log), rows.costs(log, entries, layout), room - header, self.normalizer)
             exact = merge_layout(base, *(rows.own_layout(log, entries, i) for i in chosen))
             if all(map(operator.le, exact, layout)):
                 break
             layout = merge_layout(layout, exact)
         else:
             # Widths grew at every pass: keep the newest rows that fit the widest layout.
-            cost = rows.texts(log, entries, layout)
+            cost = rows.costs(log, entries, layout)
             used, kept = utf8_len(rows.header(entries, layout)), []
             for i in reversed(chosen):
-                used += cost(i)[1]
+                used += cost(i)
                 if used > room:
                     break
                 kept.append(i)
@@ -246,8 +254,7 @@ class Renderer:
         # layout, where more of them may fit.
         if sum(layout_widths(entries, layout)) - sum(layout_widths(entries, exact)) >= _NARROW_AT:
             header = utf8_len(rows.header(entries, exact))
-            cost = rows.texts(log, entries, exact)
-            again = select_rows(len(log), lambda i: cost(i)[1], room - header, self.normalizer)
+            again = select_rows(len(log), rows.costs(log, entries, exact), room - header, self.normalizer)
             if all(map(operator.le, merge_layout(base, *(rows.own_layout(log, entries, i) for i in again)),
                        exact)):
                 chosen = again

@@ -126,8 +126,9 @@ def _number_text(value) -> str | None:
     return None
 
 
-def cells(entries: Sequence[str], observation: Mapping) -> tuple[tuple[str, ...], bool]:
-    """The row as flat (integer part, rest) pairs, one pair per entry, and whether all are numbers.
+def cells(entries: Sequence[str], observation: Mapping) -> tuple[tuple[str, ...], bool, int]:
+    """The row as flat (integer part, rest) pairs, one pair per entry; whether all
+    are numbers; and the index of its last column with a value (-1: none).
 
     A number is split at its decimal point so that a column aligns on it; text
     (and a missing value, as '') is all integer part, so it aligns right too.
@@ -135,8 +136,9 @@ def cells(entries: Sequence[str], observation: Mapping) -> tuple[tuple[str, ...]
     """
     parts: list[str] = []
     numeric = True
+    last = -1
     get = observation.get
-    for entry in entries:
+    for column, entry in enumerate(entries):
         value = get(entry, "")
         kind = type(value)  # the common cases inline: this runs for every row shown
         if kind is float:
@@ -149,14 +151,16 @@ def cells(entries: Sequence[str], observation: Mapping) -> tuple[tuple[str, ...]
             text = _number_text(value)
             if text is None:
                 text = str(value)
-                numeric = numeric and not text
+                if text:
+                    numeric, last = False, column
                 parts.append(text)
                 parts.append("")
                 continue
+        last = column
         left, point, rest = text.partition(".")
         parts.append(left)
         parts.append(point + rest)
-    return tuple(parts), numeric
+    return tuple(parts), numeric, last
 
 
 # A layout is flat, two ints per column: its widest integer part and widest
@@ -204,10 +208,11 @@ class AlignedFormat:
 class AlignedRows:
     """The Slack table's rows for one (log, entries), each worked out once.
 
-    A row's cells and own widths are parsed once; its escaped text and byte
-    cost are cached per layout (the last few layouts: while training the
-    layout rarely changes), so a render costs what fits in the budget, not
-    what the log holds.
+    A row's cells and own widths are parsed once. Its byte cost in a layout is
+    arithmetic for rows of numbers (column offsets, then its last value) and
+    its text is made only for the rows shown; both are cached per layout (the
+    last few: while training the layout rarely changes). So a render costs
+    what fits in the budget, not what the log holds.
     """
 
     _LAYOUTS_KEPT = 3
@@ -215,55 +220,70 @@ class AlignedRows:
     def __init__(self):
         self._key = None
         self._parsed: dict[int, tuple] = {}
-        self._formats: dict[tuple, tuple] = {}
+        self._layouts: dict[tuple, tuple] = {}
         self.last_layout = None  # where the next render starts
 
     def use(self, log: Sequence[Mapping], entries: tuple) -> None:
         key = (id(log), entries)
         if key != self._key:
-            self._key, self._parsed, self._formats, self.last_layout = key, {}, {}, None
+            self._key, self._parsed, self._layouts, self.last_layout = key, {}, {}, None
 
-    def own_layout(self, log: Sequence[Mapping], entries: tuple, index: int) -> tuple:
+    def own_layout(self, log: Sequence[Mapping], entries: tuple, index: int) -> Layout:
         return self._parse(log, entries, index)[2]
 
     def _parse(self, log, entries, index):
         got = self._parsed.get(index)
         if got is None:
-            parts, numeric = cells(entries, log[index])
-            got = self._parsed[index] = (parts, numeric, own_layout(parts))
+            parts, numeric, last = cells(entries, log[index])
+            got = self._parsed[index] = (parts, numeric, own_layout(parts), last)
         return got
 
-    def header(self, entries: tuple, layout: tuple) -> str:
-        return self._format(entries, layout)[0]
+    def header(self, entries: tuple, layout: Layout) -> str:
+        return self._in(entries, layout)[0]
 
-    def texts(self, log: Sequence[Mapping], entries: tuple, layout: Layout) -> Callable[[int], tuple[str, int]]:
-        """index -> (escaped text, bytes with its newline) of that row in ``layout``.
+    def costs(self, log: Sequence[Mapping], entries: tuple, layout: Layout) -> Callable[[int], int]:
+        """index -> bytes that row takes in ``layout``, newline included.
 
-        For a row wider than ``layout`` this is only an estimate of its cost
-        (never shown: the renderer shows rows in a layout they fit).
+        Exact for a row that fits ``layout``; for a wider row an estimate (the
+        renderer then widens the layout and chooses again).
         """
-        _, formatted, cache = self._format(entries, layout)
+        _, formatted, texts, costs, ends = self._in(entries, layout)
 
-        def text(index: int) -> tuple[str, int]:
-            got = cache.get(index)
+        def cost(index: int) -> int:
+            got = costs.get(index)
             if got is None:
-                parts, numeric, _ = self._parse(log, entries, index)
-                line = formatted(parts)
-                if numeric:  # digits, signs, points: nothing to escape, one byte each
-                    got = (line, len(line) + 1)
+                parts, numeric, _, last = self._parse(log, entries, index)
+                if numeric:  # digits, signs, points: one byte each, nothing to escape
+                    got = 1 if last < 0 else ends[last] + len(parts[2 * last + 1]) + 1
                 else:
-                    line = guard_backticks(escape(line))
-                    got = (line, len(line.encode("utf-8")) + 1)  # + newline
-                cache[index] = got
+                    got = len(self._text(formatted, texts, parts, index).encode("utf-8")) + 1
+                costs[index] = got
             return got
 
-        return text
+        return cost
 
-    def _format(self, entries, layout):
-        got = self._formats.get(layout)
+    def texts(self, log: Sequence[Mapping], entries: tuple, layout: Layout) -> Callable[[int], str]:
+        """index -> that row's escaped text in ``layout`` (which it must fit)."""
+        _, formatted, texts, _, _ = self._in(entries, layout)
+        return lambda index: self._text(formatted, texts, self._parse(log, entries, index)[0], index)
+
+    @staticmethod
+    def _text(formatted, texts: dict, parts: tuple, index: int) -> str:
+        got = texts.get(index)
         if got is None:
-            if len(self._formats) >= self._LAYOUTS_KEPT:
-                del self._formats[next(iter(self._formats))]
+            got = texts[index] = guard_backticks(escape(formatted(parts)))
+        return got
+
+    def _in(self, entries, layout):
+        """(escaped header, format, texts, costs, where each column's integer part ends)."""
+        got = self._layouts.get(layout)
+        if got is None:
+            if len(self._layouts) >= self._LAYOUTS_KEPT:
+                del self._layouts[next(iter(self._layouts))]
             formatted = AlignedFormat(entries, layout)
-            got = self._formats[layout] = (guard_backticks(escape(formatted.header)), formatted, {})
+            ends, start = [], 0
+            for width, rest in zip(layout_widths(entries, layout), layout[1::2]):
+                ends.append(start + width - rest)
+                start += width + 2
+            got = self._layouts[layout] = (guard_backticks(escape(formatted.header)), formatted, {}, {}, ends)
         return got

@@ -139,3 +139,18 @@ def test_any_log_fits_and_stays_aligned(log, budget, strategy):
         rows = [r for r in text.split("```")[1].strip("\n").splitlines()[1:]
                 if "&" not in r and len(r.split()) == 3]  # rows with all three values numbers
         assert len({tuple(anchors(row)) for row in rows}) <= 1, rows
+
+
+@settings(max_examples=80, deadline=None)
+@given(log=st.lists(st.fixed_dictionaries({}, optional={"a": values, "bb/cc": values, "d": values}),
+                    min_size=1, max_size=30))
+def test_a_rows_cost_is_the_bytes_of_its_text(log):
+    from slacknb.core.table import AlignedRows, empty_layout, merge_layout
+
+    entries = ("a", "bb/cc", "d")
+    rows = AlignedRows()
+    rows.use(log, entries)
+    layout = merge_layout(empty_layout(entries), *(rows.own_layout(log, entries, i) for i in range(len(log))))
+    cost, text = rows.costs(log, entries, layout), rows.texts(log, entries, layout)
+    for i in range(len(log)):
+        assert cost(i) == len(text(i).encode("utf-8")) + 1, (log[i], text(i))
