@@ -67,14 +67,15 @@ def _print_cell_start(cell, cell_index, **_):
 
 
 def _show_local_messages(server) -> None:
-    # As a reader sees them: mrkdwn rendered, dates as times (mentions stay IDs).
+    # As a reader sees them: mrkdwn rendered, dates as times, mentions as names.
+    names = {user.id: user.name for user in server.workspace.users}
     for message in server.messages(server.channel_id):
         print("\nThe Slack message, as Slack shows it (edited "
               f"{len(message.history) - 1} times after it was posted):\n")
-        print(_indent(mrkdwn_text(message.text)))
+        print(_indent(mrkdwn_text(message.text, names)))
         for reply in message.replies:
             print("\n  Thread reply:\n")
-            print(_indent(mrkdwn_text(reply.text)))
+            print(_indent(mrkdwn_text(reply.text, names)))
 
 
 def _indent(text: str) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import time
 from html import escape
+from typing import Mapping
 
 __all__ = ["mrkdwn_html", "mrkdwn_text", "preview_html", "preview_note"]
 
@@ -57,11 +58,11 @@ def _date(body: str) -> tuple[str, str]:
     return fallback or _utc(unix, "%Y-%m-%d %H:%M:%S UTC"), iso
 
 
-def _control(body: str) -> tuple[str, str]:
+def _control(body: str, names: Mapping[str, str]) -> tuple[str, str]:
     """One ``<...>`` sequence as (kind, readable text): user, channel, date, link or text."""
     target, _, label = body.partition("|")
     if target.startswith("@"):
-        return "user", "@" + (label or target[1:])
+        return "user", "@" + (label or names.get(target[1:], target[1:]))
     if target.startswith("#"):
         return "channel", "#" + (label or target[1:])
     if target.startswith("!date^"):
@@ -75,12 +76,12 @@ def _control(body: str) -> tuple[str, str]:
     return "text", "<" + body + ">"
 
 
-def _inline(text: str) -> str:
+def _inline(text: str, names: Mapping[str, str]) -> str:
     """Text outside code: control sequences, then emphasis on the escaped rest."""
     out, last = [], 0
     for match in _CONTROL.finditer(text):
         out.append(_emphasis(escape(_unescape(text[last:match.start()]))))
-        kind, shown = _control(match.group(1))
+        kind, shown = _control(match.group(1), names)
         if kind == "date":
             readable, iso = _date(shown)
             out.append(f'<time datetime="{escape(iso)}" title="Slack shows this in each reader\'s own time">'
@@ -105,18 +106,22 @@ def _emphasis(escaped: str) -> str:
     return escaped
 
 
-def _prose(text: str) -> str:
+def _prose(text: str, names: Mapping[str, str]) -> str:
     out, last = [], 0
     for match in _INLINE.finditer(text):
-        out.append(_inline(text[last:match.start()]))
+        out.append(_inline(text[last:match.start()], names))
         out.append(f'<code style="{_MONO};{_CODE}">{escape(_unescape(match.group(1)))}</code>')
         last = match.end()
-    out.append(_inline(text[last:]))
+    out.append(_inline(text[last:], names))
     return "".join(out)
 
 
-def mrkdwn_html(text: str) -> str:
-    """``text`` (Slack mrkdwn) as an HTML fragment, shown as Slack shows it (white space kept)."""
+def mrkdwn_html(text: str, names: Mapping[str, str] | None = None) -> str:
+    """``text`` (Slack mrkdwn) as an HTML fragment, shown as Slack shows it (white space kept).
+
+    ``names`` maps user IDs to the names Slack would show for ``<@U...>`` (else the ID).
+    """
+    names = names or {}
     pieces = text.split(_FENCE)  # fences pair up in order: odd pieces are code blocks
     if len(pieces) % 2 == 0:  # the last fence is never closed: it is text
         pieces[-2:] = [pieces[-2] + _FENCE + pieces[-1]]
@@ -125,7 +130,7 @@ def mrkdwn_html(text: str) -> str:
         if index % 2 == 0:
             if index and piece.startswith("\n"):
                 piece = piece[1:]  # the block ends its line
-            out.append(_prose(piece))
+            out.append(_prose(piece, names))
             continue
         # Slack drops the newline right after the opening fence and before the closing one.
         body = piece.removeprefix("\n").removesuffix("\n").replace("\u200b", "")
@@ -134,9 +139,9 @@ def mrkdwn_html(text: str) -> str:
     return "".join(out)
 
 
-def mrkdwn_text(text: str) -> str:
+def mrkdwn_text(text: str, names: Mapping[str, str] | None = None) -> str:
     """What a reader sees of ``text``, as plain text (for tests and text front ends)."""
-    return re.sub(r"<[^>]*>", "", mrkdwn_html(text).replace("</pre>", "\n")).replace("&lt;", "<").replace(
+    return re.sub(r"<[^>]*>", "", mrkdwn_html(text, names).replace("</pre>", "\n")).replace("&lt;", "<").replace(
         "&gt;", ">").replace("&quot;", '"').replace("&#x27;", "'").replace("&amp;", "&")
 
 

@@ -24,6 +24,6 @@ def test_demo_runs_offline_and_prints_the_message_and_its_thread(tmp_path):
     assert "built-in local Slack-compatible server" in output
     final = output.split("The Slack message, as Slack shows it")[1]
     assert final.split("\n", 2)[2].lstrip().startswith("Completed - ")
-    assert "Thread reply:" in final and "@U0ALICE" in final and "Completed" in final.split("Thread reply:")[1]
+    assert "Thread reply:" in final and "@alice" in final and "Completed" in final.split("Thread reply:")[1]
     assert "<!date" not in output and "(updated " in final  # dates read as times
     assert (tmp_path / "out.ipynb").exists()

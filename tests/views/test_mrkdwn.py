@@ -87,3 +87,8 @@ def test_an_unclosed_fence_is_text():
     assert [pre.text() for pre in root.find_all(tag="pre")] == ["code"] and root.text().endswith(" b ```c")
     root = parse(mrkdwn_html("x ```never closed"))
     assert root.find_all(tag="pre") == [] and root.text() == "x ```never closed"
+
+
+def test_user_ids_read_as_names_where_known():
+    names = {"U0ALICE": "alice"}
+    assert mrkdwn_text("<@U0ALICE> <@U0BOB> <@U0ALICE|ally>", names) == "@alice @U0BOB @ally"
