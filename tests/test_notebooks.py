@@ -88,6 +88,16 @@ def test_quickstart_runs_and_ends_completed_in_slack_and_in_the_widget(kernel_en
     assert rows[0] == ["epoch", "main/loss", "main/accuracy", "validation/main/accuracy", "elapsed_time"]
     assert [row[0] for row in rows[1:]] == [str(e) for e in range(1, 21)]
     assert message.history[0].startswith("Started")
+    # A run that looks like a real one: the loss falls over the epochs, the accuracy
+    # climbs, and neither is done at epoch 1.
+    loss = [float(row[1]) for row in rows[1:]]
+    accuracy = [float(row[3]) for row in rows[1:]]
+    assert loss[0] > 0.5 and loss[-1] < 0.7 * loss[0] and loss[9] > loss[-1]
+    assert sum(b < a for a, b in zip(loss, loss[1:])) >= 15
+    assert accuracy[0] < 0.8 < accuracy[-1] < 1.0
+    # The mention is a reply in the thread, to the user the local server knows as alice.
+    assert [reply.text for reply in message.replies if "<@U0ALICE>" in reply.text]
+    assert all("(updated <!date^" in version for version in message.history)
     # The widget state saved in the notebook shows the end: Completed, all twenty rows.
     [(status, table)] = reports_in(nb)
     assert status == "Completed"

@@ -7,7 +7,8 @@ manager) :func:`frame_html` and :func:`frame_text` show the same report.
 The HTML is standalone: inline styles, no script, no external stylesheet, and
 every text is HTML-escaped (a metric called ``<b>`` shows as ``<b>``). Stable
 class names (``slacknb-report``, ``slacknb-status``, ``slacknb-progress``,
-``slacknb-table``, ``slacknb-sync``, ``slacknb-link``, ``slacknb-preview``) and
+``slacknb-table``, ``slacknb-sync``, ``slacknb-link``, ``slacknb-preview``,
+``slacknb-preview-source``) and
 ``data-status`` / ``data-sync`` / ``data-rows`` attributes let tests and
 stylesheets find each part.
 """
@@ -22,6 +23,11 @@ from slacknb.core.context import RunContext
 from slacknb.core.render import format_hms, progress_bar
 from slacknb.core.state import COMPLETED, FAILED, INTERRUPTED, STARTED, TRAINING, ReportState
 from slacknb.core.table import RowFormat, format_header, format_value
+from slacknb.views.mrkdwn import preview_html, preview_note
+
+__all__ = ["MAX_ROWS", "bar_style", "bar_value", "cell_text", "frame_context", "frame_html", "frame_signature",
+           "frame_text", "percent_text", "preview_html", "preview_note", "progress_html", "row_html", "safe_link",
+           "status_html", "status_text", "sync_html", "sync_text", "table_html", "table_text", "where_text"]
 
 # Rows kept in the DOM: a 2,000-row log as HTML would make every update and
 # the saved notebook heavy, and nobody reads past a screenful while it runs.
@@ -254,26 +260,6 @@ def sync_html(sync) -> str:
         f'<div class="slacknb-sync" data-sync="{escape(sync.status)}" style="{_FONT}">'
         f'<span style="color:{color}">&#9679;</span> Slack: '
         f'<span class="slacknb-sync-text">{escape(sync_text(sync))}</span>{anchor}</div>'
-    )
-
-
-def preview_note(preview: str, sync) -> str:
-    """Whether Slack already shows ``preview`` or will (or would) get it."""
-    if sync.sent_text is not None and sync.sent_text == preview:
-        return "exactly what Slack shows"
-    if sync.status in ("local", "disabled"):
-        return "what Slack would show"
-    return "what Slack will show"
-
-
-def preview_html(preview: str, sync) -> str:
-    """The message text Slack gets, character for character (Slack's own escapes included)."""
-    return (
-        f'<div class="slacknb-preview-box" style="{_FONT}">'
-        f'<div class="slacknb-preview-note" style="opacity:0.7">{escape(preview_note(preview, sync))}</div>'
-        f'<div style="max-height:20em;{_SCROLL_BOTTOM}">'
-        f'<pre class="slacknb-preview" style="{_MONO};margin:0;white-space:pre-wrap">{escape(preview)}</pre>'
-        "</div></div>"
     )
 
 

@@ -19,20 +19,31 @@ from slacknb.core.guard import guarded
 from slacknb.views import html as report_html
 from slacknb.core.context import RunContext
 
+__all__ = ["NotebookView", "ReportSnapshot", "mimebundle", "report_bundle"]
+
 _WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
+def report_bundle(frame, *, context: RunContext | None = None, max_rows: int = report_html.MAX_ROWS) -> dict:
+    """text/plain and text/html of ``frame``: the report every front end can show.
+
+    The one place a report's mimebundle is made: the widget, the widget-free
+    snapshot and a report object displayed by itself all use it.
+    """
+    return {
+        "text/plain": report_html.frame_text(frame, context=context, max_rows=max_rows),
+        "text/html": report_html.frame_html(frame, context=context, max_rows=max_rows),
+    }
 
 
 def mimebundle(frame, *, widget=None, context: RunContext | None = None,
                max_rows: int = report_html.MAX_ROWS) -> dict:
-    """text/plain and text/html of ``frame``, plus the widget view of ``widget``.
+    """:func:`report_bundle` of ``frame``, plus the widget view of ``widget``.
 
     ``widget`` defaults to the live :class:`~slacknb.views.widget.ReportWidget` that
     shows the same run (same ``ReportState``), when there is one.
     """
-    data = {
-        "text/plain": report_html.frame_text(frame, context=context, max_rows=max_rows),
-        "text/html": report_html.frame_html(frame, context=context, max_rows=max_rows),
-    }
+    data = report_bundle(frame, context=context, max_rows=max_rows)
     if widget is None:
         widget = _live_widget(frame.state)
     model_id = getattr(widget, "model_id", None) if widget is not None else None
@@ -58,10 +69,7 @@ class ReportSnapshot:
         self.max_rows = max_rows
 
     def _repr_mimebundle_(self, include=None, exclude=None):
-        return {
-            "text/plain": report_html.frame_text(self.frame, context=self.context, max_rows=self.max_rows),
-            "text/html": report_html.frame_html(self.frame, context=self.context, max_rows=self.max_rows),
-        }
+        return report_bundle(self.frame, context=self.context, max_rows=self.max_rows)
 
     def __repr__(self) -> str:
         return report_html.frame_text(self.frame, context=self.context, max_rows=self.max_rows)

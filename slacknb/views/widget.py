@@ -19,7 +19,10 @@ from contextlib import ExitStack
 import ipywidgets as widgets
 
 from slacknb.views import html as report_html
+from slacknb.views.notebook import report_bundle
 from slacknb.core.context import RunContext
+
+__all__ = ["ReportWidget", "widget_for"]
 
 _WAITING = '<div class="slacknb-status" data-status="" style="opacity:0.7">waiting for the first report</div>'
 
@@ -140,8 +143,6 @@ class ReportWidget(widgets.VBox):
         # GitHub, a saved notebook) the same report as text/html and text/plain.
         data = super()._repr_mimebundle_(**kwargs)
         if self.frame is not None:
-            context = self._context(self.frame)
-            data["text/plain"] = report_html.frame_text(self.frame, context=context, max_rows=self.max_rows)
-            data["text/html"] = report_html.frame_html(self.frame, context=context, max_rows=self.max_rows)
+            data.update(report_bundle(self.frame, context=self._context(self.frame), max_rows=self.max_rows))
         return data
 

@@ -48,6 +48,9 @@ def test_missing_chat_write_scope_fails(server):
     info.scopes = tuple(s for s in info.scopes if s != "chat:write")
     status, text = doctor(server)
     assert status == 1 and "scope chat:write is missing" in text
+    from slacknb.slack.errors import fix_for
+
+    assert fix_for("missing_scope", needed="chat:write") in text  # the run's own words
 
 
 def test_missing_optional_scopes_are_warnings_naming_the_feature(server):

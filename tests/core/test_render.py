@@ -54,7 +54,9 @@ def test_long_log_fits_budget_with_each_strategy(strategy, expect_first, expect_
         assert rows[1].split()[0] == expect_first
     if expect_last:
         assert rows[-1].split()[0] == expect_last
-    assert utf8_len(text) > 4000 - 80  # the budget is actually used
+    # The budget is actually used; thin_out's uniform interval moves in whole rows
+    # (2,000 rows at interval 16 or 17: 125 or 118 rows), fifo and lifo fill to a row.
+    assert utf8_len(text) > (4000 * 0.93 if strategy == "thin_out" else 4000 - 40)
 
 
 def test_metric_names_cannot_ping_anyone():

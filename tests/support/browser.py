@@ -267,7 +267,7 @@ class NotebookPage:
 
     def preview_text(self) -> str:
         """The Slack message as the widget's preview shows it."""
-        return self.report.locator(".slacknb-preview").text_content()
+        return self.report.locator(".slacknb-preview-source").text_content()
 
 
 def failing_copy(source: Path, target: Path, *, epoch: int, message: str) -> None:

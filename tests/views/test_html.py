@@ -98,7 +98,7 @@ def test_html_parts_carry_stable_classes_and_data_attributes():
     assert table_rows(table) == [[str(o["epoch"]), f"{o['main/loss']:g}", f"{o['elapsed_time']:g}"] for o in log]
     assert root.find("slacknb-sync").attrs["data-sync"] == "synced"
     assert root.find("slacknb-link").attrs["href"] == LINK
-    assert root.find("slacknb-preview").text() == frame.preview
+    assert root.find("slacknb-preview-source").text() == frame.preview
     assert root.find("slacknb-preview-note").text() == "what Slack will show"
 
 
@@ -160,7 +160,7 @@ def test_html_escapes_everything_it_did_not_write():
     assert root.find("slacknb-link").attrs["href"] == 'https://x/"><script>alert(1)</script>'
     # The preview is Slack's text, Slack's own &lt; escapes included, character for character.
     assert "&lt;b&gt;loss&lt;/b&gt;" in frame.preview
-    assert root.find("slacknb-preview").text() == frame.preview
+    assert root.find("slacknb-preview-source").text() == frame.preview
 
 
 @pytest.mark.parametrize("url", ["javascript:alert(1)", "data:text/html,hi", "", None])

@@ -86,7 +86,7 @@ def training(n_rows=3, **fields) -> ReportState:
 
 
 def shown_preview(widget: ReportWidget) -> str:
-    return parse(widget.preview.value).find("slacknb-preview").text()
+    return parse(widget.preview.value).find("slacknb-preview-source").text()
 
 
 # -- what the widget shows -------------------------------------------------------------
@@ -423,3 +423,20 @@ def test_a_failing_display_costs_one_warning_and_stops_neither_training_nor_slac
     assert len(caught) == 1 and len(calls) == 1
     [message] = server.messages(server.channel_id)
     assert message.text.startswith("Completed")
+
+
+def test_every_display_of_a_report_carries_the_same_bundle(wire):
+    from slacknb.views.notebook import ReportSnapshot, report_bundle
+
+    frame = frame_of(training(label="mnist"))
+    expected = report_bundle(frame, context=CONTEXT)
+    widget = ReportWidget(context=CONTEXT)
+    widget.update(frame)
+    shown = {
+        "widget": widget._repr_mimebundle_(),
+        "snapshot": ReportSnapshot(frame, context=CONTEXT)._repr_mimebundle_(),
+        "mimebundle": mimebundle(frame, widget=widget, context=CONTEXT),
+    }
+    for name, data in shown.items():
+        assert {k: data[k] for k in expected} == expected, name
+    assert shown["mimebundle"]["application/vnd.jupyter.widget-view+json"]["model_id"] == widget.model_id
