@@ -178,14 +178,17 @@ class Columns:
 
 
 def panels(log: Sequence[Mapping], plot: Sequence[str] | None = None, *,
-           columns: Columns | None = None) -> tuple[str | None, list[Panel]]:
+           columns: Columns | None = None, upto: int | None = None) -> tuple[str | None, list[Panel]]:
     """The x entry and the panels of curves ``plot`` asks for (default: losses, accuracies).
 
+    Only the first ``upto`` rows are read (default: all): a snapshot of an
+    append-only log is the log and its length.
     Non-finite values (a diverged loss) are left out; a series with no point
     at all is dropped, and so is a panel with no series.
     """
     # A snapshot of the rows: training may append while this reads.
-    rows = log[:len(log)] if isinstance(log, list) else list(log)
+    upto = len(log) if upto is None else min(upto, len(log))
+    rows = log[:upto] if isinstance(log, list) else list(log)[:upto]
     if not rows:
         return None, []
     keys = _default_keys(rows) if plot is None else tuple(plot)
@@ -230,17 +233,19 @@ def _title(state) -> str:
     return f"{label} · {status}" if label else str(status)
 
 
-def chart_png(state, *, plot: Sequence[str] | None = None, columns: Columns | None = None) -> bytes | None:
+def chart_png(state, *, plot: Sequence[str] | None = None, columns: Columns | None = None,
+              upto: int | None = None) -> bytes | None:
     """The chart of ``state`` (a ``ReportState``) as PNG bytes; None when there is nothing to draw.
 
     ``plot`` chooses the entries (None: every ``*/loss`` and ``*/accuracy``;
     empty: no chart). ``columns``, kept across calls for one run, makes a
-    redraw read only the rows added since. Raises ``ChartsUnavailable`` when
+    redraw read only the rows added since; ``upto`` draws the first rows only
+    (the log as it was when a snapshot was taken). Raises ``ChartsUnavailable`` when
     matplotlib is missing.
     """
     if plot is not None and not plot:
         return None
-    x_key, shown = panels(state.log, plot, columns=columns)
+    x_key, shown = panels(state.log, plot, columns=columns, upto=upto)
     if not shown:
         return None
     try:
