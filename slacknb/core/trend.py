@@ -17,7 +17,7 @@ __all__ = ["BARS", "GAP", "DEFAULT_WIDTH", "MAX_WIDTH", "main_loss_key", "sparkl
 BARS = "▁▂▃▄▅▆▇█"
 GAP = "·"  # a stretch whose rows hold no finite value (a diverged loss)
 DEFAULT_WIDTH, MAX_WIDTH = 12, 60
-WINDOW = 16  # rows averaged per bar: smooths a per-iteration loss, bounds the cost
+WINDOW = 8  # rows averaged per bar: smooths a per-iteration loss, bounds the cost
 TRAINING_PREFIXES = ("validation/", "val/", "test/")
 
 
@@ -77,7 +77,15 @@ def main_loss_key(log: Sequence[Mapping]) -> str | None:
 
 def _bar_value(log: Sequence[Mapping], key: str, start: int, end: int) -> float | None:
     """Mean of the finite values in the last ``WINDOW`` rows of ``[start, end)``."""
-    values = [v for v in (_finite(row.get(key)) for row in log[max(start, end - WINDOW):end]) if v is not None]
+    values = []
+    for row in log[max(start, end - WINDOW):end]:
+        value = row.get(key)
+        if value.__class__ is not float:  # the usual case skips the conversion
+            value = _finite(value)
+            if value is None:
+                continue
+        if value - value == 0.0:  # finite: inf - inf and nan - nan are nan
+            values.append(value)
     if not values:
         return None
     mean = math.fsum(values) / len(values)

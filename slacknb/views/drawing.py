@@ -16,7 +16,7 @@ import warnings
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-from ..core import chart
+from slacknb.core import chart
 
 __all__ = ["ChartDrawer", "DEFAULT_INTERVAL"]
 
