@@ -52,7 +52,7 @@ class ChartsUnavailable(ImportError):
 def available() -> str | None:
     """None when charts can be drawn, else the one line saying how to get them."""
     try:
-        import matplotlib  # noqa: F401
+        from matplotlib.backends import backend_agg  # noqa: F401
     except ImportError:
         return MISSING
     return None

@@ -20,9 +20,12 @@ from slacknb.core import chart
 
 __all__ = ["ChartDrawer", "DEFAULT_INTERVAL"]
 
-# "A few seconds apart at most" while training; matplotlib holds the GIL
-# while it draws (~80 ms), so drawing every 2 s takes ~4 % from training.
+# "A few seconds apart at most" while training. matplotlib holds the GIL
+# while it draws (~80 ms), and a training thread that releases the GIL often
+# (numpy, BLAS) waits for it each time, so drawing is also paced by its own
+# cost: the drawing thread is busy at most 1/DUTY of the time (bench/chart.py).
 DEFAULT_INTERVAL = 2.0
+DUTY, MAX_PAUSE = 25, 6.0  # but never more than MAX_PAUSE between charts
 # One chart at a time in this process, however many runs draw.
 _ONE_AT_A_TIME = threading.Lock()
 _warned_missing = False
@@ -63,6 +66,7 @@ class ChartDrawer:
         self._stopped = self.plot == ()  # plot=[]: charts off
         self._thread: threading.Thread | None = None
         self._last_draw: float | None = None
+        self._last_cost = 0.0  # seconds the last chart took
 
     @property
     def enabled(self) -> bool:
@@ -78,11 +82,18 @@ class ChartDrawer:
         with self._changed:
             if self._final_done or (self._pending is not None and self._pending.final):
                 return
+            waiting = self._pending
             self._pending = snapshot
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="slacknb-chart", daemon=True)
                 self._thread.start()
-            self._changed.notify()
+            # Wake the drawing thread only when it waits for work (or for the
+            # final chart): waking it on every trigger would make the two
+            # threads trade the GIL on every trigger, which costs training more
+            # than the drawing does. A snapshot that replaces a waiting one
+            # will be picked up when the pace allows.
+            if waiting is None or final:
+                self._changed.notify()
 
     def wait_final(self, timeout: float) -> bytes | None:
         """Wait up to ``timeout`` s for the final chart; the newest chart either way."""
@@ -100,7 +111,8 @@ class ChartDrawer:
         """Seconds until the next drawing is allowed (0: now)."""
         if self._pending is not None and self._pending.final or self._last_draw is None:
             return 0.0
-        return max(0.0, self._last_draw + self.interval - self.clock())
+        pause = max(self.interval, min(DUTY * self._last_cost, MAX_PAUSE))
+        return max(0.0, self._last_draw + pause - self.clock())
 
     def _run(self) -> None:
         while True:
@@ -126,7 +138,10 @@ class ChartDrawer:
         self._last_draw = self.clock()
         try:
             with _ONE_AT_A_TIME:
+                chart.available()  # the first import of matplotlib is not a chart's cost
+                began = time.perf_counter()
                 png = chart.chart_png(snapshot, plot=self.plot, columns=self._columns, upto=snapshot.rows)
+                self._last_cost = time.perf_counter() - began
             self._shown = shows
             if png is not None:
                 self.latest = png
