@@ -45,7 +45,8 @@ class ReportState:
     ``log`` is the list of observations (LogReport's log, shared, append-only);
     ``entries`` the table's columns (None: chosen from the log).
     ``elapsed`` and ``eta`` are seconds; ``progress`` a fraction in [0, 1] or
-    None when the stop trigger does not tell.
+    None when the stop trigger does not tell. ``updated_at`` is the wall-clock
+    time (Unix seconds) this state was last changed, or None when unknown.
     """
 
     status: Status = Status.STARTED
@@ -56,6 +57,7 @@ class ReportState:
     eta: float | None = None
     mentions: str = ""
     label: str = ""
+    updated_at: float | None = None
 
     @property
     def finished(self) -> bool:
