@@ -208,16 +208,17 @@ def _traceback_tail(error: BaseException | None) -> str | None:
     return "\n".join(lines[-TRACEBACK_LINES:])
 
 
-def default_views(out: TextIO | None = None) -> list:
+def default_views(out: TextIO | None = None, *, plot=None) -> list:
     """In a Jupyter kernel the live notebook view; elsewhere the console table.
 
-    An explicit ``out`` stream always gets the console table as well.
+    An explicit ``out`` stream always gets the console table as well; ``plot``
+    chooses the notebook chart's entries (the ``plot`` option).
     """
     views = []
     if in_kernel():
         from slacknb.views.notebook import NotebookView
 
-        views.append(NotebookView())
+        views.append(NotebookView(plot=plot))
         if out is not None:
             views.append(ConsoleView(out))
     else:

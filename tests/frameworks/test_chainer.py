@@ -199,6 +199,8 @@ def test_local_only_without_token_trains_normally(tmp_path, monkeypatch):
     (dict(entries="epoch"), TypeError),
     (dict(alert="sometimes"), ValueError),
     (dict(min_iterations=-1), ValueError),
+    (dict(plot="main/loss"), ValueError),
+    (dict(plot=["a/loss", "b", "c", "d", "e"]), ValueError),
 ])
 def test_bad_arguments_fail_at_construction(server, kwargs, error):
     entries = kwargs.pop("entries", ENTRIES)

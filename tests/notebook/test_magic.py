@@ -328,3 +328,23 @@ def test_magic_help_is_the_docstring(ip):
     doc = SlackReportMagics.slackreport.__doc__
     assert "--min-iterations N" in doc and "c.SlackReportMagics.channel" in doc
     assert "SLACK_BOT_TOKEN" in doc
+
+
+def test_plot_comes_from_the_line_or_config_and_is_checked(ip):
+    from IPython.core.magic_arguments import parse_argstring
+
+    from slacknb.notebook.line import resolve
+
+    magics = SlackReportMagics(shell=ip)
+
+    def plot(line):
+        return resolve(magics, parse_argstring(magics.slackreport, "--local " + line)).plot
+
+    assert plot("") is None  # the default curves: every */loss and */accuracy
+    assert plot("--plot main/loss validation/main/loss,lr") == ("main/loss", "validation/main/loss", "lr")
+    assert plot("--plot ''") == ()  # no chart
+    magics.plot = ["main/accuracy"]
+    assert plot("") == ("main/accuracy",)
+    assert plot("--plot main/loss") == ("main/loss",)
+    with pytest.raises(UsageError, match="at most 4"):
+        plot("--plot a/loss b c d e")
