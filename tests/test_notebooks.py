@@ -94,6 +94,12 @@ def test_quickstart_runs_and_ends_completed_in_slack_and_in_the_widget(kernel_en
     assert 'data-rows="20"' in table
     last_cell = nb.cells[-2]
     assert last_cell.outputs[-1]["data"]["text/plain"] == "'epochs run: 20'"
+    # {trend} in the quickstart's template: the main loss over the run and its last value.
+    [trend] = [line for line in message.text.splitlines() if line.startswith("main/loss ")]
+    assert re.fullmatch(r"main/loss [▁-█]{12} \S+", trend), trend
+    # The saved report (text/html beside the widget) keeps the final chart as an inline PNG.
+    html = "".join(o["data"].get("text/html", "") for o in last_cell.outputs if "data" in o)
+    assert re.search(r'<img class="slacknb-chart" [^>]*src="data:image/png;base64,iVBORw0KGgo', html)
     assert_no_token(text, kernel_env)
 
 

@@ -42,6 +42,7 @@ LEFT_PX, RIGHT_PX, TOP_PX, BOTTOM_PX, GAP_PX = 95, 20, 50, 65, 25
 COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
 VALIDATION = ("validation", "val")
 TRAINING = ("train",)
+LOG_SCALE = 100  # a loss panel spanning more than this factor gets a log y axis (as {trend})
 MARKERS_UP_TO = 30  # few points (one row per epoch) get markers, so one point shows
 
 
@@ -289,6 +290,6 @@ def _style(axes, panel: Panel) -> None:
     axes.spines[["top", "right"]].set_visible(False)
     values = np.concatenate([s.y for s in panel.series])
     # A loss falling over decades reads better on a log scale.
-    if panel.title == "loss" and values.min() > 0 and values.max() / values.min() > 100:
+    if panel.title == "loss" and values.min() > 0 and values.max() / values.min() > LOG_SCALE:
         axes.set_yscale("log")
     axes.legend(fontsize=FONT_PT - 3, frameon=False, loc="best")

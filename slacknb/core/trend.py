@@ -17,6 +17,7 @@ __all__ = ["BARS", "GAP", "DEFAULT_WIDTH", "MAX_WIDTH", "main_loss_key", "sparkl
 BARS = "▁▂▃▄▅▆▇█"
 GAP = "·"  # a stretch whose rows hold no finite value (a diverged loss)
 DEFAULT_WIDTH, MAX_WIDTH = 12, 60
+LOG_SCALE = 100  # max / min beyond which bars are on a log scale
 WINDOW = 8  # rows averaged per bar: smooths a per-iteration loss, bounds the cost
 TRAINING_PREFIXES = ("validation/", "val/", "test/")
 
@@ -38,7 +39,8 @@ def check_width(width: int) -> int:
 def sparkline(values: Sequence[float | None], *, width: int = DEFAULT_WIDTH) -> str:
     """One bar per value, at most ``width`` of them (the caller has resampled).
 
-    Bars scale from the smallest to the largest finite value; None, NaN and
+    Bars scale from the smallest to the largest finite value (logarithmically
+    when positive values span more than ``LOG_SCALE`` times); None, NaN and
     infinities show as ``GAP``; a constant series is a flat line of the
     lowest bar.
     """
@@ -48,6 +50,11 @@ def sparkline(values: Sequence[float | None], *, width: int = DEFAULT_WIDTH) -> 
     if not finite:
         return GAP * len(points)
     low, high = min(finite), max(finite)
+    if low > 0 and high > LOG_SCALE * low:
+        # A loss falling over decades (as the chart, on a log scale): linear
+        # bars would show one tall bar and then a flat line.
+        points = [None if v is None else math.log10(v) for v in points]
+        low, high = math.log10(low), math.log10(high)
     span = high - low
     top = len(BARS) - 1
     out = []

@@ -69,8 +69,8 @@ def test_constant_series_is_flat(value, count, width):
 
 
 def test_reads_like_the_issue_example():
-    values = [2.0, 1.2, 0.7, 0.4, 0.3, 0.0123]
-    assert trend(loss_log(values), width=6) == "main/loss █▅▃▂▂▁ 0.0123"
+    values = [2.0, 1.2, 0.7, 0.4, 0.3, 0.1]
+    assert trend(loss_log(values), width=6) == "main/loss █▅▃▂▂▁ 0.1"
 
 
 def test_diverged_run_shows_gap_and_latest_nan():
@@ -107,3 +107,10 @@ def test_main_loss_key_prefers_main_then_training_losses():
 def test_bad_width_names_the_range(width):
     with pytest.raises(ValueError, match=f"1 to {MAX_WIDTH}"):
         trend(loss_log([1.0]), width=width)
+
+
+def test_loss_falling_over_decades_is_drawn_on_a_log_scale():
+    values = [10.0 ** -e for e in range(8)]  # 1 .. 1e-7
+    bars = bars_of(trend(loss_log(values), width=8))
+    levels = [BARS.index(c) for c in bars]
+    assert levels == [7, 6, 5, 4, 3, 2, 1, 0]  # one step per decade, not one tall bar then flat
