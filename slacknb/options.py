@@ -16,7 +16,7 @@ import math
 from dataclasses import dataclass, field, fields, make_dataclass
 from typing import Any, Callable
 
-from slacknb.core.chart import check_plot
+from slacknb.core.series import check_plot
 from slacknb.core.normalize import STRATEGIES, check_strategy
 from slacknb.core.render import DEFAULT_MAX_BYTES, check_max_bytes
 from slacknb.core.template import DEFAULT_TEMPLATE, Template

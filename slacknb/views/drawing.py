@@ -16,7 +16,7 @@ import warnings
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-from slacknb.core import chart
+from slacknb.core import chart, series
 
 __all__ = ["ChartDrawer", "DEFAULT_INTERVAL"]
 
@@ -52,13 +52,13 @@ class ChartDrawer:
     def __init__(self, *, plot: Sequence[str] | None = None, interval: float = DEFAULT_INTERVAL,
                  on_drawn: Callable[[bytes], None] | None = None,
                  clock: Callable[[], float] = time.monotonic):
-        self.plot = chart.check_plot(plot)
+        self.plot = series.check_plot(plot)
         self.interval = interval
         self.on_drawn = on_drawn
         self.clock = clock
         self.latest: bytes | None = None  # the newest chart drawn
         self.drawn = 0
-        self._columns = chart.Columns()
+        self._columns = series.Columns()
         self._changed = threading.Condition()
         self._pending: _Snapshot | None = None
         self._shown: tuple | None = None  # what the newest chart shows

@@ -7,27 +7,14 @@ import sys
 from types import SimpleNamespace
 
 import numpy as np
-import pytest
-from hypothesis import given, strategies as st
 from PIL import Image
 
 from slacknb.core import chart
-from slacknb.core.chart import (BOTTOM_PX, COLOURS, MAX_PANELS, PANEL_PX, TOP_PX, WIDTH_PX, Columns,
-                                check_plot, chart_png, decimate, panels)
+from slacknb.core.chart import BOTTOM_PX, COLOURS, PANEL_PX, TOP_PX, WIDTH_PX, chart_png
+from slacknb.core.series import panels
+from support.charts import run_log
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-
-
-def run_log(rows: int, *, per_epoch: int = 10) -> list[dict]:
-    log = []
-    for i in range(rows):
-        row = {"epoch": i // per_epoch + 1, "iteration": i + 1, "main/loss": 2.0 / (i + 1),
-               "main/accuracy": 1 - 1.0 / (i + 2), "elapsed_time": 0.1 * i, "lr": 0.01}
-        if (i + 1) % per_epoch == 0:
-            row["validation/main/loss"] = 2.5 / (i + 1)
-            row["validation/main/accuracy"] = 1 - 1.5 / (i + 2)
-        log.append(row)
-    return log
 
 
 def state(log, status="Training", label="mnist"):
@@ -55,29 +42,6 @@ def test_default_chart_is_a_png_with_a_loss_and_an_accuracy_panel():
     assert pixels_of(picture, COLOURS[1]) > 500
 
 
-def test_default_series_are_losses_and_accuracies_with_validation_dashed():
-    x_key, shown = panels(run_log(50))
-    assert x_key == "iteration"
-    assert [p.title for p in shown] == ["loss", "accuracy"]
-    loss = {s.key: s for s in shown[0].series}
-    assert set(loss) == {"main/loss", "validation/main/loss"}
-    assert loss["validation/main/loss"].dashed and not loss["main/loss"].dashed
-    assert loss["validation/main/loss"].base == loss["main/loss"].base == "main/loss"
-    # Validation rows only exist at each epoch's end: the curve has those points.
-    assert list(loss["validation/main/loss"].x) == [10, 20, 30, 40, 50]
-
-
-def test_one_row_per_epoch_puts_epochs_on_x():
-    x_key, shown = panels(run_log(20, per_epoch=1))
-    assert x_key == "epoch"
-    assert list(shown[0].series[0].x) == list(range(1, 21))
-
-
-def test_log_without_epoch_or_iteration_uses_the_row_number():
-    x_key, shown = panels([{"main/loss": v} for v in (3.0, 2.0, 1.0)])
-    assert x_key is None and list(shown[0].series[0].x) == [0, 1, 2]
-
-
 def test_plot_chooses_entries_and_groups_them_by_last_name_part():
     x_key, shown = panels(run_log(30), plot=("lr", "main/loss", "validation/main/loss"))
     assert [(p.title, [s.key for s in p.series]) for p in shown] == [
@@ -90,23 +54,6 @@ def test_empty_plot_means_no_chart_and_empty_log_has_none():
     assert chart_png(state(run_log(30)), plot=[]) is None
     assert chart_png(state([])) is None
     assert chart_png(state([{"epoch": 1, "elapsed_time": 1.0}])) is None
-
-
-@pytest.mark.parametrize("plot, problem", [
-    ("main/loss", "list of entry names"),
-    (["main/loss", ""], "list of entry names"),
-    ([1], "list of entry names"),
-    (["a/loss", "b", "c", "d", "e"], f"at most {MAX_PANELS}"),
-])
-def test_bad_plot_option_names_the_fix(plot, problem):
-    with pytest.raises(ValueError, match=problem):
-        check_plot(plot)
-
-
-def test_check_plot_keeps_order_and_drops_repeats():
-    assert check_plot(None) is None
-    assert check_plot([]) == ()
-    assert check_plot(["main/loss", "lr", "main/loss"]) == ("main/loss", "lr")
 
 
 def test_nan_and_inf_are_left_out_and_all_nan_draws_nothing():
@@ -132,30 +79,6 @@ def test_chart_changes_as_the_run_trains():
     log = run_log(40)
     first = chart_png(state(log[:10]))
     assert chart_png(state(log)) != first
-
-
-@given(st.lists(st.floats(min_value=-1e9, max_value=1e9), min_size=1, max_size=3000),
-       st.integers(min_value=1, max_value=400))
-def test_decimation_keeps_extremes_order_and_a_bounded_size(values, pixels):
-    y = np.array(values)
-    x = np.arange(len(y), dtype=float)
-    dx, dy = decimate(x, y, pixels)
-    assert len(dx) == len(dy) <= 2 * pixels or np.array_equal(dy, y)
-    assert dy.min() == y.min() and dy.max() == y.max()
-    assert np.all(np.diff(dx) >= 0)
-    assert set(dx) <= set(x) and np.all(y[dx.astype(int)] == dy)
-
-
-def test_columns_read_only_new_rows_and_agree_with_a_fresh_read():
-    log = run_log(100)
-    columns = Columns()
-    panels(log, columns=columns)
-    log.extend(run_log(130)[100:])
-    _, kept = panels(log, columns=columns)
-    _, fresh = panels(log)
-    for a, b in zip(kept, fresh):
-        for s, t in zip(a.series, b.series):
-            assert s.key == t.key and np.array_equal(s.x, t.x) and np.array_equal(s.y, t.y)
 
 
 def run_python(code: str) -> subprocess.CompletedProcess:
@@ -188,3 +111,15 @@ def test_missing_matplotlib_is_one_line_naming_the_install():
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == [chart.MISSING, chart.MISSING]
     assert "pip install matplotlib" in chart.MISSING
+
+
+def test_final_drawing_is_the_state_at_the_end_drawn_later():
+    log = run_log(37)
+    drawing = chart.final_drawing(state(log, status="Failed", label="mnist run/3"), plot=None)
+    log.extend(run_log(50)[37:])  # rows after the snapshot are not drawn
+    assert drawing.filename == "mnist-run-3-failed.png"
+    png = drawing()
+    assert png == chart_png(state(log[:37], status="Failed", label="mnist run/3"))
+    assert chart.final_drawing(state(log), plot=[]) is None
+    assert chart.final_drawing(state([])) is None
+    assert chart.chart_filename("", "Completed") == "training-completed.png"
