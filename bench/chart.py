@@ -1,26 +1,28 @@
 """Cost of one chart as the log grows (1k, 10k, 100k rows), and what charts cost training.
 
-Usage: python bench/chart.py [--repeat 7] [--seconds 4] [--rounds 3]
+Usage: python bench/chart.py [--repeat 7] [--seconds 4] [--rounds 5]
 
 One chart:
 
 - cold: the first chart of a run (every row read, as the end-of-run chart in
   Slack does);
 - redraw: the live widget's next chart, 100 rows later, with the columns
-  already read kept (``slacknb.core.chart.Columns``).
+  already read kept (``slacknb.core.series.Columns``).
 Rows look like Chainer's LogReport with a log trigger per iteration: losses,
 accuracies, validation entries at each epoch's end. Medians of --repeat runs;
 the ratio is against 1,000 rows measured in the same run.
 
 The training thread with charts off and on (same run, --rounds of --seconds
-each, the cases interleaved): a
-loop of training steps (a 300x300 matrix product and a log row) with a widget
-refresh after each step, the refresh as bench/widget.py measures it (a
-2,000-row log, comm messages serialised like the kernel's). With charts on
-the widget's drawing thread draws the newest state every 2 s (the default),
-or as often as its pacing by its own cost allows (interval 0); the figures are the refresh on the
-training thread (what a trigger costs) and the training steps per second
-(what the drawing thread's share of the GIL costs).
+each, the cases interleaved): training steps (a 300x300 matrix product and a
+log row), each followed by a widget refresh as bench/widget.py measures it (a
+2,000-row log, comm messages serialised like the kernel's). With charts on the
+widget's drawing thread draws the newest state as its pacing allows (every 2 s,
+or 25 times the last chart's cost if longer, at most 6 s). Figures: the
+refresh on the training thread (what a trigger costs, ratio against charts
+off), charts drawn per second, and the drawing thread's CPU time per second of
+training (its share of the GIL, which training gives up while a chart is
+drawn). Training throughput itself varies by more than that share on a shared
+machine, so it is not shown.
 """
 
 from __future__ import annotations
@@ -55,56 +57,67 @@ def make_log(rows: int, seed: int = 0) -> list[dict]:
     return log
 
 
-def median_seconds(call, repeat: int) -> float:
-    times = []
+def seconds(call) -> float:
+    start = time.perf_counter()
+    call()
+    return time.perf_counter() - start
+
+
+class Redraw:
+    """The live chart of one run: 100 rows more before each chart, columns kept."""
+
+    def __init__(self, log: list, repeat: int):
+        self.extra = make_log(len(log) + 100 * repeat, seed=1)[len(log):]
+        self.run = SimpleNamespace(status="Training", log=list(log), label="bench")
+        self.columns = Columns()
+        chart_png(self.run, columns=self.columns)
+
+    def __call__(self) -> None:
+        self.run.log.extend(self.extra[:100])
+        del self.extra[:100]
+        chart_png(self.run, columns=self.columns)
+
+
+def chart_table(repeat: int) -> None:
+    logs = {rows: make_log(rows) for rows in SIZES}
+    redraws = {rows: Redraw(logs[rows], repeat) for rows in SIZES}
+    times = {rows: ([], []) for rows in SIZES}
+    # Sizes interleaved, so that a busy moment of the machine weighs on all alike.
     for _ in range(repeat):
-        start = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        for rows in SIZES:
+            run = SimpleNamespace(status="Training", log=logs[rows], label="bench")
+            times[rows][0].append(seconds(lambda: chart_png(run)))
+            times[rows][1].append(seconds(redraws[rows]))
+    print(f"one chart (900 px wide, 2 panels), median of {repeat}\n")
+    print(f"{'rows':>8}  {'cold':>9} {'ratio':>6}   {'redraw':>9} {'ratio':>6}")
+    base = None
+    for rows in SIZES:
+        figures = [statistics.median(t) for t in times[rows]]
+        base = base or figures
+        print(f"{rows:>8,}  {figures[0] * 1e3:7.1f} ms {figures[0] / base[0]:5.2f}x"
+              f"   {figures[1] * 1e3:7.1f} ms {figures[1] / base[1]:5.2f}x")
 
 
-def cold(log: list, repeat: int) -> float:
-    run = SimpleNamespace(status="Training", log=log, label="bench")
-    return median_seconds(lambda: chart_png(run), repeat)
-
-
-def redraw(log: list, repeat: int) -> float:
-    extra = make_log(len(log) + 100 * repeat, seed=1)[len(log):]
-    run = SimpleNamespace(status="Training", log=list(log), label="bench")
-    columns = Columns()
-    chart_png(run, columns=columns)
-
-    def next_chart():
-        run.log.extend(extra[:100])
-        del extra[:100]
-        chart_png(run, columns=columns)
-    return median_seconds(next_chart, repeat)
-
-
-def training(seconds: float, plot, interval: float | None) -> tuple[list[float], float, int]:
-    """Refresh times, training steps per second and charts drawn, for ``seconds`` of training."""
+def training(seconds: float, plot) -> tuple[list[float], float, float]:
+    """Refresh times, charts drawn per second and the drawing thread's CPU share, for ``seconds``."""
     import widget as widget_bench  # bench/widget.py: its run, frames and comm
     from slacknb.views.widget import ReportWidget
 
     run = widget_bench.Run(2000)
     widget = ReportWidget(context=widget_bench.CONTEXT, plot=plot)
-    if interval is not None:
-        widget.drawer.interval = interval
     widget.update(run.frame())
     a = np.random.default_rng(0).random((300, 300))
-    refreshes, steps = [], 0
+    refreshes = []
     start = time.perf_counter()
     while time.perf_counter() - start < seconds:
         a @ a  # the training step itself
         frame = run.step(new_row=True)
-        steps += 1
         begin = time.perf_counter()
         widget.update(frame)
         refreshes.append(time.perf_counter() - begin)
-    elapsed = time.perf_counter() - start - sum(refreshes)
+    wall = time.perf_counter() - start
     widget.drawer.close()
-    return refreshes, steps / elapsed, widget.drawer.drawn
+    return refreshes, widget.drawer.drawn / wall, widget.drawer.busy / wall
 
 
 def training_table(seconds: float, rounds: int) -> None:
@@ -113,44 +126,37 @@ def training_table(seconds: float, rounds: int) -> None:
     import widget as widget_bench
 
     comm.create_comm = widget_bench.SerialisingComm
-    cases = (("charts off", [], None), ("charts on (every 2 s)", None, None), ("charts on, interval 0", None, 0.0))
-    results = {label: ([], [], []) for label, _, _ in cases}
+    cases = (("charts off", []), ("charts on", None))
+    results = {label: ([], [], []) for label, _ in cases}
     # Rounds interleave the cases, so that a busy moment of the machine
-    # weighs on all of them alike.
+    # weighs on both alike.
     for _ in range(rounds):
-        for label, plot, interval in cases:
-            refreshes, rate, drawn = training(seconds, plot, interval)
+        for label, plot in cases:
+            refreshes, rate, share = training(seconds, plot)
             results[label][0].extend(refreshes)
             results[label][1].append(rate)
-            results[label][2].append(drawn)
+            results[label][2].append(share)
     print(f"\ntraining thread: a step, then a widget refresh (2,000-row log); "
           f"{rounds} rounds of {seconds:g} s per case\n")
-    print(f"{'':<24}{'refresh median':>15} {'p99':>9} {'steps/s':>9} {'ratio':>6} {'charts/s':>9}")
-    base = statistics.median(results["charts off"][1])
-    for label, (refreshes, rates, drawn) in results.items():
+    print(f"{'':<12}{'refresh median':>15} {'p99':>9}  {'charts/s':>8}  {'drawing CPU share':>17}")
+    base = None
+    for label, (refreshes, rates, shares) in results.items():
         ordered = sorted(refreshes)
         p99 = ordered[int(len(ordered) * 0.99)]
-        rate = statistics.median(rates)
-        print(f"{label:<24}{statistics.median(refreshes) * 1e6:12.1f} us {p99 * 1e6:6.0f} us"
-              f" {rate:9.0f} {rate / base:5.2f}x {sum(drawn) / (seconds * rounds):9.2f}")
+        median = statistics.median(refreshes)
+        base = base or median
+        print(f"{label:<12}{median * 1e6:12.1f} us {p99 * 1e6:6.0f} us  {statistics.median(rates):8.2f}"
+              f"  {statistics.median(shares) * 100:16.1f}%   refresh {median / base:.2f}x")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--seconds", type=float, default=4.0)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     chart_png(SimpleNamespace(status="Training", log=make_log(100), label="warm-up"))  # fonts, imports
-    logs = {rows: make_log(rows) for rows in SIZES}
-    print(f"one chart (900 px wide, 2 panels), median of {args.repeat}\n")
-    print(f"{'rows':>8}  {'cold':>9} {'ratio':>6}   {'redraw':>9} {'ratio':>6}")
-    base = None
-    for rows in SIZES:
-        figures = (cold(logs[rows], args.repeat), redraw(logs[rows], args.repeat))
-        base = base or figures
-        print(f"{rows:>8,}  {figures[0] * 1e3:7.1f} ms {figures[0] / base[0]:5.2f}x"
-              f"   {figures[1] * 1e3:7.1f} ms {figures[1] / base[1]:5.2f}x")
+    chart_table(args.repeat)
     training_table(args.seconds, args.rounds)
 
 

@@ -58,6 +58,7 @@ class ChartDrawer:
         self.clock = clock
         self.latest: bytes | None = None  # the newest chart drawn
         self.drawn = 0
+        self.busy = 0.0  # CPU seconds the drawing thread spent drawing
         self._columns = series.Columns()
         self._changed = threading.Condition()
         self._pending: _Snapshot | None = None
@@ -139,9 +140,10 @@ class ChartDrawer:
         try:
             with _ONE_AT_A_TIME:
                 chart.available()  # the first import of matplotlib is not a chart's cost
-                began = time.perf_counter()
+                began, cpu = time.perf_counter(), time.thread_time()
                 png = chart.chart_png(snapshot, plot=self.plot, columns=self._columns, upto=snapshot.rows)
                 self._last_cost = time.perf_counter() - began
+                self.busy += time.thread_time() - cpu
             self._shown = shows
             if png is not None:
                 self.latest = png
