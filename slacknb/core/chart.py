@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import io
 import re
+import threading
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
@@ -32,6 +33,9 @@ __all__ = [
 ]
 
 MISSING = "slacknb: charts are off because matplotlib is missing: pip install matplotlib"
+# matplotlib is not thread-safe (shared font and text caches): the widget's
+# drawing thread and the Slack worker draw one chart at a time.
+_ONE_AT_A_TIME = threading.Lock()
 
 # Sized for a phone: Slack and the notebook scale the picture to the screen's
 # width, so 900 px wide with 15 pt text stays legible at ~400 CSS px.
@@ -84,6 +88,11 @@ def chart_png(state, *, plot: Sequence[str] | None = None, columns: Columns | No
     except ImportError:
         raise ChartsUnavailable(MISSING) from None
 
+    with _ONE_AT_A_TIME:
+        return _draw(state, x_key, shown, Figure, FigureCanvasAgg)
+
+
+def _draw(state, x_key: str | None, shown: list[Panel], Figure, FigureCanvasAgg) -> bytes:
     height = PANEL_PX * len(shown) + TOP_PX + BOTTOM_PX
     figure = Figure(figsize=(WIDTH_PX / DPI, height / DPI), dpi=DPI)
     FigureCanvasAgg(figure)

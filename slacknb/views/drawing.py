@@ -5,7 +5,8 @@ So the training thread only hands over a snapshot of the state (the log and
 its length: the log is append-only), and one drawing thread draws the newest
 snapshot it holds, at most once per ``interval``; snapshots handed over in
 between replace each other (tqdm's MonoWorker: one running, one waiting). The
-final snapshot is drawn at once. Across runs, one chart is drawn at a time.
+final snapshot is drawn at once. Across runs (and the Slack worker), one chart
+is drawn at a time: :mod:`slacknb.core.chart` serialises matplotlib.
 """
 
 from __future__ import annotations
@@ -26,8 +27,6 @@ __all__ = ["ChartDrawer", "DEFAULT_INTERVAL"]
 # cost: the drawing thread is busy at most 1/DUTY of the time (bench/chart.py).
 DEFAULT_INTERVAL = 2.0
 DUTY, MAX_PAUSE = 25, 6.0  # but never more than MAX_PAUSE between charts
-# One chart at a time in this process, however many runs draw.
-_ONE_AT_A_TIME = threading.Lock()
 _warned_missing = False
 
 
@@ -138,12 +137,11 @@ class ChartDrawer:
             return
         self._last_draw = self.clock()
         try:
-            with _ONE_AT_A_TIME:
-                chart.available()  # the first import of matplotlib is not a chart's cost
-                began, cpu = time.perf_counter(), time.thread_time()
-                png = chart.chart_png(snapshot, plot=self.plot, columns=self._columns, upto=snapshot.rows)
-                self._last_cost = time.perf_counter() - began
-                self.busy += time.thread_time() - cpu
+            chart.available()  # the first import of matplotlib is not a chart's cost
+            began, cpu = time.perf_counter(), time.thread_time()
+            png = chart.chart_png(snapshot, plot=self.plot, columns=self._columns, upto=snapshot.rows)
+            self._last_cost = time.perf_counter() - began
+            self.busy += time.thread_time() - cpu
             self._shown = shows
             if png is not None:
                 self.latest = png

@@ -93,19 +93,19 @@ def test_the_training_thread_never_draws(rows_drawn):
 def test_one_chart_at_a_time_across_runs(monkeypatch):
     busy, most = [0], [0]
     lock = threading.Lock()
-    real = chart.chart_png
+    real = chart._draw
 
-    def watched(state, **kwargs):
+    def watched(*args):
         with lock:
             busy[0] += 1
             most[0] = max(most[0], busy[0])
         try:
-            return real(state, **kwargs)
+            return real(*args)
         finally:
             with lock:
                 busy[0] -= 1
 
-    monkeypatch.setattr(chart, "chart_png", watched)
+    monkeypatch.setattr(chart, "_draw", watched)
     drawers = [ChartDrawer(interval=0.0) for _ in range(4)]
     states = [run_state(20 + i) for i in range(4)]
     for _ in range(3):
@@ -114,8 +114,13 @@ def test_one_chart_at_a_time_across_runs(monkeypatch):
             drawer.submit(state)
     for drawer, state in zip(drawers, states):
         drawer.submit(state, final=True)
+    # The Slack worker's end-of-run chart at the same time.
+    final = chart.final_drawing(run_state(40, status="Completed"))
+    slack_worker = threading.Thread(target=final)
+    slack_worker.start()
     for drawer in drawers:
         assert drawer.wait_final(timeout=60) is not None
+    slack_worker.join(timeout=60)
     assert most[0] == 1
 
 
