@@ -29,7 +29,7 @@ from slacknb.core.series import MAX_PANELS, Columns, Panel, check_plot, decimate
 
 __all__ = [
     "MISSING", "MAX_PANELS", "ChartsUnavailable", "Columns", "Drawing", "available", "chart_filename", "chart_png",
-    "check_plot", "final_drawing",
+    "check_plot", "final_drawing", "missing_once",
 ]
 
 MISSING = "slacknb: charts are off because matplotlib is missing: pip install matplotlib"
@@ -50,6 +50,21 @@ MARKERS_UP_TO = 30  # few points (one row per epoch) get markers, so one point s
 
 class ChartsUnavailable(ImportError):
     """matplotlib cannot be imported; ``str()`` is the one line to show."""
+
+
+_told_missing = False
+
+
+def missing_once() -> str | None:
+    """``MISSING`` the first time a caller finds matplotlib missing in this process, then None.
+
+    The widget and the Slack worker both need charts; the user needs one line.
+    """
+    global _told_missing
+    if _told_missing or available() is None:
+        return None
+    _told_missing = True
+    return MISSING
 
 
 def available() -> str | None:

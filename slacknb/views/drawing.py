@@ -11,6 +11,7 @@ is drawn at a time: :mod:`slacknb.core.chart` serialises matplotlib.
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 import warnings
@@ -27,7 +28,6 @@ __all__ = ["ChartDrawer", "DEFAULT_INTERVAL"]
 # cost: the drawing thread is busy at most 1/DUTY of the time (bench/chart.py).
 DEFAULT_INTERVAL = 2.0
 DUTY, MAX_PAUSE = 25, 6.0  # but never more than MAX_PAUSE between charts
-_warned_missing = False
 
 
 @dataclass(frozen=True)
@@ -148,8 +148,10 @@ class ChartDrawer:
                 self.drawn += 1
                 if self.on_drawn is not None:
                     self.on_drawn(png)
-        except chart.ChartsUnavailable as exc:
-            _warn_missing(str(exc))
+        except chart.ChartsUnavailable:
+            line = chart.missing_once()
+            if line:
+                print(line, file=sys.stderr)  # one line, not a warning with its source
             self._stop()
         except Exception as exc:  # noqa: BLE001 - a chart is never worth a lost run
             warnings.warn(f"slacknb: charts stopped for this run ({type(exc).__name__}: {exc}); "
@@ -160,10 +162,3 @@ class ChartDrawer:
         with self._changed:
             self._stopped = True
             self._changed.notify_all()
-
-
-def _warn_missing(line: str) -> None:
-    global _warned_missing
-    if not _warned_missing:  # one line per process, not one per run
-        _warned_missing = True
-        warnings.warn(line, RuntimeWarning, stacklevel=2)

@@ -139,6 +139,11 @@ class ReportWidget(widgets.VBox):
         if self.chart.layout.display == "none":
             self.chart.layout.display = ""
 
+    def close(self):
+        """Close the widget and stop its drawing thread."""
+        self.drawer.close()
+        super().close()
+
     def wait_chart(self, timeout: float) -> bytes | None:
         """Wait up to ``timeout`` s for the final chart (drawn on the drawing thread); the newest chart."""
         return self.drawer.wait_final(timeout)

@@ -7,7 +7,6 @@ from types import SimpleNamespace
 import pytest
 
 from slacknb.core import chart
-from slacknb.views import drawing
 from slacknb.views.drawing import ChartDrawer
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -130,19 +129,20 @@ def test_plot_empty_turns_charts_off(rows_drawn):
     assert not drawer.enabled and drawer.wait_final(timeout=1) is None and rows_drawn == []
 
 
-def test_missing_matplotlib_is_one_warning_for_all_runs(monkeypatch):
+def test_missing_matplotlib_is_one_line_for_all_runs(monkeypatch, capsys):
     def unavailable(state, **kwargs):
         raise chart.ChartsUnavailable(chart.MISSING)
 
     monkeypatch.setattr(chart, "chart_png", unavailable)
-    monkeypatch.setattr(drawing, "_warned_missing", False)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    monkeypatch.setattr(chart, "available", lambda: chart.MISSING)
+    monkeypatch.setattr(chart, "_told_missing", False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a line, not a warning
         for _ in range(3):
             drawer = ChartDrawer()
             drawer.submit(run_state(5), final=True)
             assert drawer.wait_final(timeout=30) is None
-    assert [str(w.message) for w in caught] == [chart.MISSING]
+    assert capsys.readouterr().err.splitlines() == [chart.MISSING]
 
 
 def test_a_failing_chart_stops_charts_with_one_warning(monkeypatch):
