@@ -141,7 +141,9 @@ class ReportWidget(widgets.VBox):
 
     def close(self):
         """Close the widget and stop its drawing thread."""
-        self.drawer.close()
+        drawer = getattr(self, "drawer", None)  # None: construction failed part way
+        if drawer is not None:
+            drawer.close()
         super().close()
 
     def wait_chart(self, timeout: float) -> bytes | None:
