@@ -40,7 +40,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 from chainer.training import extensions  # noqa: E402
 
-from chainer_fixtures import ENTRIES, make_trainer  # noqa: E402
+from support.training import ENTRIES, make_trainer  # noqa: E402
 
 
 def ensure_chainer_slack_report():

@@ -17,12 +17,10 @@ from typing import Callable, Sequence, TextIO
 from slacknb.core.context import in_kernel
 from slacknb.core.guard import guarded
 from slacknb.core.render import Renderer, format_hms
-from slacknb.core.state import COMPLETED, FAILED, INTERRUPTED, STARTED, TRAINING, ReportState
+from slacknb.core.state import COMPLETED, FAILED, STARTED, TRAINING, ReportState
 from slacknb.options import check_alert
 from slacknb.slack.mirror import SlackMirror
 from slacknb.views.console import ConsoleView
-
-OUTCOMES = {COMPLETED: "completed", FAILED: "failed", INTERRUPTED: "interrupted"}
 # Rendering more often than this only burns the training thread: Slack edits
 # are rarer still (min_interval) and a person cannot read faster.
 DEFAULT_REFRESH = 0.5
@@ -82,12 +80,12 @@ class ReportRun:
         return self._finished
 
     def frame(self) -> Frame:
-        preview = self.renderer.render(self.state)
-        return Frame(self.state, self.renderer.entries(self.state), preview, self.mirror.state,
-                     self.renderer.context)
-
-    def _rerender(self, max_bytes: int) -> str:
-        return self.renderer.render(self.state, max_bytes=max(256, max_bytes))
+        sync = self.mirror.state
+        # Slack taught a smaller budget (msg_too_long): render within it, so nothing is cut.
+        budget = getattr(sync, "budget", None)
+        max_bytes = None if budget is None else max(256, min(self.renderer.max_bytes, budget))
+        preview = self.renderer.render(self.state, max_bytes=max_bytes)
+        return Frame(self.state, self.renderer.entries(self.state), preview, sync, self.renderer.context)
 
     @guarded("internal error ignored so training can go on")
     def start(self, *, log=None, entries=None, label: str = "") -> None:
@@ -122,7 +120,7 @@ class ReportRun:
         self.state.eta = _eta(self.state.elapsed, self.state.progress)
         self.state.updated_at = self.wall_clock()
         frame = self.frame()
-        self.mirror.update(frame.preview, rerender=self._rerender)
+        self.mirror.update(frame.preview)
         self._each_view("refresh", frame)
 
     @guarded("internal error ignored so training can go on")
@@ -147,14 +145,13 @@ class ReportRun:
         self._each_view("refresh", frame)
         delivered = self.mirror.finish(
             frame.preview,
-            outcome=OUTCOMES[status],
+            outcome=status,
             elapsed=format_hms(self.state.elapsed),
             error=_error_line(error),
             traceback_tail=_traceback_tail(error),
             console_tail=console_tail,
             alert=wants_reply and status == FAILED,
             mention=wants_reply,
-            rerender=self._rerender,
         )
         # The sync state changed while Slack was flushed: show where it ended.
         final = Frame(self.state, frame.entries, frame.preview, self.mirror.state, frame.context)
