@@ -13,3 +13,8 @@ def run_log(rows: int, *, per_epoch: int = 10) -> list[dict]:
             row["validation/main/accuracy"] = 1 - 1.5 / (i + 2)
         log.append(row)
     return log
+
+
+def text_replies(message) -> list:
+    """The replies in a report's thread other than its chart (a file share), oldest first."""
+    return [reply for reply in message.replies if not reply.files]
