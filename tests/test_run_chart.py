@@ -121,3 +121,22 @@ def test_plot_chooses_the_entries_and_empty_means_no_upload(server, tmp_path):
     train(server, tmp_path, plot=[])
     [message] = server.messages(server.channel_id)
     assert shared_charts(server, message) == [] and server.uploads == {}
+
+
+def test_without_matplotlib_the_run_ends_well_with_one_line_saying_how_to_get_charts(
+        server, tmp_path, monkeypatch, capsys):
+    import sys
+
+    from slacknb.core import chart
+
+    monkeypatch.setitem(sys.modules, "matplotlib.backends.backend_agg", None)  # as if not installed
+    monkeypatch.setattr(chart, "_told_missing", False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for _ in range(2):  # two runs in one process: still one line
+            r = train(server, tmp_path, finish_mentions="@alice")
+            assert r.state.status == "Completed"
+    assert [line for line in capsys.readouterr().err.splitlines() if "matplotlib" in line] == [chart.MISSING]
+    assert server.uploads == {}
+    for message in server.messages(server.channel_id):
+        assert message.text.startswith("Completed") and [r.text[:10] for r in message.replies] == ["<@U0ALICE>"]

@@ -17,6 +17,7 @@ on that pixel) before matplotlib sees it, so a spike is never lost and a
 
 from __future__ import annotations
 
+import importlib
 import io
 import re
 import threading
@@ -70,7 +71,7 @@ def missing_once() -> str | None:
 def available() -> str | None:
     """None when charts can be drawn, else the one line saying how to get them."""
     try:
-        from matplotlib.backends import backend_agg  # noqa: F401
+        importlib.import_module("matplotlib.backends.backend_agg")
     except ImportError:
         return MISSING
     return None
