@@ -38,16 +38,16 @@ def picture(png: bytes) -> Image.Image:
     return image
 
 
-def train(server, tmp_path, *, epochs=3, fail_at=None, **kwargs):
+def train(server, tmp_path, *, epochs=3, fail_at=None, failure=Boom, **kwargs):
     trainer = make_trainer(tmp_path, epochs=epochs)
     if fail_at is not None:
-        raise_at_epoch(trainer, fail_at, Boom("loss diverged"))
+        raise_at_epoch(trainer, fail_at, failure("loss diverged"))
     r = report(server, **kwargs)
     trainer.extend(r, trigger=(1, "epoch"))
     if fail_at is None:
         trainer.run()
     else:
-        with pytest.raises(Boom):
+        with pytest.raises(failure):
             trainer.run()
     return r
 
@@ -140,3 +140,12 @@ def test_without_matplotlib_the_run_ends_well_with_one_line_saying_how_to_get_ch
     assert server.uploads == {}
     for message in server.messages(server.channel_id):
         assert message.text.startswith("Completed") and [r.text[:10] for r in message.replies] == ["<@U0ALICE>"]
+
+
+def test_an_interrupted_run_leaves_its_chart_too(server, tmp_path):
+    r = train(server, tmp_path, epochs=6, fail_at=3, failure=KeyboardInterrupt)
+    [message] = server.messages(server.channel_id)
+    assert message.text.startswith("Interrupted")
+    [png] = shared_charts(server, message)
+    assert png == chart_png(ReportState(status="Interrupted", log=r.state.log, label="mnist"))
+    assert [f["name"] for reply in message.replies for f in reply.files] == ["mnist-interrupted.png"]
