@@ -36,7 +36,8 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from slacknb.core.chart import Columns, chart_png
+from slacknb.core.chart import WIDTH_PX, chart_png
+from slacknb.core.series import Columns
 
 SIZES = (1_000, 10_000, 100_000)
 
@@ -88,7 +89,7 @@ def chart_table(repeat: int) -> None:
             run = SimpleNamespace(status="Training", log=logs[rows], label="bench")
             times[rows][0].append(seconds(lambda: chart_png(run)))
             times[rows][1].append(seconds(redraws[rows]))
-    print(f"one chart (900 px wide, 2 panels), median of {repeat}\n")
+    print(f"one chart ({WIDTH_PX} px wide, 2 panels), median of {repeat}\n")
     print(f"{'rows':>8}  {'cold':>9} {'ratio':>6}   {'redraw':>9} {'ratio':>6}")
     base = None
     for rows in SIZES:

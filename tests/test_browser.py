@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from support.browser import JupyterLab, NotebookPage, failing_copy, launch_chromium, require_tools
+from slacknb.core.chart import WIDTH_PX
 from slacknb.testing import SlackServer
 
 pytestmark = pytest.mark.browser
@@ -138,7 +139,7 @@ def test_quickstart_report_is_live_and_matches_the_slack_message(open_notebook, 
     chart = report.locator("img.slacknb-chart")
     expect(chart).to_be_visible()
     # A decoded picture, drawn at its size (the README's docs/chart.png is this screenshot).
-    assert chart.evaluate("img => img.complete && img.naturalWidth") == 900
+    assert chart.evaluate("img => img.complete && img.naturalWidth") == WIDTH_PX
     chart.screenshot(path=ARTIFACTS / "quickstart-chart.png")
 
     seen = nb.seen()

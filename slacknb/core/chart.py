@@ -39,10 +39,11 @@ MISSING = "slacknb: charts are off because matplotlib is missing: pip install ma
 _ONE_AT_A_TIME = threading.Lock()
 
 # Sized for a phone: Slack and the notebook scale the picture to the screen's
-# width, so 900 px wide with 15 pt text stays legible at ~400 CSS px.
-WIDTH_PX, PANEL_PX, DPI = 900, 330, 100
-FONT_PT, LINE_WIDTH = 15, 2.4
-LEFT_PX, RIGHT_PX, TOP_PX, BOTTOM_PX, GAP_PX = 95, 20, 50, 65, 25
+# width: 800 px wide with 17 pt text (24 px) still reads as ~11 px text on a
+# 390-px-wide phone screen.
+WIDTH_PX, PANEL_PX, DPI = 800, 320, 100
+FONT_PT, LINE_WIDTH = 17, 2.6
+LEFT_PX, RIGHT_PX, TOP_PX, BOTTOM_PX, GAP_PX = 110, 20, 55, 75, 25
 # Okabe-Ito: told apart by colour-blind readers and on a dim screen.
 COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
 LOG_SCALE = 100  # a loss panel spanning more than this factor gets a log y axis (as {trend})
