@@ -3,9 +3,10 @@
 A chart costs tens of milliseconds; a training trigger must cost microseconds.
 So the training thread only hands over a snapshot of the state (the log and
 its length: the log is append-only), and one drawing thread draws the newest
-snapshot it holds, at most once per ``interval``; snapshots handed over in
-between replace each other (tqdm's MonoWorker: one running, one waiting). The
-final snapshot is drawn at once. Across runs (and the Slack worker), one chart
+snapshot it holds, at most once per ``interval`` (less often when charts cost
+more: see ``DUTY``); snapshots handed over in between replace each other
+(tqdm's MonoWorker: one running, one waiting). The final snapshot is drawn at
+once. Across runs (and the Slack worker), one chart
 is drawn at a time: :mod:`slacknb.core.chart` serialises matplotlib.
 """
 
@@ -152,13 +153,8 @@ class ChartDrawer:
             line = chart.missing_once()
             if line:
                 print(line, file=sys.stderr)  # one line, not a warning with its source
-            self._stop()
+            self.close()
         except Exception as exc:  # noqa: BLE001 - a chart is never worth a lost run
             warnings.warn(f"slacknb: charts stopped for this run ({type(exc).__name__}: {exc}); "
                           "training and the report go on", RuntimeWarning, stacklevel=2)
-            self._stop()
-
-    def _stop(self) -> None:
-        with self._changed:
-            self._stopped = True
-            self._changed.notify_all()
+            self.close()
