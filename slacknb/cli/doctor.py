@@ -25,7 +25,7 @@ FEATURE_SCOPES = (
     ("users:read", "turn @name mentions into real mentions"),
     ("users:read.email", "mention people by e-mail address"),
     ("channels:history", "find a report whose post timed out instead of posting it twice"),
-    ("files:write", "upload files"),
+    ("files:write", "post the run's chart (a PNG) in the report's thread when the run ends"),
 )
 @dataclass(frozen=True)
 class Check:

@@ -20,6 +20,7 @@ from slacknb.core.normalize import check_strategy, select_rows
 from slacknb.core.state import ReportState
 from slacknb.core.table import AlignedRows, empty_layout, layout_widths, merge_layout, pick_entries
 from slacknb.core.template import DEFAULT_TEMPLATE, Template
+from slacknb.core.trend import trend
 
 DEFAULT_MAX_BYTES = 4000
 # Below this not even a status line and a cut marker fit; above it Slack
@@ -117,7 +118,7 @@ class Renderer:
             # The default template shows these inside `inline code`.
             return inline_code_safe(escape(text))
 
-        return {
+        values = {
             "status": escape(state.status),
             "hostname": shown(ctx.hostname),
             "pwd": shown(ctx.pwd),
@@ -133,6 +134,9 @@ class Renderer:
             "finish_mentions": state.mentions,
             "updated": slack_date(state.updated_at),
         }
+        if "trend" in self.template.names:  # ~20 us: only paid by templates that show it
+            values["trend"] = escape(trend(state.log))
+        return values
 
     def render(self, state: ReportState, *, max_bytes: int | None = None) -> str:
         budget = self.max_bytes if max_bytes is None else max_bytes

@@ -175,3 +175,19 @@ def test_a_cut_keeps_the_staleness_line():
     text = renderer(template=template, max_bytes=300).render(ReportState(updated_at=NOW))
     assert utf8_len(text) <= 300 and CUT_MARKER in text
     assert text.startswith("Started ") and text.endswith(f"updated {DATE}")
+
+
+def test_trend_placeholder_shows_the_main_loss_sparkline():
+    log = [{"epoch": i + 1, "main/loss": 2.0 / (i + 1)} for i in range(6)]
+    text = renderer(template="{status} {trend}").render(ReportState(status="Training", log=log))
+    assert text == "Training main/loss █▄▂▂▁▁ 0.3333"
+    assert renderer(template="{trend}|").render(ReportState()) == "|"
+
+
+def test_trend_is_escaped_and_counted_in_the_budget():
+    # A training loss named so that it would ping the channel, unescaped.
+    log = [{"epoch": i + 1, "<!channel>/loss": 1.0 / (i + 1)} for i in range(3000)]
+    text = renderer(template="{trend}\n{content}", max_bytes=1000).render(
+        ReportState(status="Training", log=log, entries=["epoch", "<!channel>/loss"]))
+    assert text.startswith("&lt;!channel&gt;/loss ") and "<!channel>" not in text
+    assert 1000 - 80 < utf8_len(text) <= 1000

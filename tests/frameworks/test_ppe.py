@@ -13,8 +13,6 @@ import io
 import os
 import subprocess
 import sys
-import textwrap
-import warnings
 
 import pytest
 
