@@ -27,7 +27,7 @@ from slacknb.core.context import default_label
 from slacknb.core.ranks import alert_label, detect_rank
 from slacknb.core.state import COMPLETED, FAILED, INTERRUPTED
 from slacknb.core.template import DEFAULT_TEMPLATE
-from slacknb.frameworks.distributed import share_message
+from slacknb.frameworks.distributed import abort_hook_installed, share_message
 from slacknb.options import check, parameters_doc
 from slacknb.run import ReportRun, default_views
 
@@ -164,6 +164,10 @@ class SlackReport(chainer_extensions.PrintReport):
                           f"({type(exc).__name__}: {exc})", RuntimeWarning)
             tail = None
         self._run.finish(status, error=error, console_tail=tail)
+        if status == FAILED and abort_hook_installed():
+            # ChainerMN's global_except_hook aborts every process as soon as this exception
+            # reaches it: the background delivery would die with it, so the alert is waited for.
+            self._run.mirror.wait_delivered(self.options.delivery_timeout)
 
     # -- helpers -------------------------------------------------------------
     def _share_message(self):

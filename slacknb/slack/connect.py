@@ -24,10 +24,10 @@ __all__ = ["check_arguments", "connect"]
 def check_arguments(*, alert_prefix, label, alert_label, limits, on_state, client, **seconds) -> None:
     """TypeError/ValueError naming the fix for an argument of the wrong kind or value.
 
-    ``seconds`` are the durations by name; only ``min_interval`` may be 0.
+    ``seconds`` are the durations by name; only ``min_interval`` and ``flush_timeout`` may be 0.
     """
     for name, value in seconds.items():
-        check_seconds(name, value, allow_zero=name == "min_interval")
+        check_seconds(name, value, allow_zero=name in ("min_interval", "flush_timeout"))
     for name, value in (("alert_prefix", alert_prefix), ("label", label)):
         if not isinstance(value, str):
             raise TypeError(f"{name} must be a string, not {type(value).__name__}")
