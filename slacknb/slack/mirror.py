@@ -203,13 +203,13 @@ class SlackMirror:
         size is cut: render within :attr:`MirrorState.budget`. ``rerender`` is ignored (kept
         for compatibility). Does nothing in a process that does not own the message.
         """
-        if self._warnings or (self._outbox is not None and self._outbox.publisher.notices):
-            self._emit_warnings()
         outbox = self._outbox
+        if self._warnings or (outbox is not None and outbox.publisher.notices):
+            self._emit_warnings()
         if outbox is None or self._finish_result is not None or not self._owns_message:
             return
-        outbox.put(Edit(text if isinstance(text, str) else str(text), keep=(self.state.mentions,),
-                        blocks=None if blocks is None else tuple(blocks)))
+        # Intermediate texts carry no mentions (those come at the end): nothing to keep in a cut.
+        outbox.put(Edit(text if isinstance(text, str) else str(text), None if blocks is None else tuple(blocks)))
 
     def finish(self, text: str, *, outcome: Status | str, elapsed: str, error: str | None = None,
                traceback_tail: str | None = None, console_tail: str | None = None, alert: bool = True,
