@@ -88,8 +88,8 @@ class SlackMirror:
         The :class:`~slacknb.slack.limits.SharedLimits` gate shared with the app's other runs;
         default: the one per machine.
     on_state
-        Called with each new :class:`MirrorState`, from the worker thread; keep it cheap
-        (more subscribers: :meth:`subscribe`).
+        Called with each new :class:`MirrorState`, from the worker thread (and once from
+        :meth:`finish`'s, as the end of the run is handed over); keep it cheap. More: :meth:`subscribe`.
     client
         A ready ``slack_sdk.WebClient`` to use instead of building one (then ``token``
         and ``base_url`` are not needed).

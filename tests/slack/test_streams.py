@@ -229,13 +229,14 @@ def test_delivery_stops_at_its_hard_bound(server, tmp_path):
     assert held_since(before) == []  # nothing left for interpreter exit to wait for
 
 
-def test_a_script_that_ends_right_after_its_run_still_delivers_at_exit(server, tmp_path):
+@pytest.mark.parametrize("flush_timeout", [0.5, 0.0], ids=["flush_0.5", "no_wait_default"])
+def test_a_script_that_ends_right_after_its_run_still_delivers_at_exit(server, tmp_path, flush_timeout):
     server.inject("chat.update", error="ratelimited", retry_after=2)
     script = textwrap.dedent(f"""
         import warnings
         from slacknb.slack.mirror import SlackMirror
         mirror = SlackMirror({server.token!r}, {server.channel_id!r}, base_url={server.url!r},
-                             min_interval=0, flush_timeout=0.5, mentions="U0ALICE")
+                             min_interval=0, flush_timeout={flush_timeout!r}, mentions="U0ALICE")
         mirror.update("training")
         assert mirror.wait_posted(10)
         with warnings.catch_warnings():
