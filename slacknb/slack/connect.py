@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Callable
 
+from slacknb.slack import exit_wait
 from slacknb.slack.api import Api
 from slacknb.slack.clock import Clock
 from slacknb.slack.config import check_seconds, make_client, missing_setting_hint, resolve_config
@@ -59,6 +60,7 @@ def connect(token: str | None, channel: str | None, *, base_url: str | None, loc
     base = getattr(client, "base_url", None) or config.base_url or ""
     api = Api(client, clock=clock, limits=limits if limits is not None else shared_limits(),
               scope=scope_of(base, secret))
+    exit_wait.arm()  # before any run's own exit function: see exit_wait
     outbox = Outbox(SlackMessage(api, config.channel, clock=clock, settle=settle), mentions=mentions,
                     min_interval=min_interval, backoff_base=backoff_base,
                     backoff_max=max(backoff_max, backoff_base), clock=clock, on_state=on_state)
