@@ -80,7 +80,7 @@ class ReportFace:
         label = default_label() if options.label is None else options.label
         if views is None:
             # Like ChainerMN's examples, only rank 0 prints: N copies of one table help nobody.
-            views = default_views(out=out) if rank.owner else []
+            views = default_views(out=out, plot=options.plot) if rank.owner else []
         self._run = ReportRun.from_options(options, views=views, label=label,
                                            alert_label=alert_label(label, rank), owns_message=rank.owner)
         if not rank.owner and options.comm is None:
