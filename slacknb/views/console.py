@@ -27,7 +27,7 @@ class ConsoleView:
         self._printed = 0
 
     def refresh(self, frame) -> None:
-        self._announce(frame.sync)
+        self._announce(getattr(frame, "sync", None))
         out = self.out or sys.stdout
         log = frame.state.log
         if len(log) <= self._printed or not frame.entries:
@@ -45,7 +45,7 @@ class ConsoleView:
 
     def finish(self, frame) -> None:
         """The end of the run, and the delivery after it: only the Slack line can be new."""
-        self._announce(frame.sync)
+        self._announce(getattr(frame, "sync", None))
 
     def _announce(self, sync) -> None:
         link = getattr(sync, "permalink", None)
