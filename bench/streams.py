@@ -1,16 +1,18 @@
 """Many report streams at once under Slack's shared rate limits.
 
-Usage: python bench/streams.py [--streams 1 5 20 50] [--duration 20] [--tick 1] [--min-interval 5] [--seed 0]
+Usage: python bench/streams.py [--streams 1 5 20 50] [--duration 20] [--tick 1] [--min-interval auto] [--seed 0]
 
 For each N, N streams (a SlackMirror each, on its own thread, as N parallel runs of one
 app would have) report to ONE channel of the local Slack server with Slack's rate limits
 on: chat.update 50 a minute for the app, chat.postMessage one a second per channel with
 bursts of 3. Every stream renders a new state each --tick seconds (so it edits at most
-every --min-interval seconds) for a time drawn between --duration and twice that, then
-finishes as Completed with one mention, so it sends the final edit and a finish reply.
-Printed per N:
+every --min-interval seconds; "auto", the default, paces each run by how many are active)
+for a time drawn between --duration and twice that, then finishes as Completed with one
+mention, so it sends the final edit and a finish reply. Printed per N:
 - API calls the streams made, and the 429 answers they got (and calls made before a
   Retry-After elapsed: should be 0);
+- intermediate edits per run per minute (the versions between the first post and the
+  final one that Slack showed; median over the runs);
 - from each stream's finish() to its final text being in Slack: median and max, and the max
   over the streams whose final state was an edit (the others posted it as their first message);
 - from finish() to everything (final edit and reply) being in Slack: median and max;
@@ -30,7 +32,7 @@ from slacknb.slack.mirror import SlackMirror, SlackMirrorWarning
 from slacknb.testing import SlackServer
 
 
-def run(streams: int, *, duration: float, tick: float, min_interval: float, seed: int) -> dict:
+def run(streams: int, *, duration: float, tick: float, min_interval: float | None, seed: int) -> dict:
     rng = random.Random(seed)
     lengths = [duration * (1 + rng.random()) for _ in range(streams)]
     finished_at: dict[int, float] = {}
@@ -84,6 +86,8 @@ def run(streams: int, *, duration: float, tick: float, min_interval: float, seed
         by_text = {m.text: m for m in messages}
         # A run that ends before its message could be posted posts its final state directly.
         first_posted = {i for i, text in finals.items() if text in by_text and len(by_text[text].history) == 1}
+        per_minute = [max(0, len(by_text[text].history) - 2) / (lengths[i] / 60.0)
+                      for i, text in finals.items() if text in by_text]
         own_final = sum(
             1 for i, text in finals.items()
             if sum(m.text == text for m in messages) == 1
@@ -101,6 +105,7 @@ def run(streams: int, *, duration: float, tick: float, min_interval: float, seed
             "all": [delivered_at[i] - finished_at[i] for i in delivered_at],
             "messages": len(messages),
             "own_final": own_final,
+            "per_minute": per_minute,
         }
 
 
@@ -109,18 +114,21 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--streams", type=int, nargs="+", default=[1, 5, 20, 50])
     parser.add_argument("--duration", type=float, default=20.0)
     parser.add_argument("--tick", type=float, default=1.0)
-    parser.add_argument("--min-interval", type=float, default=5.0)
+    parser.add_argument("--min-interval", type=lambda v: None if v == "auto" else float(v), default=None,
+                        help='seconds, or "auto" (the default: paced by the number of active runs)')
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    print(f"each stream: a new state every {args.tick:g} s, edits at most every {args.min_interval:g} s, "
+    interval = "auto" if args.min_interval is None else f"{args.min_interval:g} s"
+    print(f"each stream: a new state every {args.tick:g} s, min_interval {interval}, "
           f"runs {args.duration:g}-{2 * args.duration:g} s; one channel, Slack's rate limits on")
-    print(f"{'N':>3} {'API calls':>9} {'429s':>5} {'early':>5} {'final in Slack: median / max':>30} "
+    print(f"{'N':>3} {'API calls':>9} {'429s':>5} {'early':>5} {'edits/run/min':>13} {'final in Slack: median / max':>30} "
           f"{'edits: max':>10} {'all delivered: median / max':>29} {'own final+reply':>15} {'wall':>6}")
     for n in args.streams:
         r = run(n, duration=args.duration, tick=args.tick, min_interval=args.min_interval, seed=args.seed)
         final, done = r["final"] or [float("nan")], r["all"] or [float("nan")]
         edited = r["final_edited"] or [float("nan")]
-        print(f"{n:>3} {r['api_calls']:>9} {r['ratelimited']:>5} {r['early']:>5} "
+        per_minute = statistics.median(r["per_minute"]) if r["per_minute"] else float("nan")
+        print(f"{n:>3} {r['api_calls']:>9} {r['ratelimited']:>5} {r['early']:>5} {per_minute:>13.1f} "
               f"{statistics.median(final):>15.1f} s / {max(final):>6.1f} s "
               f"{max(edited):>8.1f} s ({r['first_posted']} posted) "
               f"{statistics.median(done):>14.1f} s / {max(done):>6.1f} s "

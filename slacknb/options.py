@@ -44,6 +44,15 @@ def _seconds(name: str, *, zero: bool = True) -> Callable[[Any], float]:
     return check_seconds
 
 
+def _optional_seconds(name: str) -> Callable[[Any], float | None]:
+    seconds = _seconds(name)
+
+    def check_optional_seconds(value):
+        return None if value is None else seconds(value)
+
+    return check_optional_seconds
+
+
 def _count(value):
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ValueError(f"min_iterations must be a whole number >= 0, not {value!r}")
@@ -143,10 +152,13 @@ OPTIONS: tuple[Option, ...] = (
     Option("max_bytes", DEFAULT_MAX_BYTES, check_max_bytes,
            "UTF-8 bytes the whole message may take; 256 to 40,000 (4000 is Slack's limit for edited messages)",
            flags=("--max-bytes",), trait="max_bytes", kind="int"),
-    Option("min_interval", 5.0, _seconds("min_interval / --interval"), "Minimum seconds between two edits of the Slack message",
-           shown_default="`5.0` (12 edits/min: four runs fit chat.update's ~50/min)",
+    Option("min_interval", None, _optional_seconds("min_interval / --interval"),
+           "Minimum seconds between two edits of the Slack message (a number fixes it)",
+           shown_default="`None`: automatic, about 1 s for a run alone, longer as more runs of the app are "
+                         "active on the machine, so that together they fit chat.update's ~50/min",
            flags=("--interval", "--min-interval"), trait="interval", kind="float"),
-    Option("flush_timeout", 30.0, _seconds("flush_timeout / --flush-timeout", zero=False), "Seconds the end of a run waits for Slack",
+    Option("flush_timeout", 0.0, _seconds("flush_timeout / --flush-timeout"),
+           "Seconds the end of a run waits on purpose for Slack; the delivery goes on in the background anyway",
            flags=("--flush-timeout",), trait="flush_timeout", kind="float"),
     Option("delivery_timeout", 120.0, _seconds("delivery_timeout / --delivery-timeout", zero=False),
            "Hard bound: seconds after the end of a run that what flush_timeout did not see arrive is still "

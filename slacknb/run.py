@@ -8,7 +8,9 @@ one warning and the run goes on.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
+import threading
 import time
 import traceback
 import warnings
@@ -64,6 +66,8 @@ class ReportRun:
         self.iterations = 0
         self._last_push = None
         self._finished = False
+        self._sync_lock = threading.Lock()
+        self._shown_sync = None
 
     @classmethod
     def from_options(cls, options, *, views: Sequence, label: str, alert_label: str | None = None,
@@ -132,8 +136,9 @@ class ReportRun:
                console_tail: str | None = None) -> bool:
         """The run ended (Completed, Failed or Interrupted): deliver the final state.
 
-        Waits for Slack up to the mirror's flush timeout; returns True when the
-        final edit and every reply were delivered.
+        Waits for Slack only up to the mirror's ``flush_timeout`` (0 by default); returns True
+        when the final edit and every reply were delivered by then. The delivery goes on in
+        the background, and the views follow it until Slack has everything.
         """
         if self._finished:
             return True
@@ -162,7 +167,20 @@ class ReportRun:
         final = Frame(self.state, frame.entries, frame.preview, self.mirror.state, frame.context)
         self._each_view("refresh", final)
         self._each_view("finish", final)
+        if getattr(final.sync, "delivering", False):
+            # Subscribed here, at the edge: the mirror publishes states and knows no views.
+            self.mirror.subscribe(lambda _state: self._follow_delivery(final))
+            self._follow_delivery(final)  # a state published before the subscription is not missed
         return delivered
+
+    def _follow_delivery(self, final: Frame) -> None:
+        """Show the views the mirror's newest state after the end of the run (any thread)."""
+        with self._sync_lock:
+            sync = self.mirror.state
+            if sync is self._shown_sync:
+                return
+            self._shown_sync = sync
+            self._each_view("finish", dataclasses.replace(final, sync=sync))
 
     def _chart_upload(self) -> tuple[Upload, ...]:
         """The final state's chart for the thread, drawn later by the Slack worker (not here)."""

@@ -21,6 +21,8 @@ TWO_PANELS = (WIDTH_PX, 2 * PANEL_PX + TOP_PX + BOTTOM_PX)  # loss and accuracy
 
 def report(server, **kwargs):
     kwargs.setdefault("min_interval", 0)
+    # The end of the run waits for Slack on purpose (0 by default): the tests read Slack next.
+    kwargs.setdefault("flush_timeout", 10)
     kwargs.setdefault("out", io.StringIO())
     return SlackReport(server.token, server.channel_id, ENTRIES, base_url=server.url, label="mnist", **kwargs)
 

@@ -68,7 +68,8 @@ def failure_alert(
 
     ``prefix`` is authored by the user (``<!here>``, an emoji) and is not escaped.
     """
-    parts = [f"{prefix} {outcome_line(Status.FAILED, elapsed, label)}" if prefix else outcome_line(Status.FAILED, elapsed, label)]
+    line = outcome_line(Status.FAILED, elapsed, label)
+    parts = [f"{prefix} {line}" if prefix else line]
     if error:
         parts.append(escape(_cut_end(error.strip(), ERROR_CHARS)))
     tb_lines, console_lines, tb_chars, console_chars = TRACEBACK_LINES, CONSOLE_LINES, TRACEBACK_CHARS, CONSOLE_CHARS

@@ -23,6 +23,7 @@ import warnings
 from slacknb.core.state import FAILED
 from slacknb.core.template import DEFAULT_TEMPLATE
 from slacknb.frameworks.common import ReportFace, ending_status, exception_in_flight, framework_missing, progress_of
+from slacknb.frameworks.distributed import abort_hook_installed
 from slacknb.options import parameters_doc
 
 try:
@@ -104,6 +105,10 @@ class SlackReport(ReportFace, chainer_extensions.PrintReport):
         else:  # an exception here without on_error: a KeyboardInterrupt, or another finalize's
             status, error = ending_status(in_flight), in_flight
         self._end_report(status, error, last_tick=lambda: self._tick(self._trainer, log_grew=False, render=False))
+        if status == FAILED and abort_hook_installed():
+            # ChainerMN's global_except_hook aborts every process as soon as this exception
+            # reaches it: the background delivery would die with it, so the alert is waited for.
+            self._run.mirror.wait_delivered(self.options.delivery_timeout)
 
     # -- helpers -------------------------------------------------------------
     def _log(self, trainer):

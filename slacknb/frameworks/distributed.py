@@ -10,11 +10,12 @@
 
 from __future__ import annotations
 
+import sys
 import warnings
 
 from slacknb.core.ranks import Rank
 
-__all__ = ["SHARE_TIMEOUT", "share_message"]
+__all__ = ["SHARE_TIMEOUT", "abort_hook_installed", "share_message"]
 
 SHARE_TIMEOUT = 10.0
 
@@ -42,3 +43,10 @@ def share_message(comm, rank: Rank, mirror, *, label: str, timeout: float = SHAR
     if isinstance(channel, str) and isinstance(ts, str) and channel and ts:
         return (channel, ts), shared_label
     return None, shared_label
+
+
+def abort_hook_installed() -> bool:
+    """True when ChainerMN's ``global_except_hook`` is installed: an uncaught exception then
+    aborts every process of the job at once (``MPI_Abort``), so nothing runs after it."""
+    hook = sys.excepthook
+    return "chainermn" in (getattr(hook, "__module__", None) or "")

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 from slacknb.slack.clock import Clock
 from slacknb.slack.errors import Failure, Kind, classify
-from slacknb.slack.limits import Hold, SharedLimits
+from slacknb.slack.hold import Hold
+from slacknb.slack.limits import SharedLimits
 
 __all__ = ["Answer", "Api"]
 
@@ -53,6 +54,8 @@ class Api:
         self.calls = 0
         """API calls made so far (the mirror's ``api_calls``)."""
         self.sent_at: float | None = None
+        self.streams = 1
+        """Streams of this app the gate saw active in the last minute (this one included)."""
 
     def count(self) -> None:
         """Count one call made outside :meth:`call` (the mention look-ups)."""
@@ -68,6 +71,7 @@ class Api:
             return self._make(method, arguments)
         channel = arguments.get("channel")
         with self._limits.turn(self._scope, method, channel, urgent=urgent, stream=self._stream) as turn:
+            self.streams = turn.streams
             if turn.wait > 0:
                 return Answer(hold=Hold(turn.reason), wait=turn.wait)
             answer = self._make(method, arguments)

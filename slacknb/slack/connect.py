@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Callable
 
+from slacknb.slack import exit_wait
 from slacknb.slack.api import Api
 from slacknb.slack.clock import Clock
 from slacknb.slack.config import check_seconds, make_client, missing_setting_hint, resolve_config
@@ -24,10 +25,10 @@ __all__ = ["check_arguments", "connect"]
 def check_arguments(*, alert_prefix, label, alert_label, limits, on_state, client, **seconds) -> None:
     """TypeError/ValueError naming the fix for an argument of the wrong kind or value.
 
-    ``seconds`` are the durations by name; only ``min_interval`` may be 0.
+    ``seconds`` are the durations by name; only ``min_interval`` and ``flush_timeout`` may be 0.
     """
     for name, value in seconds.items():
-        check_seconds(name, value, allow_zero=name == "min_interval")
+        check_seconds(name, value, allow_zero=name in ("min_interval", "flush_timeout"))
     for name, value in (("alert_prefix", alert_prefix), ("label", label)):
         if not isinstance(value, str):
             raise TypeError(f"{name} must be a string, not {type(value).__name__}")
@@ -59,6 +60,7 @@ def connect(token: str | None, channel: str | None, *, base_url: str | None, loc
     base = getattr(client, "base_url", None) or config.base_url or ""
     api = Api(client, clock=clock, limits=limits if limits is not None else shared_limits(),
               scope=scope_of(base, secret))
+    exit_wait.arm()  # before any run's own exit function: see exit_wait
     outbox = Outbox(SlackMessage(api, config.channel, clock=clock, settle=settle), mentions=mentions,
                     min_interval=min_interval, backoff_base=backoff_base,
                     backoff_max=max(backoff_max, backoff_base), clock=clock, on_state=on_state)

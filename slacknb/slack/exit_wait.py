@@ -7,8 +7,10 @@ right after training would kill that background work, so at exit the process wai
 it, each report at most until its own hard bound, and says so on stderr. Ctrl-C skips
 the wait. ``os._exit`` and a killed process skip it too: nothing can help those.
 
-The exit hook is registered when the first delivery is held, not at import: a process
-that never leaves anything behind runs no code at exit.
+The exit hook is registered by the first mirror that talks to Slack (:func:`arm`), not at
+import: a process that never mirrors runs no code at exit. Not later either: exit functions
+run last-registered first, and a run that only ends at exit (see
+:mod:`slacknb.frameworks.endings`) must hand its end over before this one waits.
 """
 
 from __future__ import annotations
@@ -17,22 +19,28 @@ import atexit
 import sys
 import threading
 
-__all__ = ["hold", "pending", "wait_for_pending"]
+__all__ = ["arm", "hold", "pending", "wait_for_pending"]
 
 _pending: list = []  # Outbox objects whose end of run is still being delivered
 _lock = threading.Lock()
 _registered = False
 
 
-def hold(outbox) -> None:
-    """Make interpreter exit wait (bounded) for ``outbox`` to deliver the end of its run."""
+def arm() -> None:
+    """Register the exit hook (once): a mirror that may deliver in the background exists."""
     global _registered
     with _lock:
-        _pending[:] = [o for o in _pending if o.delivering]
-        _pending.append(outbox)
         if not _registered:
             atexit.register(wait_for_pending)
             _registered = True
+
+
+def hold(outbox) -> None:
+    """Make interpreter exit wait (bounded) for ``outbox`` to deliver the end of its run."""
+    arm()
+    with _lock:
+        _pending[:] = [o for o in _pending if o.delivering]
+        _pending.append(outbox)
 
 
 def pending() -> list:

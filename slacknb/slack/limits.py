@@ -17,6 +17,9 @@ calls before then only earns another 429. So every stream makes its calls throug
   stream seen in that minute (at least :data:`MIN_INTERMEDIATE`), so each running
   stream's final edit finds a free call instead of waiting for the minute to roll over.
   With 20 runs, intermediate edits share 30 calls a minute; with 50, 5.
+* The gate knows how many streams are active, so each can pace itself to its share
+  (:func:`auto_interval`, the default ``min_interval``): alone about one edit a second,
+  with 5 runs one every 7 s, with 20 one every 40 s, and at most a minute apart.
 
 Turns are kept across processes with a lock file per method in a private temp directory
 (``fcntl.flock``; the kernel releases it if a process dies), and across threads with a
@@ -28,7 +31,6 @@ cannot see it: they just get their own 429s and honour them.
 from __future__ import annotations
 
 import contextlib
-import enum
 import hashlib
 import json
 import os
@@ -37,9 +39,10 @@ import threading
 import time
 from typing import Callable, Iterator
 
-__all__ = ["BUDGETS", "Hold", "SharedLimits", "Turn", "scope_of", "shared_limits"]
+__all__ = ["BUDGETS", "SharedLimits", "Turn", "auto_interval", "scope_of", "shared_limits"]
 
 from slacknb.slack.clock import Clock
+from slacknb.slack.hold import Hold
 
 try:
     import fcntl
@@ -54,60 +57,20 @@ WINDOW = 60.0
 # Calls a minute per app (Slack's tiers; the lower end of "50+" for Tier 3).
 BUDGETS = {"chat.update": 50}
 MIN_INTERMEDIATE = 5
+AUTO_FASTEST = 1.0  # a run alone: about one edit a second
 # An urgent stream that stops asking (its process died) is forgotten this long after its turn.
 URGENT_TTL = 15.0
 
 
-class Hold(str, enum.Enum):
-    """Why a call waits: the one list of reasons (waiting is never a failure)."""
+def auto_interval(streams: int) -> float:
+    """Seconds between one stream's intermediate edits when ``streams`` streams of the app are active.
 
-    SHARED_LIMIT = "shared_limit"
-    FINALS_FIRST = "finals_first"
-    RESERVED = "reserved"
-    RETRY_AFTER = "retry_after"
-    BACKOFF = "backoff"
-    SETTLING = "settling"
-    MIN_INTERVAL = "min_interval"
-
-    __str__ = str.__str__
-
-    @property
-    def why(self) -> str:
-        """The reason in words, for the mirror's state detail."""
-        return _WHY[self]
-
-    @property
-    def gate(self) -> bool:
-        """True for the holds the shared gate asks for (another stream is involved)."""
-        return self in (Hold.SHARED_LIMIT, Hold.FINALS_FIRST, Hold.RESERVED)
-
-    @property
-    def status(self) -> str:
-        """The mirror's status word while waiting for this."""
-        if self is Hold.MIN_INTERVAL:
-            return "sending"
-        return "retrying" if self in (Hold.BACKOFF, Hold.SETTLING) else "rate_limited"
-
-    @property
-    def binding(self) -> bool:
-        """True for a Retry-After Slack gave (this stream or the app): nothing may cut it short."""
-        return self in (Hold.SHARED_LIMIT, Hold.RETRY_AFTER)
-
-    @property
-    def soft(self) -> bool:
-        """True for the holds that only keep intermediate edits back, never a final."""
-        return self in (Hold.FINALS_FIRST, Hold.RESERVED, Hold.MIN_INTERVAL)
-
-
-_WHY = {
-    Hold.SHARED_LIMIT: "waiting out the Retry-After Slack gave this app",
-    Hold.FINALS_FIRST: "another run's final report goes first",
-    Hold.RESERVED: "the rest of this minute's Slack budget is kept for final reports",
-    Hold.RETRY_AFTER: "Slack rate limit reached: waiting for its Retry-After",
-    Hold.BACKOFF: "retrying with backoff",
-    Hold.SETTLING: "waiting for a timed-out request to settle",
-    Hold.MIN_INTERVAL: "next edit after the minimum interval",
-}
+    Together they stay inside chat.update's budget less one call a minute per stream kept
+    for its final edit; alone that is about one edit a second (:data:`AUTO_FASTEST`), and
+    never more than a minute apart (the gate's reservation holds the rest back anyway).
+    """
+    room = max(MIN_INTERMEDIATE, BUDGETS["chat.update"] - streams)
+    return min(WINDOW, max(AUTO_FASTEST, WINDOW * max(1, streams) / room))
 
 
 def scope_of(base_url: str, token: str) -> str:
@@ -130,6 +93,8 @@ class Turn:
         self._urgent = urgent
         self._clock = clock
         self._now = now = clock()
+        self.streams = streams
+        """How many streams of this app made calls in the last minute (this one included)."""
         self.changed = False
         self.wait = 0.0
         self.reason: Hold | str = ""

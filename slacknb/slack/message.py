@@ -26,7 +26,7 @@ from slacknb.core.slack_text import CUT_MARKER, cut, utf8_len
 from slacknb.slack.api import Answer, Api
 from slacknb.slack.clock import Clock
 from slacknb.slack.errors import Failure, Kind, invite_fix
-from slacknb.slack.limits import Hold
+from slacknb.slack.hold import Hold
 from slacknb.slack.operations import Edit
 
 __all__ = ["AGAIN", "CUT_MARKER", "DONE", "EVENT_TYPE", "MAX_CHARS", "SlackMessage", "Step", "next_budget", "payload"]

@@ -65,9 +65,12 @@ class SlackMirror:
     alert_prefix
         Put before the failure alert, e.g. ``"@here"`` (becomes ``<!here>``).
     min_interval
-        Seconds between two edits of the message (the final edit is not held back).
+        Seconds between two edits of the message (the final edit is not held back); None:
+        automatic (:func:`~slacknb.slack.limits.auto_interval`), about one edit a second for
+        a run alone, longer as more runs of the app are active on the machine.
     flush_timeout
-        How long :meth:`finish` may wait for the end-of-run messages.
+        How long :meth:`finish` waits on purpose for the end-of-run messages (0: not at
+        all; they are delivered in the background, in order, whatever this says).
     delivery_timeout
         The hard bound: how long after :meth:`finish` the worker goes on delivering what
         did not arrive within ``flush_timeout`` (and interpreter exit waits for it).
@@ -85,7 +88,8 @@ class SlackMirror:
         The :class:`~slacknb.slack.limits.SharedLimits` gate shared with the app's other runs;
         default: the one per machine.
     on_state
-        Called with each new :class:`MirrorState`, from the worker thread; keep it cheap.
+        Called with each new :class:`MirrorState`, from the worker thread (and once from
+        :meth:`finish`'s, as the end of the run is handed over); keep it cheap. More: :meth:`subscribe`.
     client
         A ready ``slack_sdk.WebClient`` to use instead of building one (then ``token``
         and ``base_url`` are not needed).
@@ -99,30 +103,16 @@ class SlackMirror:
     after that, no method raises and none blocks longer than ``flush_timeout``.
     """
 
-    def __init__(
-        self,
-        token: str | None = None,
-        channel: str | None = None,
-        *,
-        base_url: str | None = None,
-        mentions: str | Iterable[str] | None = None,
-        alert_prefix: str = "",
-        min_interval: float = 5.0,
-        flush_timeout: float = 30.0,
-        delivery_timeout: float = 120.0,
-        request_timeout: float = 10.0,
-        label: str = "",
-        alert_label: str | None = None,
-        owns_message: bool = True,
-        limits: SharedLimits | None = None,
-        on_state: Callable[[MirrorState], object] | None = None,
-        client=None,
-        clock: Clock | Callable[[], float] = time.monotonic,
-        backoff_base: float = 0.5,
-        backoff_max: float = 30.0,
-        local: bool = False,
-    ) -> None:
-        check_arguments(min_interval=min_interval, flush_timeout=flush_timeout, delivery_timeout=delivery_timeout,
+    def __init__(self, token: str | None = None, channel: str | None = None, *, base_url: str | None = None,
+                 mentions: str | Iterable[str] | None = None, alert_prefix: str = "",
+                 min_interval: float | None = None, flush_timeout: float = 0.0, delivery_timeout: float = 120.0,
+                 request_timeout: float = 10.0, label: str = "", alert_label: str | None = None,
+                 owns_message: bool = True, limits: SharedLimits | None = None,
+                 on_state: Callable[[MirrorState], object] | None = None, client=None,
+                 clock: Clock | Callable[[], float] = time.monotonic, backoff_base: float = 0.5,
+                 backoff_max: float = 30.0, local: bool = False) -> None:
+        check_arguments(min_interval=0.0 if min_interval is None else min_interval, flush_timeout=flush_timeout,
+                        delivery_timeout=delivery_timeout,
                         request_timeout=request_timeout, backoff_base=backoff_base, backoff_max=backoff_max,
                         alert_prefix=alert_prefix, label=label, alert_label=alert_label, limits=limits,
                         on_state=on_state, client=client)
@@ -139,7 +129,8 @@ class SlackMirror:
         self._outbox, why_local = connect(
             token, channel, base_url=base_url, local=local, client=client, request_timeout=request_timeout,
             limits=limits, clock=self._clock, mentions=mentions if self._owns_message else (),
-            min_interval=float(min_interval), backoff_base=float(backoff_base), backoff_max=float(backoff_max),
+            min_interval=None if min_interval is None else float(min_interval),
+            backoff_base=float(backoff_base), backoff_max=float(backoff_max),
             on_state=on_state)
         self._channel = self._outbox.message.channel if self._outbox is not None else channel
         self._token = getattr(self._outbox.message.api.client, "token", None) if self._outbox else None
@@ -178,6 +169,24 @@ class SlackMirror:
         if self._outbox is not None:
             self._outbox.attach(channel_id, ts)
 
+    def subscribe(self, callback: Callable[[MirrorState], object]) -> None:
+        """Call ``callback`` with each new :class:`MirrorState` from now on (on the worker thread).
+
+        The edge of a run uses it to show the delivery that goes on after :meth:`finish`.
+        """
+        if self._outbox is not None:
+            self._outbox.publisher.subscribe(callback)
+
+    def wait_delivered(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for the end of the run to be in Slack; True when it is.
+
+        For a process about to be killed right after its report (a failing ChainerMN rank
+        under the abort hook): the background delivery would die with it.
+        """
+        if self._outbox is None or self._finish_result is None:
+            return False
+        return self._finish_result or self._outbox.wait_finished(timeout)
+
     def wait_posted(self, timeout: float) -> tuple[str, str] | None:
         """Wait up to ``timeout`` seconds for the message to exist in Slack; its
         ``(channel ID, ts)``, or None (local-only, stopped, or not posted in time)."""
@@ -194,29 +203,18 @@ class SlackMirror:
         size is cut: render within :attr:`MirrorState.budget`. ``rerender`` is ignored (kept
         for compatibility). Does nothing in a process that does not own the message.
         """
-        if self._warnings or (self._outbox is not None and self._outbox.publisher.notices):
-            self._emit_warnings()
         outbox = self._outbox
+        if self._warnings or (outbox is not None and outbox.publisher.notices):
+            self._emit_warnings()
         if outbox is None or self._finish_result is not None or not self._owns_message:
             return
-        outbox.put(Edit(text if isinstance(text, str) else str(text), keep=(self.state.mentions,),
-                        blocks=None if blocks is None else tuple(blocks)))
+        # Intermediate texts carry no mentions (those come at the end): nothing to keep in a cut.
+        outbox.put(Edit(text if isinstance(text, str) else str(text), None if blocks is None else tuple(blocks)))
 
-    def finish(
-        self,
-        text: str,
-        *,
-        outcome: Status | str,
-        elapsed: str,
-        error: str | None = None,
-        traceback_tail: str | None = None,
-        console_tail: str | None = None,
-        alert: bool = True,
-        mention: bool = True,
-        rerender=None,
-        blocks: list | None = None,
-        uploads: Iterable[Upload] = (),
-    ) -> bool:
+    def finish(self, text: str, *, outcome: Status | str, elapsed: str, error: str | None = None,
+               traceback_tail: str | None = None, console_tail: str | None = None, alert: bool = True,
+               mention: bool = True, rerender=None, blocks: list | None = None,
+               uploads: Iterable[Upload] = ()) -> bool:
         """Deliver the final edit, the failure alert, the finish reply and ``uploads``; True if all arrived.
 
         ``outcome``: the final :class:`~slacknb.core.state.Status` (or its word in lower case).
@@ -278,7 +276,7 @@ class SlackMirror:
         else:
             # Not dropped: the worker goes on, and interpreter exit waits for it (bounded).
             exit_wait.hold(outbox)
-        if not delivered and not outbox.disabled:
+        if not delivered and not outbox.disabled and self._flush_timeout > 0:
             more = None if outbox.gave_up else self._delivery_timeout - self._flush_timeout
             self._queue_warning(shortfall(outbox.undelivered(), waited=self._flush_timeout,
                                           failure=outbox.last_failure, more=more))

@@ -7,6 +7,7 @@ nothing on the worker calls back up into the mirror or the run.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from dataclasses import dataclass
 from typing import Callable
@@ -131,7 +132,7 @@ class Publisher:
     def __init__(self, message, *, on_state: Callable[[MirrorState], object] | None = None,
                  token: str | None = None, mentions: str = "") -> None:
         self._message = message
-        self._on_state = on_state
+        self._subscribers = [on_state] if on_state is not None else []
         self._token = token
         self._lock = threading.Lock()
         self.notices: list[str] = []
@@ -142,19 +143,30 @@ class Publisher:
         message = self._message
         if message.note and status != "disabled":
             detail = f"{detail} (note: {message.note})"
-        state = MirrorState(status=status, detail=scrub(detail, self._token),
-                            next_attempt_in=None if wait is None else max(0.0, round(wait, 3)),
-                            permalink=message.permalink, channel_id=message.channel_id, ts=message.ts,
-                            sent_text=message.sent_text, api_calls=message.api.calls, budget=message.budget,
-                            mentions=mentions, delivering=delivering)
-        if state == self.state:
-            return
-        self.state = state
-        if self._on_state is not None:
+        self._show(MirrorState(status=status, detail=scrub(detail, self._token),
+                               next_attempt_in=None if wait is None else max(0.0, round(wait, 3)),
+                               permalink=message.permalink, channel_id=message.channel_id, ts=message.ts,
+                               sent_text=message.sent_text, api_calls=message.api.calls, budget=message.budget,
+                               mentions=mentions, delivering=delivering))
+
+    def delivering(self) -> None:
+        """The end of the run was handed over: the state says so at once, whatever the worker does."""
+        self._show(dataclasses.replace(self.state, delivering=True))
+
+    def _show(self, state: MirrorState) -> None:
+        with self._lock:
+            if state == self.state:
+                return
+            self.state = state
+        for subscriber in list(self._subscribers):
             try:
-                self._on_state(state)
+                subscriber(state)
             except Exception:  # noqa: BLE001 - a display callback must not stop mirroring
                 pass
+
+    def subscribe(self, callback: Callable[[MirrorState], object]) -> None:
+        """Call ``callback`` with every state published from now on."""
+        self._subscribers.append(callback)
 
     def notify(self, text: str) -> None:
         """Keep ``text`` for the caller to warn about."""

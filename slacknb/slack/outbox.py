@@ -15,7 +15,7 @@ from typing import Callable
 
 from slacknb.slack.clock import Clock
 from slacknb.slack.errors import Failure, Kind
-from slacknb.slack.limits import Hold
+from slacknb.slack.hold import Hold
 from slacknb.slack.mentions import Mention, MentionResolver, Pending
 from slacknb.slack.message import SlackMessage, Step
 from slacknb.slack.operations import Edit, MirrorState, Operation, Publisher
@@ -32,7 +32,7 @@ MENTIONS, PERMALINK, VERIFY = "mentions", "permalink", "verify"  # the worker's 
 class Outbox(Worker):
     """Runs operations on one daemon thread; see the module docstring."""
 
-    def __init__(self, message: SlackMessage, *, mentions: tuple[Mention, ...] = (), min_interval: float,
+    def __init__(self, message: SlackMessage, *, mentions: tuple[Mention, ...] = (), min_interval: float | None,
                  backoff_base: float = 0.5, backoff_max: float = 30.0, clock: Clock,
                  on_state: Callable[[MirrorState], object] | None = None) -> None:
         super().__init__(clock)
@@ -78,6 +78,7 @@ class Outbox(Worker):
             # and waits that only hold back intermediate edits do not apply to it.
             self._timing.hurry(restart_backoff=True)
             self._wake()
+        self.publisher.delivering()
 
     def attach(self, channel_id: str | None, ts: str | None) -> None:
         """Reply into another process's message (see :meth:`SlackMessage.attach`); resolve no mentions."""
@@ -186,7 +187,8 @@ class Outbox(Worker):
         if job is None:
             self._idle = self._end is None
             return None, ("synced" if self._idle else "finished"), None
-        ready_at, self._waiting_for = self._timing.ready_at(intermediate_edit=job is self._latest)
+        ready_at, self._waiting_for = self._timing.ready_at(intermediate_edit=job is self._latest,
+                                                                  streams=self.message.api.streams)
         if ready_at <= now:
             return job, "", None
         wait = ready_at - now
@@ -203,7 +205,8 @@ class Outbox(Worker):
             if pending is not None:
                 return MENTIONS if self._mentions.due else pending
             return PERMALINK if message.permalink_due else VERIFY if message.verify_after is not None else None
-        if message.permalink_due and self._latest is not None and self._timing.edit_waits(self._clock.now()):
+        streams = message.api.streams
+        if message.permalink_due and self._latest is not None and self._timing.edit_waits(self._clock.now(), streams):
             # Fetched while the next edit waits out min_interval anyway: otherwise a
             # steady stream of edits would starve it until the end of the run.
             return PERMALINK
@@ -243,8 +246,8 @@ class Outbox(Worker):
             if step.status == "done":
                 self._again = 0
                 sent_at = self.message.api.sent_at
-                edited_at = (sent_at if sent_at is not None and sent_at >= started else started) if step.edited else None
-                self._timing.succeeded(edited_at=edited_at)
+                edited_at = sent_at if sent_at is not None and sent_at >= started else started
+                self._timing.succeeded(edited_at=edited_at if step.edited else None)
                 if self._end is not None and job is self._end.final:
                     self._end.shown(self.message)
                 elif job is self._latest:

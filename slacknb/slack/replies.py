@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 from slacknb.core.slack_text import cut
 from slacknb.slack.errors import Kind
-from slacknb.slack.limits import Hold
+from slacknb.slack.hold import Hold
 from slacknb.slack.message import AGAIN, DONE, HISTORY_LIMIT, MAX_CHARS, SlackMessage, Step, next_budget, payload
 from slacknb.slack.operations import Edit, Operation, Reply, Upload
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 import random
 
 from slacknb.slack.errors import Failure, Kind
-from slacknb.slack.limits import Hold
+from slacknb.slack.hold import Hold
+from slacknb.slack.limits import auto_interval
 
 __all__ = ["Timing"]
 
@@ -23,8 +24,9 @@ RATE_JITTER, RATE_JITTER_MAX = 0.25, 2.0  # spread of streams released by anothe
 class Timing:
     """The stream's pacing state. Not thread-safe: the outbox holds its lock around every use."""
 
-    def __init__(self, *, min_interval: float, backoff_base: float, backoff_max: float) -> None:
+    def __init__(self, *, min_interval: float | None, backoff_base: float, backoff_max: float) -> None:
         self.min_interval = min_interval
+        """Seconds between intermediate edits; None: :func:`~slacknb.slack.limits.auto_interval`."""
         self._base, self._most = backoff_base, backoff_max
         self.resume_at = 0.0
         self.hold: Hold | None = None
@@ -34,18 +36,22 @@ class Timing:
         self._failures = self._unexpected = 0
         self._random = random.Random()
 
-    def ready_at(self, *, intermediate_edit: bool) -> tuple[float, Hold | None]:
+    def interval(self, streams: int = 1) -> float:
+        """Seconds between two intermediate edits with ``streams`` streams of the app active."""
+        return auto_interval(streams) if self.min_interval is None else self.min_interval
+
+    def ready_at(self, *, intermediate_edit: bool, streams: int = 1) -> tuple[float, Hold | None]:
         """When the next call may go, and what it waits for until then."""
         if intermediate_edit and self.last_edit_at is not None:
-            spaced = self.last_edit_at + self.min_interval
+            spaced = self.last_edit_at + self.interval(streams)
             if spaced > self.resume_at:
                 return spaced, Hold.MIN_INTERVAL
         return self.resume_at, self.hold
 
-    def edit_waits(self, now: float) -> bool:
+    def edit_waits(self, now: float, streams: int = 1) -> bool:
         """True while an intermediate edit only waits out ``min_interval`` (a free moment)."""
         return (self.resume_at <= now and self.last_edit_at is not None
-                and now < self.last_edit_at + self.min_interval)
+                and now < self.last_edit_at + self.interval(streams))
 
     def succeeded(self, *, edited_at: float | None) -> None:
         """A step went through; ``edited_at`` when it posted or edited the message."""

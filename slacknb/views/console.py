@@ -9,10 +9,16 @@ from slacknb.core.table import RowFormat, format_header
 
 
 class ConsoleView:
-    """Writes the header once, then every new log row, as PrintReport does."""
+    """Writes the header once, then every new log row, as PrintReport does.
 
-    def __init__(self, out: TextIO | None = None):
+    On ``err`` (default: stderr) it says once where the report is, when the Slack message
+    is first posted: the table on ``out`` stays exactly PrintReport's.
+    """
+
+    def __init__(self, out: TextIO | None = None, *, err: TextIO | None = None):
         self.out = out
+        self.err = err
+        self._announced = False
         self._printed = 0
         self._entries = None
         self._format = None
@@ -21,6 +27,7 @@ class ConsoleView:
         self._printed = 0
 
     def refresh(self, frame) -> None:
+        self._announce(getattr(frame, "sync", None))
         out = self.out or sys.stdout
         log = frame.state.log
         if len(log) <= self._printed or not frame.entries:
@@ -35,3 +42,13 @@ class ConsoleView:
         self._printed = len(log)
         if hasattr(out, "flush"):
             out.flush()
+
+    def finish(self, frame) -> None:
+        """The end of the run, and the delivery after it: only the Slack line can be new."""
+        self._announce(getattr(frame, "sync", None))
+
+    def _announce(self, sync) -> None:
+        link = getattr(sync, "permalink", None)
+        if link and not self._announced:
+            self._announced = True
+            print(f"slacknb: the report is in Slack: {link}", file=self.err or sys.stderr, flush=True)

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 import warnings
 
 import chainer
@@ -23,6 +24,8 @@ TESTS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def report(server, entries=ENTRIES, **kwargs):
     kwargs.setdefault("min_interval", 0)
+    # The end of the run waits for Slack on purpose (0 by default): the tests read Slack next.
+    kwargs.setdefault("flush_timeout", 10)
     kwargs.setdefault("out", io.StringIO())
     return SlackReport(server.token, server.channel_id, entries, base_url=server.url, **kwargs)
 
@@ -271,3 +274,78 @@ def test_a_broken_console_tail_does_not_mask_the_training_error(server, tmp_path
     with pytest.warns(RuntimeWarning, match="console closed"), pytest.raises(Boom, match="the real error"):
         trainer.run()
     assert server.messages(server.channel_id)[0].text.startswith("Failed")
+
+
+# -- live, honest, no wait at the end (issue 13) ------------------------------------------------
+
+def test_trainer_run_returns_without_waiting_for_slack(server, tmp_path):
+    trainer = make_trainer(tmp_path, epochs=2)
+    r = report(server, flush_timeout=0, finish_mentions="U0ALICE")
+    trainer.extend(r, trigger=(1, "epoch"))
+    slow = server.inject("chat.update", delay=1.0, times=None)  # every edit takes a second
+    trainer.run()
+    # Back from trainer.run() while the final edit is still on its way: nothing waited for it.
+    assert r.slack.delivering and server.messages()[0].text != r.text
+    slow.cancel()
+    assert r._run.mirror.wait_delivered(20)
+    [message] = server.messages()
+    assert message.text == r.text and message.replies[0].text.startswith("<@U0ALICE> ")
+    assert r.slack.status == "synced" and not r.slack.delivering
+
+
+def slow_steps(seconds_per_iteration):
+    """An extension that makes each iteration take a while, as real training does."""
+    def step(trainer):
+        time.sleep(seconds_per_iteration)
+    return step
+
+
+def test_a_four_second_run_alone_shows_intermediate_edits(server, tmp_path):
+    trainer = make_trainer(tmp_path, epochs=40)  # 400 iterations of 10 ms: about 4 s
+    trainer.extend(slow_steps(0.01), trigger=(1, "iteration"))
+    r = report(server, min_interval=None)  # automatic: about one edit a second for a run alone
+    trainer.extend(r, trigger=(1, "epoch"))
+    trainer.run()
+    [message] = server.messages()
+    intermediate = message.history[1:-1]
+    assert len(intermediate) >= 1 and message.text == r.text
+    edits = [c.at for c in server.calls if c.method == "chat.update"]
+    assert all(b - a >= 1.0 - 0.02 for a, b in zip(edits, edits[1:-1]))  # paced, the final excepted
+
+
+def test_a_three_second_outage_mid_run_is_met_with_calls_and_recovered(server, tmp_path):
+    outage = {}
+
+    def outage_from_1_to_4_seconds(trainer):
+        if "down" not in outage and trainer.elapsed_time >= 1.0:
+            outage["down"], server.down = time.monotonic(), True
+        elif "up" not in outage and trainer.elapsed_time >= 4.0:
+            outage["up"], server.down = time.monotonic(), False
+
+    trainer = make_trainer(tmp_path, epochs=60)  # about 6 s
+    trainer.extend(slow_steps(0.01), trigger=(1, "iteration"))
+    trainer.extend(outage_from_1_to_4_seconds, trigger=(1, "iteration"))
+    r = report(server, min_interval=None, flush_timeout=0)
+    trainer.extend(r, trigger=(1, "epoch"))
+    trainer.run()
+    assert r._run.mirror.wait_delivered(30)
+    during = [c for c in server.calls if outage["down"] <= c.at < outage["up"]]
+    assert during and all(c.status == 0 for c in during)  # tried while Slack was away
+    [message] = server.messages()
+    assert message.text == r.text and r.slack.status == "synced"  # and caught up
+
+
+def test_the_console_says_once_where_the_report_is(server, tmp_path, capsys):
+    trainer = make_trainer(tmp_path, epochs=3)
+    r = report(server)
+    trainer.extend(r, trigger=(1, "epoch"))
+    trainer.run()
+    lines = [line for line in capsys.readouterr().err.splitlines() if "slacknb" in line]
+    assert lines == [f"slacknb: the report is in Slack: {r.slack.permalink}"]
+
+
+def test_a_local_run_says_nothing_about_slack_on_the_console(tmp_path, capsys):
+    trainer = make_trainer(tmp_path, epochs=2)
+    trainer.extend(SlackReport(None, None, ENTRIES, local=True, out=io.StringIO()), trigger=(1, "epoch"))
+    trainer.run()
+    assert "slacknb" not in capsys.readouterr().err

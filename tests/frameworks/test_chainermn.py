@@ -48,6 +48,7 @@ def alone(monkeypatch):
 
 def report(server, **kwargs):
     kwargs.setdefault("min_interval", 0)
+    kwargs.setdefault("flush_timeout", 10)  # the tests read Slack right after the run
     kwargs.setdefault("out", io.StringIO())
     kwargs.setdefault("template", "{label} {status}\n{content}")
     return SlackReport(server.token, server.channel_id, ENTRIES, base_url=server.url, **kwargs)
@@ -132,11 +133,12 @@ def test_rank_0_reports_as_usual_and_names_itself_in_its_alert(server, tmp_path,
 
 
 def test_an_alert_for_a_thread_that_is_gone_goes_to_the_channel(server):
-    owner = SlackMirror(server.token, server.channel_id, base_url=server.url, min_interval=0)
+    owner = SlackMirror(server.token, server.channel_id, base_url=server.url, min_interval=0, flush_timeout=10)
     owner.update("rank 0's report")
     posted = owner.wait_posted(10)
     assert posted is not None
-    follower = SlackMirror(server.token, server.channel_id, base_url=server.url, owns_message=False)
+    follower = SlackMirror(server.token, server.channel_id, base_url=server.url, owns_message=False,
+                           flush_timeout=10)
     follower.attach(*posted, alert_label="run-1 \u00b7 rank 1 of 2 on h")
     follower.update("never sent")
     assert owner.finish("rank 0's final", outcome="completed", elapsed="0:00:01")

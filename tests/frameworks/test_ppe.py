@@ -34,6 +34,8 @@ WAYS = ["trainer", "loop"]
 
 def report(server, entries=ENTRIES, **kwargs):
     kwargs.setdefault("min_interval", 0)
+    # The end of the run waits for Slack on purpose (0 by default): the tests read Slack next.
+    kwargs.setdefault("flush_timeout", 10)
     kwargs.setdefault("out", io.StringIO())
     return SlackReport(server.token, server.channel_id, entries, base_url=server.url, **kwargs)
 
@@ -222,7 +224,7 @@ def shell(slack_env, tmp_path):
 def test_a_cell_interrupted_in_a_hand_written_loop_ends_the_run(shell, slack_env):
     shell.run_cell("manager, model, optimizer, loader = make_manager(out, epochs=5, "
                    "fail_at=(25, KeyboardInterrupt()))\n"
-                   "report = SlackReport(None, None, None, min_interval=0)\n"
+                   "report = SlackReport(None, None, None, min_interval=0, flush_timeout=10)\n"
                    "manager.extend(report, trigger=(1, 'epoch'))")
     result = shell.run_cell("train_loop(manager, model, optimizer, loader)")
     assert isinstance(result.error_in_exec, KeyboardInterrupt)

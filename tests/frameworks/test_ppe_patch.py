@@ -28,6 +28,7 @@ def ip(slack_env, tmp_path, capfd):
     config = Config()
     config.HistoryManager.hist_file = ":memory:"
     config.SlackReportMagics.interval = 0.0  # tests wait for the final state, not for min_interval
+    config.SlackReportMagics.flush_timeout = 10.0  # ... on purpose (0 by default): they read Slack next
     shell = InteractiveShell.instance(config=config)
     shell.run_line_magic("load_ext", "slacknb")
     shell.user_ns["out"] = str(tmp_path / "result")
@@ -74,7 +75,7 @@ def test_a_manager_with_its_own_slack_report_keeps_it(ip, slack_env):
     body = """
     from slacknb.ppe import SlackReport
     manager, model, optimizer, loader = make_manager(out, epochs=2)
-    manager.extend(SlackReport(channel_id="C0PUBLIC2", template="mine {status}", min_interval=0))
+    manager.extend(SlackReport(channel_id="C0PUBLIC2", template="mine {status}", min_interval=0, flush_timeout=10))
     train_loop(manager, model, optimizer, loader)
     """
     assert cell(ip, "-t 'magic {status}'", body).success

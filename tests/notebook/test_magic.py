@@ -44,6 +44,9 @@ def config():
     config = Config()
     # Edits as fast as the run makes them: tests wait for the final state, not for min_interval.
     config.SlackReportMagics.interval = 0.0
+    # The end of a run waits for Slack on purpose here (0 by default): the tests read what
+    # Slack has right after the cell.
+    config.SlackReportMagics.flush_timeout = 10.0
     return config
 
 
@@ -106,7 +109,7 @@ def test_a_token_on_the_line_is_refused_without_echo(ip, env, line):
     ("-t '{status'", "template"),
     ("-c 'my channel'", "channel ID"),
     ("--alert sometimes", "invalid choice"),
-    ("--flush-timeout 0", "--flush-timeout"),
+    ("--flush-timeout -1", "--flush-timeout"),
 ])
 def test_bad_options_fail_before_the_body_runs(ip, env, line, fix):
     with pytest.raises(UsageError, match="(?i)" + fix.replace("-", r"\-")):
@@ -211,7 +214,7 @@ def test_a_trainer_with_its_own_slack_report_keeps_it(ip, env):
     body = """
     from slacknb import SlackReport
     trainer = make_trainer(out, epochs=2)
-    mine = SlackReport(channel_id="C0PUBLIC2", template="mine {status}", min_interval=0)
+    mine = SlackReport(channel_id="C0PUBLIC2", template="mine {status}", min_interval=0, flush_timeout=10)
     trainer.extend(mine, trigger=(1, "epoch"))
     trainer.run()
     """

@@ -183,7 +183,7 @@ def test_settings_come_from_the_environment(server, monkeypatch):
     monkeypatch.setenv("SLACK_ACCESS_TOKEN", server.token)
     monkeypatch.setenv("SLACK_CHANNEL_ID", "#training")
     monkeypatch.setenv("SLACKNB_API_URL", server.url)
-    mirror = SlackMirror(min_interval=0)
+    mirror = SlackMirror(min_interval=0, flush_timeout=10)
     assert mirror.enabled
     assert mirror.finish("from env", outcome="completed", elapsed="0:00:01")
     assert server.messages("C0TRAINING")[0].text == "from env"
@@ -193,7 +193,7 @@ def test_settings_come_from_the_environment(server, monkeypatch):
     "options, error, words",
     [
         ({"min_interval": -1}, ValueError, "min_interval"),
-        ({"flush_timeout": 0}, ValueError, "flush_timeout"),
+        ({"flush_timeout": -1}, ValueError, "flush_timeout"),
         ({"request_timeout": -2.0}, ValueError, "request_timeout"),
         ({"request_timeout": float("nan")}, ValueError, "request_timeout"),
         ({"min_interval": "5"}, TypeError, "min_interval"),
@@ -217,7 +217,7 @@ def test_an_injected_client_is_used_as_is(server):
     from slack_sdk import WebClient
 
     client = WebClient(token=server.token, base_url=server.url, retry_handlers=[])
-    mirror = SlackMirror(channel=server.channel_id, client=client, min_interval=0)
+    mirror = SlackMirror(channel=server.channel_id, client=client, min_interval=0, flush_timeout=10)
     assert mirror.finish("via client", outcome="completed", elapsed="0:00:01")
     assert server.messages()[0].text == "via client"
 

@@ -21,7 +21,7 @@ import pytest
 from slacknb.slack import exit_wait
 from slacknb.core.context import run_id, run_name
 from slacknb.slack.mirror import SlackMirrorWarning
-from slacknb.slack.limits import BUDGETS, STEP_ASIDE, WINDOW, SharedLimits
+from slacknb.slack.limits import BUDGETS, STEP_ASIDE, WINDOW, SharedLimits, auto_interval
 
 from support.training import ENTRIES
 from support.clock import FakeClock
@@ -90,6 +90,37 @@ def test_intermediate_edits_leave_one_call_a_minute_for_each_streams_final(tmp_p
         assert take(limits, stream, urgent=True) == (0.0, "")
     clock.advance(WINDOW + 0.01)  # the whole minute's calls have aged out
     assert take(limits, "s0") == (0.0, "")
+
+
+def test_the_automatic_interval_shares_chat_update_among_the_active_runs():
+    assert auto_interval(1) == pytest.approx(60 / 49)  # alone: about one edit a second
+    assert auto_interval(5) == pytest.approx(60 * 5 / 45)
+    assert auto_interval(20) == pytest.approx(40.0)
+    assert auto_interval(50) == WINDOW  # never more than a minute apart: the gate holds the rest
+    for runs in (1, 5, 20, 25):  # together, a minute of edits stays inside the room left for finals
+        assert runs * WINDOW / auto_interval(runs) <= BUDGETS["chat.update"] - runs + 1e-9
+    # Beyond 25 runs the minute is the bound and the gate's reservation holds the rest back.
+
+
+def test_a_mirror_paces_itself_by_the_runs_the_gate_knows(server, tmp_path):
+    server.rate_limits = False  # the posts below are about the gate's count, not the channel's limit
+    clock = FakeClock()
+    limits = SharedLimits(str(tmp_path), clock=clock)
+    for i in range(4):  # four other runs of the app posted this minute
+        other = mirror_for(server, clock=clock, limits=limits, flush_timeout=10)
+        other.update(f"other {i}")
+        assert other.wait_posted(10)
+        other.close()
+    states = States()
+    mirror = mirror_for(server, states, min_interval=None, clock=clock, limits=limits)
+    mirror.update("a")
+    states.wait_synced("a")
+    mirror.update("b")
+    waiting = states.wait_for(lambda s: s.status == "sending" and s.next_attempt_in is not None)
+    assert waiting.next_attempt_in == pytest.approx(auto_interval(5), abs=0.01)
+    clock.advance(auto_interval(5))
+    states.wait_synced("b")
+    mirror.close()
 
 
 def test_the_gate_is_shared_through_its_files_by_processes_and_threads(tmp_path):
@@ -198,13 +229,14 @@ def test_delivery_stops_at_its_hard_bound(server, tmp_path):
     assert held_since(before) == []  # nothing left for interpreter exit to wait for
 
 
-def test_a_script_that_ends_right_after_its_run_still_delivers_at_exit(server, tmp_path):
+@pytest.mark.parametrize("flush_timeout", [0.5, 0.0], ids=["flush_0.5", "no_wait_default"])
+def test_a_script_that_ends_right_after_its_run_still_delivers_at_exit(server, tmp_path, flush_timeout):
     server.inject("chat.update", error="ratelimited", retry_after=2)
     script = textwrap.dedent(f"""
         import warnings
         from slacknb.slack.mirror import SlackMirror
         mirror = SlackMirror({server.token!r}, {server.channel_id!r}, base_url={server.url!r},
-                             min_interval=0, flush_timeout=0.5, mentions="U0ALICE")
+                             min_interval=0, flush_timeout={flush_timeout!r}, mentions="U0ALICE")
         mirror.update("training")
         assert mirror.wait_posted(10)
         with warnings.catch_warnings():

@@ -382,6 +382,23 @@ def test_a_run_mirrored_to_slack_shows_synced_link_and_exact_text_and_no_token(w
     assert "Completed" in parse(captured.outputs[-1].data["text/html"]).find("slacknb-badge").text()
 
 
+def test_the_slack_panel_follows_the_delivery_after_the_run_returned(wire, shell, server):
+    view = NotebookView(context=CONTEXT)
+    run = run_for(server, view, flush_timeout=0)
+    log = [{"epoch": 1, "main/loss": 0.5, "elapsed_time": 1.0}]
+    with capture_output():
+        run.start(log=log, entries=ENTRIES)
+        assert run.mirror.wait_posted(10)
+        slow = server.inject("chat.update", delay=0.5, times=None)
+        assert run.finish(COMPLETED) is False  # returned at once: the final edit is on its way
+        assert run.mirror.state.delivering
+        assert parse(view.widget.sync.value).find("slacknb-sync-text").text() != "synced"
+        slow.cancel()
+        # The worker's new states reach the widget (the run subscribed it), no push needed.
+        wait_until(lambda: parse(view.widget.sync.value).find("slacknb-sync-text").text() == "synced", 10)
+    assert shown_preview(view.widget) == server.messages()[0].text == run.mirror.state.sent_text
+
+
 def test_rate_limited_slack_shows_when_it_retries(wire, shell, server):
     view = NotebookView(context=CONTEXT)
     run = run_for(server, view)
