@@ -1,7 +1,8 @@
 """``python -m slacknb.testing``: run the local Slack server until Ctrl-C.
 
-It prints one line with the settings to point slacknb (or any slack_sdk client) at it.
-The token it prints is the server's own local fake, not a real Slack credential.
+It prints one line with the settings to point slacknb (or any slack_sdk client) at it,
+and one saying how to press a message's button (Socket Mode) from another terminal.
+The tokens it prints are the server's own local fakes, not real Slack credentials.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import sys
 import threading
 from typing import Sequence
 
+from .pipeline import PRESS_PATH
 from .server import SlackServer
 
 
@@ -44,7 +46,9 @@ def serve_forever(argv: Sequence[str] | None = None) -> int:
               "Pick another --port, or leave it out to get a free one.", file=sys.stderr)
         return 1
     print(f"slacknb local Slack server: SLACKNB_API_URL={server.url} SLACK_BOT_TOKEN={server.token} "
-          f"SLACK_CHANNEL_ID={server.channel_id}", flush=True)
+          f"SLACK_CHANNEL_ID={server.channel_id} SLACK_APP_TOKEN={server.app_token}", flush=True)
+    print(f"Press the newest message's button as alice: curl -d user=U0ALICE {server.root}{PRESS_PATH} "
+          "(fields: channel, ts, user, action_id)", flush=True)
     try:
         while not stop.wait(0.5):
             pass

@@ -16,13 +16,14 @@ from typing import Any, Callable
 
 from . import pipeline
 from .faults import FaultHandle, FaultQueue, make_fault
-from .messages import Message, MessageStore
+from .messages import Ephemeral, Message, MessageStore
 from .pipeline import Call
 from .ratelimit import RateLimiter, RetryLedger
+from .socket_mode import Ack, SocketHub, block_actions, find_button
 from .wire import HTTPServer
-from .workspace import DEFAULT_CHANNEL_ID, DEFAULT_TOKEN, Workspace
+from .workspace import DEFAULT_APP_TOKEN, DEFAULT_CHANNEL_ID, DEFAULT_TOKEN, Workspace
 
-__all__ = ["Call", "SlackServer"]
+__all__ = ["Ack", "Call", "SlackServer"]
 
 
 class SlackServer:
@@ -30,6 +31,9 @@ class SlackServer:
 
     ``rate_limits``, ``latency`` (seconds before every answer) and ``down`` (drop every
     connection) can be changed while it runs; ``workspace`` is live state too.
+
+    It speaks Socket Mode as well: ``slack_sdk.socket_mode.SocketModeClient`` connects
+    with :attr:`app_token`, and :meth:`press` clicks a message's button as a user.
     """
 
     def __init__(self, workspace: Workspace | None = None, *, rate_limits: bool = True,
@@ -51,6 +55,7 @@ class SlackServer:
         self._calls: list[Call] = []
         self._uploads: dict[str, dict] = {}
         self._files_made = 0
+        self._sockets = SocketHub(self)
         self._address = (host, port)
         self._httpd: HTTPServer | None = None
         self._root: str | None = None
@@ -79,6 +84,7 @@ class SlackServer:
         if httpd is None:
             return
         self._stopping.set()
+        self._sockets.stop()
         httpd.shutdown()
         httpd.server_close()
         if self._thread is not None:
@@ -113,6 +119,17 @@ class SlackServer:
     def token(self) -> str:
         """The default bot token (a local fake: ``xoxb-local-slacknb-token``)."""
         return DEFAULT_TOKEN if DEFAULT_TOKEN in self.workspace.tokens else next(iter(self.workspace.tokens))
+
+    @property
+    def app_token(self) -> str:
+        """The default app-level token for Socket Mode (``xapp-1-local-slacknb-app-token``)."""
+        tokens = self.workspace.tokens
+        if DEFAULT_APP_TOKEN in tokens:
+            return DEFAULT_APP_TOKEN
+        for token, info in tokens.items():
+            if info.kind == "app":
+                return token
+        raise LookupError("this workspace has no app-level token: add one with TokenInfo(kind='app')")
 
     @property
     def channel_id(self) -> str:
@@ -165,7 +182,70 @@ class SlackServer:
             self._changed.notify_all()
             return copy.deepcopy(message)
 
+    def press(self, channel: str, ts: str, action_id: str | None = None, *, value: str | None = None,
+              user: str = "U0ALICE") -> str:
+        """Press a button of a message as ``user`` (an ID): the app's newest Socket Mode
+        connection gets an ``interactive`` envelope with a ``block_actions`` payload.
+
+        The button is the one with this ``action_id`` and/or ``value`` (the first one
+        when neither is given). Returns the envelope's ID, to look for in :attr:`acks`.
+        ValueError when there is no such message, button or user; RuntimeError when no
+        Socket Mode client is connected.
+        """
+        with self.lock:
+            ref = self.workspace.find_channel(channel)
+            message = self._store.get(ref.id if ref else channel, ts)
+            if ref is None or message is None or message.deleted:
+                raise ValueError(f"no message {ts} in {channel}")
+            presser = self.workspace.find_user(user)
+            if presser is None:
+                raise ValueError(f"no user {user} in the workspace")
+            block_id, button = find_button(message, action_id, value)
+            envelope = block_actions(message, block_id, button, presser, team_id=self.workspace.team_id,
+                                     team=self.workspace.team, channel_name=ref.name)
+        self._sockets.deliver(envelope)
+        return envelope["envelope_id"]
+
+    def disconnect_sockets(self, reason: str = "refresh_requested") -> int:
+        """Send Slack's ``disconnect`` envelope to every Socket Mode connection (a client
+        should open a new one); returns how many connections got it."""
+        return self._sockets.disconnect(reason)
+
+    def drop_sockets(self) -> int:
+        """Reset every Socket Mode connection without a word, like a lost network;
+        returns how many were dropped."""
+        return self._sockets.drop()
+
     # -- observing ------------------------------------------------------------------
+
+    @property
+    def socket_connections(self) -> int:
+        """Socket Mode connections open now."""
+        with self.lock:
+            return len(self._sockets.open)
+
+    @property
+    def socket_connects(self) -> int:
+        """Socket Mode connections ever opened (a reconnect adds one)."""
+        with self.lock:
+            return self._sockets.connects
+
+    @property
+    def envelopes(self) -> list[dict]:
+        """Envelopes delivered over Socket Mode (button presses), oldest first (copies)."""
+        with self.lock:
+            return copy.deepcopy(self._sockets.envelopes)
+
+    @property
+    def acks(self) -> list[Ack]:
+        """Acknowledgements received over Socket Mode, in arrival order."""
+        with self.lock:
+            return list(self._sockets.acks)
+
+    def ephemerals(self, channel: str | None = None) -> list[Ephemeral]:
+        """chat.postEphemeral messages, oldest first, optionally of one channel (by ID)."""
+        with self.lock:
+            return copy.deepcopy([e for e in self._store.ephemerals if channel is None or e.channel == channel])
 
     def messages(self, channel: str | None = None, *, include_deleted: bool = True) -> list[Message]:
         """Top-level messages, oldest first, optionally of one channel (by ID). Snapshots:
@@ -222,6 +302,8 @@ class SlackServer:
             self._faults.clear()
             self._limiter.reset()
             self._retries.reset()
+            self._sockets.envelopes.clear()
+            self._sockets.acks.clear()
             self.ratelimited = 0
             self.errors.clear()
 
