@@ -20,7 +20,7 @@ import statistics
 import threading
 import time
 
-from slacknb.mirror import SlackMirror
+from slacknb.slack.mirror import SlackMirror
 from slacknb.testing import SlackServer, Workspace
 
 

@@ -19,10 +19,10 @@ import random
 import statistics
 import time
 
-from slacknb.context import RunContext
-from slacknb.render import Renderer, utf8_len
-from slacknb.report import ReportState
-from slacknb.table import format_header, format_row
+from slacknb.core.context import RunContext
+from slacknb.core.render import Renderer, utf8_len
+from slacknb.core.state import ReportState
+from slacknb.core.table import format_header, format_row
 
 ENTRIES = ["epoch", "iteration", "main/loss", "main/accuracy",
            "validation/main/loss", "validation/main/accuracy", "elapsed_time"]

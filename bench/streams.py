@@ -26,7 +26,7 @@ import threading
 import time
 import warnings
 
-from slacknb.mirror import SlackMirror, SlackMirrorWarning
+from slacknb.slack.mirror import SlackMirror, SlackMirrorWarning
 from slacknb.testing import SlackServer
 
 

@@ -23,11 +23,11 @@ import time
 import comm
 from comm.base_comm import BaseComm
 
-from slacknb import report_html
-from slacknb.context import RunContext
-from slacknb.mirror import MirrorState
-from slacknb.render import Renderer
-from slacknb.report import TRAINING, ReportState
+from slacknb.views import html as report_html
+from slacknb.core.context import RunContext
+from slacknb.slack.mirror import MirrorState
+from slacknb.core.render import Renderer
+from slacknb.core.state import TRAINING, ReportState
 from slacknb.run import Frame
 
 ENTRIES = ["epoch", "iteration", "main/loss", "main/accuracy",
@@ -98,7 +98,7 @@ def main() -> None:
     parser.add_argument("--refreshes", type=int, default=400)
     args = parser.parse_args()
     comm.create_comm = SerialisingComm
-    from slacknb.widget import ReportWidget  # after the comm is in place
+    from slacknb.views.widget import ReportWidget  # after the comm is in place
 
     print(f"log of {args.rows:,} rows, {args.refreshes} refreshes each\n")
     for label, new_row in (("refresh, new row", True), ("refresh, new second", False)):

@@ -13,10 +13,12 @@ import time
 import traceback
 import warnings
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Callable, Sequence, TextIO
 
-from .render import Renderer, format_hms
-from .report import COMPLETED, FAILED, INTERRUPTED, STARTED, TRAINING, ReportState
+from slacknb.core.context import in_kernel
+from slacknb.core.render import Renderer, format_hms
+from slacknb.core.state import COMPLETED, FAILED, INTERRUPTED, STARTED, TRAINING, ReportState
+from slacknb.views.console import ConsoleView
 
 OUTCOMES = {COMPLETED: "completed", FAILED: "failed", INTERRUPTED: "interrupted"}
 ALERT_CHOICES = ("failed", "completed", "all", "none")
@@ -207,3 +209,20 @@ def _traceback_tail(error: BaseException | None) -> str | None:
         return None
     lines = "".join(traceback.format_exception(type(error), error, error.__traceback__)).splitlines()
     return "\n".join(lines[-TRACEBACK_LINES:])
+
+
+def default_views(out: TextIO | None = None) -> list:
+    """In a Jupyter kernel the live notebook view; elsewhere the console table.
+
+    An explicit ``out`` stream always gets the console table as well.
+    """
+    views = []
+    if in_kernel():
+        from slacknb.views.notebook import NotebookView
+
+        views.append(NotebookView())
+        if out is not None:
+            views.append(ConsoleView(out))
+    else:
+        views.append(ConsoleView(out))
+    return views

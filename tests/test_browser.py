@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from browser_support import JupyterLab, NotebookPage, failing_copy, launch_chromium, require_tools
+from support.browser import JupyterLab, NotebookPage, failing_copy, launch_chromium, require_tools
 from slacknb.testing import SlackServer
 
 pytestmark = pytest.mark.browser

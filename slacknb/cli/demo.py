@@ -1,0 +1,139 @@
+"""``slacknb demo``: run the quickstart notebook headless and show what Slack got.
+
+Without SLACK_BOT_TOKEN and SLACK_CHANNEL_ID the built-in local Slack-compatible
+server stands in for Slack, so the demo works offline and on a fresh machine.
+The kernel inherits this process's environment, which is how the notebook finds
+the server: nothing is written into the notebook.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+from slacknb.slack.config import resolve_config
+
+REPO_NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "quickstart.ipynb"
+
+
+def _first_line(text: str) -> str:
+    return text.splitlines()[0] if text else ""
+
+
+class _SlackWatcher(threading.Thread):
+    """Prints the local message's status line each time it changes."""
+
+    def __init__(self, server):
+        super().__init__(daemon=True, name="slacknb-demo-watcher")
+        self.server = server
+        self.stopped = threading.Event()
+        self._shown = None
+
+    def _current(self, server) -> str | None:
+        messages = server.messages(server.channel_id)
+        return _first_line(messages[-1].text) if messages else None
+
+    def run(self) -> None:
+        while not self.stopped.is_set():
+            # Wakes after every request the server handles (or each second).
+            self.server.wait_for(lambda s: self._current(s) != self._shown, timeout=1.0)
+            line = self._current(self.server)
+            if line is not None and line != self._shown:
+                self._shown = line
+                print(f"  slack> {line}", flush=True)
+
+
+def _print_cell_start(cell, cell_index, **_):
+    if cell.cell_type == "code":
+        print(f"  cell {cell_index + 1}: {_first_line(cell.source)[:70]}", flush=True)
+
+
+def _show_local_messages(server) -> None:
+    for message in server.messages(server.channel_id):
+        print("\nThe Slack message, as Slack shows it (edited "
+              f"{len(message.history) - 1} times after it was posted):\n")
+        print(_indent(message.text))
+        for reply in message.replies:
+            print("\n  Thread reply:\n")
+            print(_indent(reply.text))
+
+
+def _indent(text: str) -> str:
+    return "\n".join("    " + line for line in text.splitlines())
+
+
+def _slacknb_outputs(nb) -> list[str]:
+    """The text/plain of slacknb's displays (the final report, with the Slack link)."""
+    found = []
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            text = output.get("data", {}).get("text/plain", "")
+            if "Slack:" in text:
+                found.append(text)
+    return found
+
+
+def run_demo(*, notebook: str | None = None, output: str, timeout: float = 600) -> int:
+    try:
+        import nbclient
+        import nbformat
+    except ImportError:
+        print("slacknb demo needs nbclient and ipykernel: pip install nbclient ipykernel")
+        return 1
+    path = Path(notebook) if notebook else REPO_NOTEBOOK
+    if not path.exists():
+        print(f"slacknb demo: notebook {path} not found; pass --notebook PATH "
+              "(the quickstart is notebooks/quickstart.ipynb in slacknb's repository)")
+        return 1
+
+    config = resolve_config()
+    server = None
+    if not config.complete:
+        from slacknb.testing import SlackServer
+
+        server = SlackServer().start()
+        os.environ.update(SLACKNB_API_URL=server.url, SLACK_BOT_TOKEN=server.token,
+                          SLACK_CHANNEL_ID=server.channel_id)
+        print(f"slacknb demo: no SLACK_BOT_TOKEN/SLACK_CHANNEL_ID set, so the report goes to the built-in "
+              f"local Slack-compatible server ({server.url}). To post to your workspace, export both "
+              "(README: 'Connect your Slack workspace') and run the demo again.")
+    else:
+        print(f"slacknb demo: posting to Slack channel {config.channel} through {config.base_url}")
+
+    # A headless kernel has no Jupyter server to name its notebook; tell it,
+    # so the report says which notebook runs instead of just "jupyter".
+    os.environ["JPY_SESSION_NAME"] = str(path.resolve())
+    nb = nbformat.read(path, as_version=4)
+    client = nbclient.NotebookClient(
+        nb, kernel_name="python3", timeout=timeout,
+        resources={"metadata": {"path": str(path.parent)}},
+        on_cell_start=_print_cell_start,
+    )
+    watcher = _SlackWatcher(server) if server is not None else None
+    if watcher is not None:
+        watcher.start()
+    print(f"Running {path} in a Jupyter kernel:")
+    status = 0
+    try:
+        client.execute()
+    except nbclient.exceptions.CellExecutionError as error:
+        print(f"\nA cell failed:\n{_indent(str(error))}")
+        status = 1
+    finally:
+        if watcher is not None:
+            watcher.stopped.set()
+            watcher.join(timeout=5)
+        out = Path(output)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, out)
+
+    if server is not None:
+        _show_local_messages(server)
+        server.stop()
+    else:
+        for text in _slacknb_outputs(nb)[-1:]:
+            print("\nThe final report (the Slack line has the message's link):\n")
+            print(_indent(text))
+    print(f"\nExecuted notebook written to {out}")
+    return status

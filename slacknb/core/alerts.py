@@ -1,0 +1,121 @@
+"""The end-of-run replies, as pure text: the failure alert and the finish reply.
+
+Both go into the report message's thread as NEW messages, because editing a message to
+add a mention notifies nobody. Everything not written by slacknb (label, error,
+traceback, console) is escaped; tails are bounded so a reply stays well under Slack's
+4,000-character limit.
+"""
+
+from __future__ import annotations
+
+from slacknb.core.slack_text import code_block, escape, inline_code_safe
+
+OUTCOMES = ("completed", "failed", "interrupted")
+STATUS_WORDS = {"completed": "Completed", "failed": "Failed", "interrupted": "Interrupted"}
+_EMOJI = {"completed": ":white_check_mark:", "failed": ":x:", "interrupted": ":warning:"}
+# "Completed in 0:03:12" reads as a duration; "Failed after 0:03:12" as the moment it stopped.
+_PREPOSITION = {"completed": "in", "failed": "after", "interrupted": "after"}
+
+TRACEBACK_LINES = 20
+TRACEBACK_CHARS = 2500
+CONSOLE_LINES = 15
+CONSOLE_CHARS = 800
+ERROR_CHARS = 300
+REPLY_CHARS = 3900
+_CUT = "\u2026"
+
+
+def outcome_line(outcome: str, elapsed: str, label: str = "") -> str:
+    """``":x: *Failed* after 0:03:12 · label"`` for one outcome (completed/failed/interrupted)."""
+    if outcome not in STATUS_WORDS:
+        raise ValueError(f"outcome must be one of {', '.join(OUTCOMES)}, not {outcome!r}")
+    line = f"{_EMOJI[outcome]} *{STATUS_WORDS[outcome]}* {_PREPOSITION[outcome]} {escape(elapsed)}"
+    if label:
+        # A label is the user's text: escaped, and no backtick of it may open a code span.
+        line += f" \u00b7 {inline_code_safe(escape(label))}"
+    return line
+
+
+def finish_reply(*, outcome: str, elapsed: str, label: str = "", mentions: str = "") -> str:
+    """The reply that notifies ``mentions`` (ready-made control sequences) how the run ended."""
+    line = outcome_line(outcome, elapsed, label)
+    return f"{mentions} {line}" if mentions else line
+
+
+def failure_alert(
+    *,
+    elapsed: str,
+    label: str = "",
+    error: str | None = None,
+    traceback_tail: str | None = None,
+    console_tail: str | None = None,
+    prefix: str = "",
+) -> str:
+    """The failure alert: prefix, status line, error line, traceback tail, console tail.
+
+    ``prefix`` is authored by the user (``<!here>``, an emoji) and is not escaped.
+    """
+    parts = [f"{prefix} {outcome_line('failed', elapsed, label)}" if prefix else outcome_line("failed", elapsed, label)]
+    if error:
+        parts.append(escape(_cut_end(error.strip(), ERROR_CHARS)))
+    tb_lines, console_lines, tb_chars, console_chars = TRACEBACK_LINES, CONSOLE_LINES, TRACEBACK_CHARS, CONSOLE_CHARS
+    while True:
+        sections = _sections(traceback_tail, console_tail, tb_lines, tb_chars, console_lines, console_chars)
+        text = "\n".join(parts + sections)
+        if len(text) <= REPLY_CHARS or (tb_chars <= 200 and console_chars <= 200):
+            return text if len(text) <= REPLY_CHARS else text[: REPLY_CHARS - 1] + _CUT
+        tb_chars, console_chars = max(200, tb_chars * 3 // 4), max(200, console_chars * 3 // 4)
+
+
+def _sections(traceback_tail, console_tail, tb_lines, tb_chars, console_lines, console_chars) -> list[str]:
+    sections = []
+    if traceback_tail and traceback_tail.strip():
+        sections.append("Traceback (last lines):")
+        sections.append(code_block(escaped_tail(traceback_tail, max_lines=tb_lines, max_chars=tb_chars)))
+    if console_tail and console_tail.strip():
+        sections.append("Console (last lines):")
+        sections.append(code_block(escaped_tail(console_tail, max_lines=console_lines, max_chars=console_chars)))
+    return sections
+
+
+def escaped_tail(text: str, *, max_lines: int, max_chars: int) -> str:
+    """The last lines of ``text``, escaped for Slack, at most ``max_lines`` / ``max_chars``.
+
+    Bounded after escaping (``&`` grows to five characters), cut at a line start where
+    possible and marked with a leading ellipsis line when anything was dropped.
+    """
+    lines = text.rstrip("\n").splitlines()
+    budget = max(1, max_chars - 2)  # room for the ellipsis line
+    kept: list[str] = []
+    used = 0
+    dropped = False
+    for line in reversed(lines):
+        escaped = escape(line)
+        cost = len(escaped) + (1 if kept else 0)
+        if len(kept) >= max_lines or used + cost > budget:
+            dropped = True
+            if not kept:
+                # A single huge last line: keep its end, cut on a raw character boundary
+                # so no escape sequence is split.
+                kept.append(_escaped_suffix(line, budget))
+            break
+        kept.append(escaped)
+        used += cost
+    body = "\n".join(reversed(kept))
+    return f"{_CUT}\n{body}" if dropped and len(lines) > 1 else (f"{_CUT}{body}" if dropped else body)
+
+
+def _escaped_suffix(line: str, budget: int) -> str:
+    out: list[str] = []
+    used = 0
+    for char in reversed(line):
+        escaped = escape(char)
+        if used + len(escaped) > budget:
+            break
+        out.append(escaped)
+        used += len(escaped)
+    return "".join(reversed(out))
+
+
+def _cut_end(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + _CUT

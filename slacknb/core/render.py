@@ -1,0 +1,215 @@
+"""The one renderer: report state -> the exact text Slack gets (and the notebook previews).
+
+Order of work, so that the byte budget is honest: escape every text slacknb did
+not author, then measure, then let the normalizer choose the rows that fit.
+Rows are formatted and escaped once and cached, so a render costs what fits in
+the budget, not what the log holds.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Mapping, Sequence
+
+from slacknb.core.context import RunContext
+from slacknb.core.slack_text import FENCE, escape, guard_backticks, inline_code_safe
+from slacknb.core.normalize import check_strategy, select_rows
+from slacknb.core.state import ReportState
+from slacknb.core.table import RowFormat, format_header, pick_entries
+from slacknb.core.template import DEFAULT_TEMPLATE, Template
+
+DEFAULT_MAX_BYTES = 4000
+# Below this not even a status line and a cut marker fit; above it Slack
+# refuses chat.postMessage text outright (40,000 characters).
+MIN_MAX_BYTES, MAX_MAX_BYTES = 256, 40000
+CUT_MARKER = "\n[... cut to fit Slack's size limit]"
+
+
+def check_max_bytes(max_bytes: int) -> int:
+    if isinstance(max_bytes, bool) or not isinstance(max_bytes, int):
+        raise TypeError(f"max_bytes must be an int, not {type(max_bytes).__name__}")
+    if not MIN_MAX_BYTES <= max_bytes <= MAX_MAX_BYTES:
+        raise ValueError(
+            f"max_bytes={max_bytes} is out of range: use {MIN_MAX_BYTES} to {MAX_MAX_BYTES} "
+            f"(default {DEFAULT_MAX_BYTES}, Slack's limit for edited messages)"
+        )
+    return max_bytes
+
+
+def utf8_len(text: str) -> int:
+    return len(text.encode("utf-8"))
+
+
+def cut_utf8(text: str, limit: int) -> str:
+    """The longest prefix of ``text`` within ``limit`` UTF-8 bytes."""
+    if limit <= 0:
+        return ""
+    return text.encode("utf-8")[:limit].decode("utf-8", errors="ignore")
+
+
+def hard_cut(text: str, budget: int, keep: Sequence[str] = ()) -> str:
+    """Cut ``text`` to ``budget`` bytes with a visible marker.
+
+    Each string in ``keep`` (status, mentions: most important first) that the
+    cut would lose is appended whole after the marker, as long as it fits.
+    """
+    if utf8_len(text) <= budget:
+        return text
+    keep = [k for k in keep if k]
+    while True:
+        tail = ""
+        # Missing keeps only grow as the head shrinks, so this settles quickly.
+        for _ in range(len(keep) + 1):
+            room = budget - utf8_len(CUT_MARKER) - utf8_len(tail)
+            head = cut_utf8(text, room)
+            new_tail = "".join("\n" + k for k in keep if k not in head)
+            if new_tail == tail:
+                break
+            tail = new_tail
+        if room >= 0 or not keep:
+            break
+        keep.pop()  # the least important keep does not fit
+    if room < 0:
+        return cut_utf8(text, budget)
+    return head + CUT_MARKER + tail
+
+
+def format_hms(seconds: float | None) -> str:
+    """Whole seconds as H:MM:SS ('' when unknown)."""
+    if seconds is None or seconds != seconds or seconds < 0:
+        return ""
+    total = int(seconds)
+    return f"{total // 3600}:{total // 60 % 60:02d}:{total % 60:02d}"
+
+
+def progress_bar(fraction: float | None, width: int = 10) -> str:
+    """A text bar and percent, e.g. '[####------] 40%' ('' when unknown)."""
+    if fraction is None or fraction != fraction:
+        return ""
+    fraction = min(max(fraction, 0.0), 1.0)
+    filled = int(fraction * width)
+    return f"[{'#' * filled}{'-' * (width - filled)}] {int(fraction * 100)}%"
+
+
+class _RowCache:
+    """Escaped rows and their byte costs, formatted once per (log, entries)."""
+
+    def __init__(self):
+        self._key = None
+        self._format = None
+        self._rows: dict[int, tuple[str, int]] = {}
+
+    def get(self, log: Sequence[Mapping], entries: tuple, index: int) -> tuple[str, int]:
+        key = (id(log), entries)
+        if key != self._key:
+            self._key, self._rows, self._format = key, {}, RowFormat(entries)
+        cached = self._rows.get(index)
+        if cached is None:
+            text = guard_backticks(escape(self._format(log[index])))
+            cached = self._rows[index] = (text, utf8_len(text) + 1)  # + newline
+        return cached
+
+
+class _AutoEntries:
+    """Columns for entries=None, updated from the rows added since last time."""
+
+    def __init__(self):
+        self._log_id = None
+        self._scanned = 0
+        self._keys: dict[str, None] = {}
+        self._entries: tuple = ()
+
+    def get(self, log: Sequence[Mapping]) -> tuple:
+        if id(log) != self._log_id or len(log) < self._scanned:
+            self._log_id, self._scanned, self._keys = id(log), 0, {}
+        if self._scanned < len(log):
+            before = len(self._keys)
+            for observation in log[self._scanned:]:
+                for key in observation:
+                    self._keys.setdefault(key)
+            self._scanned = len(log)
+            if len(self._keys) != before or not self._entries:
+                self._entries = tuple(pick_entries([self._keys]))
+        return self._entries
+
+
+class Renderer:
+    """Renders a ``ReportState`` into the Slack message text.
+
+    The whole message (template, content and mentions) fits ``max_bytes``
+    UTF-8 bytes; ``normalizer`` chooses which rows are shown when the log does
+    not fit.
+    """
+
+    def __init__(self, *, template: str | Template = DEFAULT_TEMPLATE,
+                 max_bytes: int = DEFAULT_MAX_BYTES, normalizer: str = "thin_out",
+                 context: RunContext | None = None):
+        self.template = template if isinstance(template, Template) else Template(template)
+        self.max_bytes = check_max_bytes(max_bytes)
+        self.normalizer = check_strategy(normalizer)
+        self.context = context if context is not None else RunContext.detect()
+        self._rows = _RowCache()
+        self._auto_entries = _AutoEntries()
+        # The Slack worker re-renders (msg_too_long) while training renders: the
+        # caches are not thread-safe, so one render at a time.
+        self._lock = threading.Lock()
+
+    def entries(self, state: ReportState) -> tuple:
+        if state.entries is not None:
+            return tuple(state.entries)
+        with self._lock:
+            return self._auto_entries.get(state.log)
+
+    def fields(self, state: ReportState) -> dict[str, str]:
+        """Every placeholder's value except ``content``, escaped for Slack."""
+        ctx = self.context
+
+        def shown(text: str) -> str:
+            # The default template shows these inside `inline code`.
+            return inline_code_safe(escape(text))
+
+        return {
+            "status": escape(state.status),
+            "hostname": shown(ctx.hostname),
+            "pwd": shown(ctx.pwd),
+            "pwdshort": shown(ctx.pwdshort),
+            "cmd": shown(ctx.cmd),
+            "args": shown(ctx.args),
+            "notebook": shown(ctx.notebook),
+            "label": escape(state.label),
+            "elapsed": format_hms(state.elapsed),
+            "eta": format_hms(state.eta),
+            "progress": progress_bar(state.progress),
+            # Control sequences made by slacknb itself: never escaped.
+            "finish_mentions": state.mentions,
+        }
+
+    def render(self, state: ReportState, *, max_bytes: int | None = None) -> str:
+        budget = self.max_bytes if max_bytes is None else max_bytes
+        values = self.fields(state)
+        with self._lock:
+            values["content"] = self._content(state, values, budget)
+        text = self.template.render(values)
+        # Specs such as {content:>9999} or a template longer than the budget
+        # can still overflow: cut, keeping the status and mentions.
+        return hard_cut(text, budget, keep=(values["status"], values["finish_mentions"]))
+
+    def _content(self, state: ReportState, values: dict, budget: int) -> str:
+        log = state.log
+        if not log:
+            return ""
+        entries = tuple(state.entries) if state.entries is not None else self._auto_entries.get(log)
+        header = guard_backticks(escape(format_header(entries)))
+        occurrences = self.template.count("content")
+        if occurrences == 0:
+            return ""
+        frame = utf8_len(self.template.render({**values, "content": ""}))
+        fences = utf8_len(f"{FENCE}\n{header}\n{FENCE}")
+        room = (budget - frame) // occurrences - fences
+        if room < 0:
+            # Not even the header fits beside the rest: render.hard_cut decides.
+            return f"{FENCE}\n{header}\n{FENCE}"
+        chosen = select_rows(len(log), lambda i: self._rows.get(log, entries, i)[1],
+                             room, self.normalizer)
+        lines = [header] + [self._rows.get(log, entries, i)[0] for i in chosen]
+        return FENCE + "\n" + "\n".join(lines) + "\n" + FENCE

@@ -1,0 +1,62 @@
+"""The report state: what is known about a run at one moment, as plain data.
+
+Views never compute report content themselves: they render a ``ReportState``
+with the one ``Renderer``, so the Slack text and the notebook cannot drift.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Mapping, Sequence
+
+__all__ = ["COMPLETED", "FAILED", "FINAL_STATUSES", "INTERRUPTED", "STARTED", "TRAINING", "ReportState", "Status"]
+
+
+class Status(str, enum.Enum):
+    """A run's status; its value is the word ``{status}`` renders, so it reads as that word."""
+
+    STARTED = "Started"
+    TRAINING = "Training"
+    COMPLETED = "Completed"
+    FAILED = "Failed"
+    INTERRUPTED = "Interrupted"
+
+    # str(), format() and repr() read exactly as the plain word did before the Enum
+    # (not "Status.COMPLETED"), on every Python: users' notebooks print them.
+    __str__ = str.__str__
+    __format__ = str.__format__
+    __repr__ = str.__repr__
+
+    @property
+    def final(self) -> bool:
+        """True for the statuses a run ends with."""
+        return self in FINAL_STATUSES
+
+
+STARTED, TRAINING, COMPLETED, FAILED, INTERRUPTED = Status
+FINAL_STATUSES = frozenset({Status.COMPLETED, Status.FAILED, Status.INTERRUPTED})
+
+
+@dataclass
+class ReportState:
+    """A run as the renderer sees it.
+
+    ``log`` is the list of observations (LogReport's log, shared, append-only);
+    ``entries`` the table's columns (None: chosen from the log).
+    ``elapsed`` and ``eta`` are seconds; ``progress`` a fraction in [0, 1] or
+    None when the stop trigger does not tell.
+    """
+
+    status: Status = Status.STARTED
+    log: Sequence[Mapping] = field(default_factory=list)
+    entries: Sequence[str] | None = None
+    elapsed: float = 0.0
+    progress: float | None = None
+    eta: float | None = None
+    mentions: str = ""
+    label: str = ""
+
+    @property
+    def finished(self) -> bool:
+        return self.status in FINAL_STATUSES

@@ -1,0 +1,1 @@
+"""The ``%%slackreport`` cell magic and a notebook cell as a reported job."""

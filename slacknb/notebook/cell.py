@@ -1,0 +1,141 @@
+"""A notebook cell as a job: its body run the way ``%%time`` runs it, and its own report.
+
+Used by the ``%%slackreport`` magic (:mod:`slacknb.notebook.magic`) for what is not
+Chainer's: running the cell body, and reporting a cell that no trainer
+reported (the ``%%notify`` use case).
+"""
+
+from __future__ import annotations
+
+import ast
+import threading
+import time
+import warnings
+from typing import Callable
+
+from IPython.core.displayhook import DisplayHook
+
+from slacknb.core.render import Renderer
+from slacknb.run import ReportRun
+from slacknb.run import default_views
+
+
+class CellBody:
+    """A cell body compiled as ``%%time`` compiles it; :meth:`run` returns its last expression's value."""
+
+    def __init__(self, shell, cell: str):
+        __tracebackhide__ = True
+        self.shell = shell
+        # One blank line stands for the magic line, so traceback line numbers match the cell.
+        source = "\n" + shell.transform_cell(cell)
+        filename = shell.compile.cache(source, shell.execution_count)
+        tree = shell.transform_ast(shell.compile.ast_parse(source, filename=filename))
+        last = None
+        if tree.body and isinstance(tree.body[-1], ast.Expr):
+            last = ast.Expression(tree.body.pop().value)
+        self._code = shell.compile(tree, filename, "exec")
+        self._last = shell.compile(last, filename, "eval") if last is not None else None
+        self._quiet = _ends_with_semicolon(source)
+
+    def run(self):
+        __tracebackhide__ = True
+        namespace = self.shell.user_ns
+        exec(self._code, namespace)
+        if self._last is None:
+            return None
+        value = eval(self._last, namespace)
+        return None if self._quiet else value
+
+
+def _ends_with_semicolon(source: str) -> bool:
+    try:
+        return bool(DisplayHook.semicolon_at_end_of_expression(source))
+    except Exception:  # noqa: BLE001 - tokenize errors: the compiler already accepted it
+        return False
+
+
+def make_cell_run(options, views: list, *, label: str) -> ReportRun:
+    """A :class:`ReportRun` for a cell reported as one job (no trainer reported it)."""
+    from slacknb.slack.mirror import SlackMirror
+
+    renderer = Renderer(template=options.template, max_bytes=options.max_bytes, normalizer=options.normalizer)
+    mirror = SlackMirror(None, options.channel, base_url=options.base_url, mentions=options.mentions,
+                         alert_prefix=options.prefix, min_interval=options.interval,
+                         flush_timeout=options.flush_timeout, label=label, local=options.local)
+    return ReportRun(renderer=renderer, mirror=mirror, views=views, alert=options.alert,
+                     min_iterations=options.min_iterations)
+
+
+class CellJob:
+    """A cell reported as one job when no trainer reports it.
+
+    Whether a trainer will run is unknown when the cell starts. So the job is
+    posted when the cell has run ``grace`` seconds without starting one (from a
+    timer thread, Slack only: widgets are displayed from the cell's thread), or
+    when the cell ends, if no trainer reported how it ended. ``make_run(views)``
+    builds the job's :class:`ReportRun`.
+    """
+
+    def __init__(self, make_run: Callable[[list], ReportRun], *, label: str, grace: float, early: bool,
+                 has_trainers: Callable[[], bool], clock: Callable[[], float] = time.monotonic):
+        self._make_run = make_run
+        self._label = label
+        self._has_trainers = has_trainers
+        self._clock = clock
+        self._started_at = clock()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._closed = False
+        self.run: ReportRun | None = None
+        self._thread = None
+        if early:
+            self._thread = threading.Thread(target=self._post_early, args=(grace,),
+                                            name="slacknb-cell-job", daemon=True)
+            self._thread.start()
+
+    @property
+    def posted_early(self) -> bool:
+        """True when the job was posted while the cell still ran."""
+        return self.run is not None
+
+    def _post_early(self, grace: float) -> None:
+        if self._stop.wait(grace):
+            return
+        with self._lock:
+            if self._closed or self._has_trainers():
+                return
+            run = self._make_run([])
+            run.state.elapsed = self._clock() - self._started_at
+            run.start(label=self._label)
+            self.run = run
+
+    def end(self, status: str, *, error: BaseException | None, console_tail: str | None,
+            reported: bool, iterations: int) -> None:
+        """The cell ended: report it, unless a trainer reported this ending and nothing was posted."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        with self._lock:
+            self._closed = True
+            run = self.run
+        if run is None and reported:
+            return
+        try:
+            views = default_views()
+            elapsed = self._clock() - self._started_at
+            if run is None:
+                run = self.run = self._make_run(views)
+                run.state.elapsed = elapsed
+                run.start(label=self._label)
+            else:
+                for view in views:
+                    view.show()
+                run.views = views
+            if reported:
+                run.alert = "none"  # the trainer's report alerted about this ending already
+            run.state.elapsed = elapsed
+            run.iterations = iterations
+            run.finish(status, error=error, console_tail=console_tail)
+        except Exception as exc:  # noqa: BLE001 - the cell's own outcome must come through unchanged
+            warnings.warn(f"slacknb: the cell could not be reported ({type(exc).__name__}: {exc})",
+                          RuntimeWarning, stacklevel=2)

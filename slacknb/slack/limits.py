@@ -1,0 +1,231 @@
+"""One Slack app's rate limits, shared by every report stream on this machine.
+
+Slack counts chat.update (about 50 a minute) per app, and chat.postMessage (about one a
+second, short bursts allowed) per app and channel. Twenty runs of one app share those
+budgets, and a 429 answer to any of them means "this app, wait Retry-After": a run that
+calls before then only earns another 429. So every stream makes its calls through a
+:class:`SharedLimits` gate:
+
+* Calls of one method (and channel, for chat.postMessage) are taken in turns: at most one
+  is in flight per machine, so no call can be on its way while another stream's 429 is
+  coming back. A turn that starts before the Retry-After elapsed is not made at all; the
+  stream waits instead.
+* A stream whose final report or end-of-run reply had to wait registers as urgent, and
+  the other streams' intermediate edits step aside until it went through: finals first.
+* Intermediate edits leave room for finals. chat.update's budget (Tier 3: 50 a minute)
+  is a sliding minute; intermediate edits may fill it only up to 50 less one call per
+  stream seen in that minute (at least :data:`MIN_INTERMEDIATE`), so each running
+  stream's final edit finds a free call instead of waiting for the minute to roll over.
+  With 20 runs, intermediate edits share 30 calls a minute; with 50, 5.
+
+Turns are kept across processes with a lock file per method in a private temp directory
+(``fcntl.flock``; the kernel releases it if a process dies), and across threads with a
+lock per file. The files hold a time and hashed stream ids, never the token. Where file
+locks are not available (Windows) the gate is per process. Streams on other machines
+cannot see it: they just get their own 429s and honour them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+import threading
+import time
+from typing import Callable, Iterator
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: the gate is per process
+    fcntl = None
+
+# chat.postMessage is limited per channel, every other method per app (see Slack's tiers).
+PER_CHANNEL = frozenset({"chat.postMessage"})
+# How long an intermediate edit steps aside for another stream's final, before it looks again.
+STEP_ASIDE = 1.0
+WINDOW = 60.0
+# Calls a minute per app (Slack's tiers; the lower end of "50+" for Tier 3).
+BUDGETS = {"chat.update": 50}
+MIN_INTERMEDIATE = 5
+# An urgent stream that stops asking (its process died) is forgotten this long after its turn.
+URGENT_TTL = 15.0
+
+
+def scope_of(base_url: str, token: str) -> str:
+    """A stable id for one app on one API (the token is hashed, never stored)."""
+    return hashlib.sha256(f"{base_url}\0{token}".encode()).hexdigest()[:24]
+
+
+class Turn:
+    """One stream's turn for one call. ``wait`` > 0 means: make no call, wait that long.
+
+    ``reason`` says why: "shared_limit" (a Retry-After told to this app is running),
+    "finals_first" (another stream's final report goes first) or "reserved" (what is left
+    of the minute's budget is kept for final reports).
+    """
+
+    def __init__(self, state: dict, stream: str, urgent: bool, clock: Callable[[], float],
+                 budget: int | None = None, streams: int = 1) -> None:
+        self._state = state
+        self._stream = stream
+        self._urgent = urgent
+        self._clock = clock
+        self._now = now = clock()
+        self.changed = False
+        self.wait = 0.0
+        self.reason = ""
+        not_before = float(state.get("not_before", 0.0))
+        urgent_streams = state.setdefault("urgent", {})
+        for other, expires in list(urgent_streams.items()):
+            if expires <= now:
+                del urgent_streams[other]
+                self.changed = True
+        recent = state.setdefault("recent", [])  # [time, stream] of calls made in the last minute
+        if recent and recent[0][0] <= now - WINDOW:
+            recent[:] = [call for call in recent if call[0] > now - WINDOW]
+            self.changed = True
+        if now < not_before:
+            self.wait, self.reason = not_before - now, "shared_limit"
+            if urgent:
+                self._mark_urgent(not_before)
+        elif not urgent and any(other != stream for other in urgent_streams):
+            self.wait, self.reason = STEP_ASIDE, "finals_first"
+        elif not urgent and budget is not None:
+            active = max(streams, len({who for _, who in recent} | {stream}))
+            allowed = max(MIN_INTERMEDIATE, budget - active)
+            if len(recent) >= allowed:
+                # Until enough of the minute's calls have aged out.
+                self.wait, self.reason = recent[len(recent) - allowed][0] + WINDOW - now, "reserved"
+
+    def made(self) -> None:
+        """A call was made and not refused for the rate: it counts in the minute's budget."""
+        self._state.setdefault("recent", []).append([self._clock(), self._stream])
+        self.changed = True
+
+    def limited(self, retry_after: float) -> None:
+        """The call got a 429: nobody calls this method before ``retry_after`` from now."""
+        # Measured now that the answer is in, after Slack started its Retry-After: never early.
+        not_before = self._clock() + retry_after
+        if not_before > float(self._state.get("not_before", 0.0)):
+            self._state["not_before"] = not_before
+            self.changed = True
+        if self._urgent:
+            self._mark_urgent(not_before)
+
+    def succeeded(self) -> None:
+        """The call went through: an urgent stream stops holding the others back."""
+        if self._state.get("urgent", {}).pop(self._stream, None) is not None:
+            self.changed = True
+
+    def _mark_urgent(self, not_before: float) -> None:
+        self._state.setdefault("urgent", {})[self._stream] = max(not_before, self._now) + URGENT_TTL
+        self.changed = True
+
+
+class SharedLimits:
+    """The gate; see the module docstring. ``directory`` defaults to a private temp folder."""
+
+    def __init__(self, directory: str | None = None, *, clock: Callable[[], float] = time.time) -> None:
+        self._directory = directory
+        self._clock = clock
+        self._locks: dict[str, threading.Lock] = {}
+        self._locks_lock = threading.Lock()
+        self._memory: dict[str, dict] = {}  # used where no lock file can be made
+
+    @contextlib.contextmanager
+    def turn(self, scope: str, method: str, channel: str | None, *, urgent: bool, stream: str) -> Iterator[Turn]:
+        """Hold the turn for ``method`` while the block makes (at most) one call."""
+        budget = BUDGETS.get(method)
+        streams = self._seen(scope, stream)
+        key = hashlib.sha256(f"{scope}\0{method}\0{channel if method in PER_CHANNEL else ''}".encode()).hexdigest()
+        with self._locked(key) as (handle, state):
+            turn = Turn(state, stream, urgent, self._clock, budget, streams)
+            try:
+                yield turn
+            finally:
+                if turn.changed:
+                    self._write(key, handle, state)
+
+    def _seen(self, scope: str, stream: str) -> int:
+        """Note that ``stream`` is running; how many streams of this app made calls in the last minute."""
+        key = hashlib.sha256(f"{scope}\0streams".encode()).hexdigest()
+        with self._locked(key) as (handle, state):
+            now = self._clock()
+            live = {who: at for who, at in state.items() if isinstance(at, (int, float)) and at > now - WINDOW}
+            live[stream] = now
+            self._write(key, handle, live)
+            return len(live)
+
+    @contextlib.contextmanager
+    def _locked(self, key: str):
+        with self._thread_lock(key):
+            handle = self._open(key)
+            try:
+                yield handle, self._read(key, handle)
+            finally:
+                if handle is not None:
+                    handle.close()  # also releases the file lock
+
+    # -- storage ---------------------------------------------------------------------
+
+    def _thread_lock(self, key: str) -> threading.Lock:
+        with self._locks_lock:
+            return self._locks.setdefault(key, threading.Lock())
+
+    def _open(self, key: str):
+        if fcntl is None:
+            return None
+        try:
+            directory = self._directory or _default_directory()
+            os.makedirs(directory, mode=0o700, exist_ok=True)
+            handle = open(os.path.join(directory, key[:32] + ".json"), "a+", encoding="utf-8")
+        except OSError:
+            return None  # an unwritable temp dir: the gate still works within this process
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        except OSError:
+            handle.close()
+            return None
+        return handle
+
+    def _read(self, key: str, handle) -> dict:
+        if handle is None:
+            return self._memory.setdefault(key, {})
+        handle.seek(0)
+        try:
+            state = json.loads(handle.read() or "{}")
+        except ValueError:
+            state = {}  # a torn or foreign file: start afresh rather than stop mirroring
+        return state if isinstance(state, dict) else {}
+
+    def _write(self, key: str, handle, state: dict) -> None:
+        if handle is None:
+            self._memory[key] = state
+            return
+        try:
+            handle.seek(0)
+            handle.truncate()
+            handle.write(json.dumps(state))
+            handle.flush()
+        except OSError:
+            self._memory[key] = state
+
+
+def _default_directory() -> str:
+    uid = os.getuid() if hasattr(os, "getuid") else "user"
+    return os.path.join(tempfile.gettempdir(), f"slacknb-limits-{uid}")
+
+
+_shared: SharedLimits | None = None
+_shared_lock = threading.Lock()
+
+
+def shared_limits() -> SharedLimits:
+    """The process-wide gate every :class:`~slacknb.slack.mirror.SlackMirror` uses by default."""
+    global _shared
+    with _shared_lock:
+        if _shared is None:
+            _shared = SharedLimits(os.environ.get("SLACKNB_LIMITS_DIR") or None)
+        return _shared

@@ -1,0 +1,1 @@
+"""Local views of a run: the console table, the notebook widget and its html/text fallback."""

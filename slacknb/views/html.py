@@ -1,0 +1,308 @@
+"""A report frame as HTML and plain text, for notebooks: pure functions, no I/O.
+
+The widget (:mod:`slacknb.views.widget`) shows these pieces live; where widgets do
+not render (nbconvert, GitHub, terminal IPython, VS Code without the widget
+manager) :func:`frame_html` and :func:`frame_text` show the same report.
+
+The HTML is standalone: inline styles, no script, no external stylesheet, and
+every text is HTML-escaped (a metric called ``<b>`` shows as ``<b>``). Stable
+class names (``slacknb-report``, ``slacknb-status``, ``slacknb-progress``,
+``slacknb-table``, ``slacknb-sync``, ``slacknb-link``, ``slacknb-preview``) and
+``data-status`` / ``data-sync`` / ``data-rows`` attributes let tests and
+stylesheets find each part.
+"""
+
+from __future__ import annotations
+
+import math
+from html import escape
+from typing import Mapping, Sequence
+
+from slacknb.core.context import RunContext
+from slacknb.core.render import format_hms, progress_bar
+from slacknb.core.state import COMPLETED, FAILED, INTERRUPTED, STARTED, TRAINING, ReportState
+from slacknb.core.table import RowFormat, format_header, format_value
+
+# Rows kept in the DOM: a 2,000-row log as HTML would make every update and
+# the saved notebook heavy, and nobody reads past a screenful while it runs.
+MAX_ROWS = 50
+
+STATUS_COLORS = {
+    STARTED: "#6e7781",
+    TRAINING: "#0969da",
+    COMPLETED: "#1a7f37",
+    FAILED: "#cf222e",
+    INTERRUPTED: "#bc4c00",
+}
+# ipywidgets' FloatProgress bar_style for each status ('' is the theme's colour).
+BAR_STYLES = {COMPLETED: "success", FAILED: "danger", INTERRUPTED: "warning"}
+_BAR_COLORS = {"": "#0969da", "success": "#1a7f37", "danger": "#cf222e", "warning": "#bc4c00"}
+SYNC_COLORS = {
+    "local": "#6e7781",
+    "posting": "#0969da",
+    "sending": "#0969da",
+    "synced": "#1a7f37",
+    "retrying": "#bc4c00",
+    "rate_limited": "#bc4c00",
+    "disabled": "#cf222e",
+}
+
+_FONT = "font-family:var(--jp-ui-font-family,system-ui,sans-serif);font-size:13px"
+_MONO = "font-family:var(--jp-code-font-family,monospace);font-size:12px"
+# column-reverse anchors a scroll box at its bottom without any script, so the
+# newest row stays in view while rows are added.
+_SCROLL_BOTTOM = "overflow:auto;display:flex;flex-direction:column-reverse"
+
+
+def frame_context(frame, context: RunContext | None = None) -> RunContext:
+    """The run's context: ``context`` if given, else the frame's own, else this process's."""
+    if context is not None:
+        return context
+    own = getattr(frame, "context", None)
+    return own if isinstance(own, RunContext) else RunContext.detect()
+
+
+def frame_signature(frame) -> tuple:
+    """Everything a frame shows, at the resolution it is shown (whole seconds, 0.1 %).
+
+    Two frames with equal signatures look the same, so a view can skip the
+    second one. (Frames share one mutable ReportState, so frames themselves
+    cannot be compared.)
+    """
+    state = frame.state
+    eta = state.eta
+    return (
+        state.status,
+        id(state.log),
+        len(state.log),
+        tuple(frame.entries),
+        int(state.elapsed),
+        None if state.progress is None else round(state.progress, 3),
+        None if eta is None or eta != eta else int(eta),
+        state.label,
+        frame.preview,
+        frame.sync,
+    )
+
+
+def bar_style(status: str) -> str:
+    """FloatProgress bar_style: green when completed, red when failed, orange when interrupted."""
+    return BAR_STYLES.get(status, "")
+
+
+def bar_value(state: ReportState) -> float | None:
+    """Where the progress bar stands, rounded to 0.1 %; None hides it.
+
+    Without a known length the bar is hidden while the run goes on, and full
+    once it ended, so the end colour still shows.
+    """
+    if state.progress is not None and state.progress == state.progress:
+        return round(min(max(float(state.progress), 0.0), 1.0), 3)
+    return 1.0 if state.finished else None
+
+
+def percent_text(state: ReportState) -> str:
+    """'40%' (floor, like the Slack bar), or '' when the length is unknown."""
+    if state.progress is None or state.progress != state.progress:
+        return ""
+    return f"{int(min(max(state.progress, 0.0), 1.0) * 100)}%"
+
+
+def where_text(context: RunContext) -> str:
+    return f"{context.hostname}:{context.pwdshort}"
+
+
+def status_text(state: ReportState, context: RunContext) -> str:
+    """One line: status, host:path, elapsed, ETA, label."""
+    parts = [f"[{state.status}]", where_text(context), f"elapsed {format_hms(state.elapsed)}"]
+    if state.eta is not None and not state.finished:
+        parts.append(f"ETA {format_hms(state.eta)}")
+    if state.label:
+        parts.append(state.label)
+    return "  ".join(parts)
+
+
+def status_html(state: ReportState, context: RunContext) -> str:
+    """The status line: a coloured badge, host:path, elapsed and ETA."""
+    color = STATUS_COLORS.get(state.status, STATUS_COLORS[STARTED])
+    parts = [
+        f'<span class="slacknb-badge" style="background:{color};color:#fff;border-radius:3px;'
+        f'padding:1px 6px;font-weight:600">{escape(state.status)}</span>',
+        f'<code class="slacknb-where" style="{_MONO}">{escape(where_text(context))}</code>',
+        f'<span class="slacknb-elapsed">elapsed {format_hms(state.elapsed)}</span>',
+    ]
+    if state.eta is not None and not state.finished:
+        parts.append(f'<span class="slacknb-eta">ETA {format_hms(state.eta)}</span>')
+    if state.label:
+        parts.append(f'<span class="slacknb-label" style="font-style:italic">{escape(state.label)}</span>')
+    return (f'<div class="slacknb-status" data-status="{escape(state.status)}" style="{_FONT};'
+            f'display:flex;flex-wrap:wrap;gap:0.8em;align-items:center">' + "".join(parts) + "</div>")
+
+
+def progress_html(state: ReportState) -> str:
+    """The progress bar as plain HTML (the widget uses a FloatProgress instead)."""
+    value = bar_value(state)
+    if value is None:
+        return ""
+    style = bar_style(state.status)
+    return (
+        f'<div class="slacknb-progress" data-bar-style="{style}" style="{_FONT};display:flex;'
+        'align-items:center;gap:0.6em;margin:4px 0">'
+        '<div style="flex:1;height:10px;background:#d0d7de;border-radius:5px;overflow:hidden">'
+        f'<div style="width:{value * 100:.1f}%;height:100%;background:{_BAR_COLORS[style]}"></div></div>'
+        f'<span class="slacknb-percent">{percent_text(state)}</span></div>'
+    )
+
+
+def cell_text(observation: Mapping, entry: str) -> str:
+    """One table cell, numbers formatted as PrintReport formats them ('' when absent)."""
+    if entry not in observation:
+        return ""
+    return format_value(observation[entry], 0).strip()
+
+
+def row_html(observation: Mapping, entries: Sequence[str]) -> str:
+    # No style per cell: the table's border-spacing pads them, which keeps the
+    # HTML of a 50-row table (sent on every new row) small.
+    cells = "".join(f"<td>{escape(cell_text(observation, e))}</td>" for e in entries)
+    return f"<tr>{cells}</tr>"
+
+
+def table_html(log: Sequence[Mapping], entries: Sequence[str], *, max_rows: int = MAX_ROWS,
+               rows: Sequence[str] | None = None) -> str:
+    """The log as an HTML table: the newest ``max_rows`` rows, newest last.
+
+    ``rows`` may give those rows' HTML already made (the widget caches them).
+    """
+    total = len(log)
+    if not total or not entries:
+        return f'<div class="slacknb-table" data-rows="{total}" style="{_FONT};opacity:0.7">no log rows yet</div>'
+    shown = min(total, max_rows)
+    if rows is None:
+        rows = [row_html(observation, entries) for observation in log[total - shown:]]
+    head = "".join(
+        '<th style="position:sticky;top:0;background:var(--jp-layout-color1,#fff);'
+        f'text-align:left;border-bottom:1px solid #d0d7de">{escape(entry)}</th>'
+        for entry in entries
+    )
+    earlier = total - shown
+    note = (f'<div class="slacknb-earlier" style="{_FONT};opacity:0.7">'
+            f'{earlier:,} earlier row{"s" if earlier != 1 else ""} not shown</div>') if earlier else ""
+    return (
+        f'<div class="slacknb-table" data-rows="{total}" style="max-height:22em;{_SCROLL_BOTTOM}">'
+        f'<div>{note}<table style="{_MONO};border-collapse:separate;border-spacing:12px 1px">'
+        f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div></div>"
+    )
+
+
+def table_text(log: Sequence[Mapping], entries: Sequence[str], *, max_rows: int = MAX_ROWS) -> str:
+    """The newest ``max_rows`` rows as PrintReport prints them, with the header."""
+    total = len(log)
+    if not total or not entries:
+        return "(no log rows yet)"
+    shown = min(total, max_rows)
+    fmt = RowFormat(entries)
+    lines = [format_header(entries)]
+    if total > shown:
+        earlier = total - shown
+        lines.append(f"({earlier:,} earlier row{'s' if earlier != 1 else ''} not shown)")
+    lines.extend(fmt(observation) for observation in log[total - shown:])
+    return "\n".join(lines)
+
+
+def _seconds(value: float | None) -> int | None:
+    if value is None or value != value:
+        return None
+    return max(0, math.ceil(value))
+
+
+def sync_text(sync) -> str:
+    """The Slack mirror's state in a few words: 'synced', 'retrying in 3s: ...', 'disabled: why'."""
+    status, detail = sync.status, sync.detail
+    wait = _seconds(sync.next_attempt_in)
+    if status == "synced":
+        return "synced"
+    if status == "local":
+        return f"local only: {detail}" if detail else "local only"
+    if status == "disabled":
+        return f"disabled: {detail}" if detail else "disabled"
+    if status == "posting":
+        return "posting the message"
+    if status == "sending":
+        return f"sending (next edit in {wait}s)" if wait else "sending"
+    if status in ("retrying", "rate_limited"):
+        head = "rate-limited, retrying" if status == "rate_limited" else "retrying"
+        head = f"{head} in {wait}s" if wait else f"{head} now"
+        return f"{head}: {detail}" if detail else head
+    return f"{status}: {detail}" if detail else status
+
+
+def safe_link(url: str | None) -> str | None:
+    """``url`` if it is an http(s) link; anything else (javascript:, data:) is not linked."""
+    if isinstance(url, str) and url.lower().startswith(("https://", "http://")):
+        return url
+    return None
+
+
+def sync_html(sync) -> str:
+    """The Slack line: a coloured dot, the sync state and a link to the message."""
+    color = SYNC_COLORS.get(sync.status, "#6e7781")
+    link = safe_link(sync.permalink)
+    anchor = (f' <a class="slacknb-link" href="{escape(link)}" target="_blank" rel="noopener noreferrer">'
+              "open in Slack</a>") if link else ""
+    return (
+        f'<div class="slacknb-sync" data-sync="{escape(sync.status)}" style="{_FONT}">'
+        f'<span style="color:{color}">&#9679;</span> Slack: '
+        f'<span class="slacknb-sync-text">{escape(sync_text(sync))}</span>{anchor}</div>'
+    )
+
+
+def preview_note(preview: str, sync) -> str:
+    """Whether Slack already shows ``preview`` or will (or would) get it."""
+    if sync.sent_text is not None and sync.sent_text == preview:
+        return "exactly what Slack shows"
+    if sync.status in ("local", "disabled"):
+        return "what Slack would show"
+    return "what Slack will show"
+
+
+def preview_html(preview: str, sync) -> str:
+    """The message text Slack gets, character for character (Slack's own escapes included)."""
+    return (
+        f'<div class="slacknb-preview-box" style="{_FONT}">'
+        f'<div class="slacknb-preview-note" style="opacity:0.7">{escape(preview_note(preview, sync))}</div>'
+        f'<div style="max-height:20em;{_SCROLL_BOTTOM}">'
+        f'<pre class="slacknb-preview" style="{_MONO};margin:0;white-space:pre-wrap">{escape(preview)}</pre>'
+        "</div></div>"
+    )
+
+
+def frame_html(frame, *, context: RunContext | None = None, max_rows: int = MAX_ROWS) -> str:
+    """The whole report as one standalone HTML fragment (no script, inline styles)."""
+    state = frame.state
+    context = frame_context(frame, context)
+    return (
+        f'<div class="slacknb-report" data-status="{escape(state.status)}" '
+        f'data-sync="{escape(frame.sync.status)}" style="{_FONT};max-width:100%">'
+        + status_html(state, context)
+        + progress_html(state)
+        + table_html(state.log, frame.entries, max_rows=max_rows)
+        + sync_html(frame.sync)
+        + '<details open style="margin-top:4px"><summary>Slack message</summary>'
+        + preview_html(frame.preview, frame.sync)
+        + "</details></div>"
+    )
+
+
+def frame_text(frame, *, context: RunContext | None = None, max_rows: int = MAX_ROWS) -> str:
+    """The whole report as plain text, for terminals and any front end without HTML."""
+    state = frame.state
+    context = frame_context(frame, context)
+    lines = [status_text(state, context)]
+    if state.progress is not None:
+        lines.append(progress_bar(state.progress, 20))
+    lines.append(table_text(state.log, frame.entries, max_rows=max_rows))
+    slack = f"Slack: {sync_text(frame.sync)}"
+    link = safe_link(frame.sync.permalink)
+    lines.append(f"{slack}  {link}" if link else slack)
+    return "\n".join(lines)

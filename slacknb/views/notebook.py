@@ -1,0 +1,208 @@
+"""``NotebookView``: the report in a notebook cell, live while the training cell runs.
+
+With ipywidgets it displays a :class:`~slacknb.views.widget.ReportWidget` (whose
+display also carries text/plain and text/html, for front ends without a
+widget manager). Without ipywidgets, or with ``widgets=False``, it displays a
+plain text/html + text/plain report through a display handle and replaces it
+on every change.
+
+:func:`mimebundle` is how a report object displays itself (``display(report)``
+or as a cell's last value): text/plain, text/html and, while a widget shows the
+same run, that widget's view.
+"""
+
+from __future__ import annotations
+
+import functools
+import warnings
+from typing import Callable
+
+from slacknb.views import html as report_html
+from slacknb.core.context import RunContext
+
+_WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
+def mimebundle(frame, *, widget=None, context: RunContext | None = None,
+               max_rows: int = report_html.MAX_ROWS) -> dict:
+    """text/plain and text/html of ``frame``, plus the widget view of ``widget``.
+
+    ``widget`` defaults to the live :class:`~slacknb.views.widget.ReportWidget` that
+    shows the same run (same ``ReportState``), when there is one.
+    """
+    data = {
+        "text/plain": report_html.frame_text(frame, context=context, max_rows=max_rows),
+        "text/html": report_html.frame_html(frame, context=context, max_rows=max_rows),
+    }
+    if widget is None:
+        widget = _live_widget(frame.state)
+    model_id = getattr(widget, "model_id", None) if widget is not None else None
+    if model_id:
+        data[_WIDGET_VIEW] = {"version_major": 2, "version_minor": 0, "model_id": model_id}
+    return data
+
+
+def _live_widget(state):
+    try:
+        from slacknb.views.widget import widget_for
+    except ImportError:  # no ipywidgets: no widget can exist
+        return None
+    return widget_for(state)
+
+
+class ReportSnapshot:
+    """One frame as a displayable object (text/plain + text/html), for the widget-free view."""
+
+    def __init__(self, frame, *, context: RunContext | None = None, max_rows: int = report_html.MAX_ROWS):
+        self.frame = frame
+        self.context = context
+        self.max_rows = max_rows
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        return {
+            "text/plain": report_html.frame_text(self.frame, context=self.context, max_rows=self.max_rows),
+            "text/html": report_html.frame_html(self.frame, context=self.context, max_rows=self.max_rows),
+        }
+
+    def __repr__(self) -> str:
+        return report_html.frame_text(self.frame, context=self.context, max_rows=self.max_rows)
+
+
+class _Waiting:
+    """What the widget-free view shows between ``show()`` and the first frame."""
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        return {"text/plain": "slacknb: waiting for the first report",
+                "text/html": '<div class="slacknb-report" data-status="">waiting for the first report</div>'}
+
+
+def _guarded(method):
+    """A failing display must not stop training or the Slack mirror: warn once, then stand down."""
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        if self._broken:
+            return None
+        try:
+            return method(self, *args, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - training and Slack go on without this view
+            self._broken = True
+            warnings.warn(f"slacknb: the notebook view stopped ({type(exc).__name__}: {exc}); "
+                          "training and the Slack mirror go on", RuntimeWarning, stacklevel=2)
+            return None
+
+    return wrapper
+
+
+class NotebookView:
+    """Shows a run in the current notebook cell and keeps it up to date.
+
+    Options (keyword-only):
+
+    * ``widgets``: True for the ipywidgets widget, False for the text/html
+      report, None (default) for the widget when ipywidgets is installed.
+    * ``display``: the display function, IPython's ``display`` by default; it
+      is called as ``display(obj, display_id=True)`` and must return a handle
+      with ``update(obj)``.
+    * ``context``: host and path for the status line (default: this process).
+    * ``max_rows``: log rows kept on screen (the newest; a note counts the rest).
+
+    ``refresh(frame)`` skips a frame that shows nothing new; ``finish(frame)``
+    always shows the frame and also refreshes the text/html saved with the
+    notebook, so nbconvert and GitHub show the final report.
+    """
+
+    def __init__(self, *, widgets: bool | None = None, display: Callable | None = None,
+                 context: RunContext | None = None, max_rows: int = report_html.MAX_ROWS):
+        if widgets not in (None, True, False):
+            raise TypeError(f"widgets must be True, False or None (automatic), not {widgets!r}")
+        if display is not None and not callable(display):
+            raise TypeError("display must be a callable like IPython.display.display, or None")
+        if isinstance(max_rows, bool) or not isinstance(max_rows, int) or max_rows < 1:
+            raise ValueError(f"max_rows must be a whole number >= 1, not {max_rows!r}")
+        if widgets is True:
+            _require_ipywidgets()
+        self._want_widgets = widgets
+        self._display = display
+        self.context = context
+        self.max_rows = max_rows
+        self.widget = None
+        self._broken = False
+        self._shown = False
+        self._handle = None
+        self._last = None  # signature of what the widget-free view shows
+
+    @property
+    def uses_widget(self) -> bool:
+        """True when the current run is shown by an ipywidgets widget."""
+        return self.widget is not None
+
+    @_guarded
+    def show(self) -> None:
+        """Display a new, empty report in the current cell (one per run)."""
+        self.widget = self._make_widget()
+        self._last = None
+        # Outside IPython, display() prints and returns no handle: nothing to update then.
+        self._handle = self._show(self.widget if self.widget is not None else _Waiting())
+        self._shown = True
+
+    @_guarded
+    def refresh(self, frame) -> None:
+        """Show ``frame`` unless it shows the same as the last one."""
+        if not self._shown:
+            self.show()
+        if self.widget is not None:
+            self.widget.update(frame)
+            return
+        self._update_snapshot(frame, force=False)
+
+    @_guarded
+    def finish(self, frame) -> None:
+        """Show the final frame, always, and make it what a saved notebook shows."""
+        if not self._shown:
+            self.show()
+        if self.widget is not None:
+            self.widget.update(frame, force=True)
+            # Re-display so that the text/html and text/plain stored next to the
+            # widget view are the final report, not the empty one from show().
+            if self._handle is not None:
+                self._handle.update(self.widget)
+            return
+        self._update_snapshot(frame, force=True)
+
+    def mimebundle(self, frame) -> dict:
+        """``frame`` as text/plain + text/html, with this view's widget when it has one."""
+        return mimebundle(frame, widget=self.widget, context=self.context, max_rows=self.max_rows)
+
+    # -- helpers ---------------------------------------------------------------------
+
+    def _make_widget(self):
+        if self._want_widgets is False:
+            return None
+        try:
+            from slacknb.views.widget import ReportWidget
+        except ImportError:
+            return None  # widgets=None: fall back to text/html without a fuss
+        return ReportWidget(context=self.context, max_rows=self.max_rows)
+
+    def _show(self, obj):
+        display = self._display
+        if display is None:
+            from IPython.display import display
+        return display(obj, display_id=True)
+
+    def _update_snapshot(self, frame, *, force: bool) -> None:
+        key = report_html.frame_signature(frame)
+        if not force and self._last is not None and self._last == key:
+            return
+        self._last = key
+        if self._handle is not None:
+            self._handle.update(ReportSnapshot(frame, context=self.context, max_rows=self.max_rows))
+
+
+def _require_ipywidgets() -> None:
+    try:
+        import ipywidgets  # noqa: F401
+    except ImportError as exc:
+        raise ImportError("NotebookView(widgets=True) needs ipywidgets: pip install 'ipywidgets>=8', "
+                          "or pass widgets=None to fall back to a text/html report") from exc

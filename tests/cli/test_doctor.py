@@ -1,0 +1,104 @@
+"""slacknb doctor against the local Slack server, one misconfiguration per test."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+
+
+from slacknb.cli.doctor import run_doctor
+
+
+def doctor(server, *, token=None, channel=None, **kwargs):
+    environ = {"SLACK_BOT_TOKEN": server.token if token is None else token,
+               "SLACKNB_API_URL": server.url}
+    if channel is not False:
+        environ["SLACK_CHANNEL_ID"] = channel or server.channel_id
+    out = io.StringIO()
+    status = run_doctor(environ=environ, out=out, **kwargs)
+    text = out.getvalue()
+    assert server.token not in text
+    return status, text
+
+
+def test_healthy_setup_passes_and_posts_nothing(server):
+    status, text = doctor(server)
+    assert status == 0, text
+    assert "token valid" in text and "#training" in text and "ready to post" in text
+    assert server.messages() == []
+
+
+def test_bad_token_is_caught_with_a_fix(server):
+    status, text = doctor(server, token="xoxb-not-a-real-token-123")
+    assert status == 1
+    assert "invalid_auth" in text and "OAuth & Permissions" in text
+    assert "not-a-real" not in text
+
+
+def test_revoked_token(server):
+    server.workspace.tokens[server.token].revoked = True
+    status, text = doctor(server)
+    assert status == 1 and "token_revoked" in text and "reinstall" in text
+
+
+def test_missing_chat_write_scope_fails(server):
+    info = server.workspace.tokens[server.token]
+    info.scopes = tuple(s for s in info.scopes if s != "chat:write")
+    status, text = doctor(server)
+    assert status == 1 and "scope chat:write is missing" in text
+
+
+def test_missing_optional_scopes_are_warnings_naming_the_feature(server):
+    info = server.workspace.tokens[server.token]
+    info.scopes = tuple(s for s in info.scopes if s not in ("users:read", "files:write"))
+    status, text = doctor(server)
+    assert status == 0
+    assert "[warn] scope users:read is missing: add it to turn @name mentions" in text
+    assert "[warn] scope files:write is missing" in text
+
+
+def test_wrong_channel(server):
+    status, text = doctor(server, channel="C0NOPE")
+    assert status == 1 and "channel C0NOPE not found" in text
+
+
+def test_private_channel_without_the_bot(server):
+    status, text = doctor(server, channel="C0PRIVATE")
+    assert status == 1 and "/invite" in text
+
+
+def test_public_channel_without_membership_needs_a_scope(server):
+    assert doctor(server, channel="C0PUBLIC2")[0] == 0  # chat:write.public
+    info = server.workspace.tokens[server.token]
+    info.scopes = tuple(s for s in info.scopes if s not in ("chat:write.public", "channels:join"))
+    status, text = doctor(server, channel="C0PUBLIC2")
+    assert status == 1 and "/invite @your-app" in text
+
+
+def test_archived_channel(server):
+    server.workspace.channels[server.channel_id].is_archived = True
+    status, text = doctor(server)
+    assert status == 1 and "archived" in text
+
+
+def test_no_token_at_all(server):
+    out = io.StringIO()
+    assert run_doctor(environ={}, out=out) == 1
+    assert "no token: set SLACK_BOT_TOKEN" in out.getvalue()
+
+
+def test_unreachable_api(server):
+    server.down = True
+    status, text = doctor(server)
+    assert status == 1 and "auth.test" in text
+
+
+def test_command_line(server):
+    env = {**os.environ, "SLACK_BOT_TOKEN": server.token, "SLACKNB_API_URL": server.url}
+    env.pop("SLACK_CHANNEL_ID", None)
+    done = subprocess.run([sys.executable, "-m", "slacknb", "doctor", "--channel", server.channel_id],
+                          env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "ready to post" in done.stdout and server.token not in done.stdout + done.stderr

@@ -1,0 +1,144 @@
+import random
+
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from slacknb.core.context import RunContext
+from slacknb.core.render import (CUT_MARKER, MAX_MAX_BYTES, MIN_MAX_BYTES, Renderer,
+                            format_hms, progress_bar, utf8_len)
+from slacknb.core.state import ReportState
+
+CONTEXT = RunContext("gpu-host", "/home/me/exp", "train.py", "--lr 0.1", "")
+ENTRIES = ["epoch", "main/loss", "elapsed_time"]
+
+
+def make_log(n, seed=0):
+    rng = random.Random(seed)
+    return [{"epoch": i + 1, "main/loss": rng.random(), "elapsed_time": i * 1.5} for i in range(n)]
+
+
+def renderer(**kwargs):
+    return Renderer(context=CONTEXT, **kwargs)
+
+
+def test_started_state_has_no_table():
+    text = renderer().render(ReportState())
+    assert text == "Started - 0:00:00 `gpu-host:/home/me/exp$ train.py --lr 0.1`\n\n"
+
+
+def test_full_log_fits_and_is_the_printreport_table():
+    log = make_log(5)
+    text = renderer().render(ReportState(status="Training", log=log, entries=ENTRIES, elapsed=65))
+    lines = text.splitlines()
+    assert lines[0] == "Training - 0:01:05 `gpu-host:/home/me/exp$ train.py --lr 0.1`"
+    assert lines[1] == "```"
+    assert lines[2].split() == ENTRIES
+    assert [line.split()[0] for line in lines[3:8]] == ["1", "2", "3", "4", "5"]
+    assert lines[8] == "```"
+
+
+@pytest.mark.parametrize("strategy, expect_first, expect_last", [
+    ("thin_out", None, "2000"), ("fifo", None, "2000"), ("lifo", "1", None)])
+def test_long_log_fits_budget_with_each_strategy(strategy, expect_first, expect_last):
+    text = renderer(normalizer=strategy).render(
+        ReportState(status="Training", log=make_log(2000), entries=ENTRIES))
+    assert utf8_len(text) <= 4000
+    rows = text.split("```")[1].strip("\n").splitlines()
+    assert rows[0].split() == ENTRIES
+    if expect_first:
+        assert rows[1].split()[0] == expect_first
+    if expect_last:
+        assert rows[-1].split()[0] == expect_last
+    assert utf8_len(text) > 4000 - 80  # the budget is actually used
+
+
+def test_metric_names_cannot_ping_anyone():
+    log = [{"<!channel>": 1.0, "main/`````x": 2.0}]
+    text = renderer().render(ReportState(log=log))
+    assert "<!channel>" not in text
+    assert "&lt;!channel&gt;" in text
+    assert text.count("```") == 2
+
+
+def test_mentions_are_real_control_sequences():
+    text = renderer().render(ReportState(status="Completed", mentions="<@U0ALICE> <!here>"))
+    assert text.endswith("<@U0ALICE> <!here>")
+
+
+def test_context_is_escaped_and_kept_inside_inline_code():
+    ctx = RunContext("h<!here>", "/tmp/a&b", "x`y", "", "")
+    text = Renderer(context=ctx).render(ReportState())
+    assert "<!here>" not in text and "&lt;!here&gt;" in text and "a&amp;b" in text
+    assert text.splitlines()[0].count("`") == 2
+
+
+def test_oversized_template_is_cut_keeping_status_and_mentions():
+    r = renderer(template="{status} " + "x" * 5000 + " {finish_mentions}", max_bytes=500)
+    text = r.render(ReportState(status="Failed", mentions="<@U0BOB>"))
+    assert utf8_len(text) <= 500
+    assert text.startswith("Failed ")
+    assert CUT_MARKER in text and text.endswith("<@U0BOB>")
+
+
+def test_header_alone_too_wide_is_cut_visibly():
+    entries = [f"metric/{i:03d}/with/a/very/long/name" for i in range(40)]
+    log = [{e: 1.0 for e in entries}]
+    text = renderer(max_bytes=300).render(ReportState(status="Training", log=log, entries=entries))
+    assert utf8_len(text) <= 300 and CUT_MARKER in text and text.startswith("Training")
+
+
+@pytest.mark.parametrize("bad", [0, 255, 40001, -1])
+def test_max_bytes_out_of_range(bad):
+    with pytest.raises(ValueError, match=f"{MIN_MAX_BYTES} to {MAX_MAX_BYTES}"):
+        renderer(max_bytes=bad)
+
+
+def test_max_bytes_wrong_type():
+    with pytest.raises(TypeError):
+        renderer(max_bytes="4000")
+
+
+def test_unknown_normalizer_raises_at_construction():
+    with pytest.raises(ValueError, match="thin_out, fifo, lifo"):
+        renderer(normalizer="random")
+
+
+def test_entries_none_picks_columns_as_the_log_fills():
+    log = [{"epoch": 1, "elapsed_time": 1.0}]
+    r = renderer()
+    state = ReportState(log=log)
+    assert r.entries(state) == ("epoch", "elapsed_time")
+    log.append({"epoch": 2, "main/loss": 0.5, "elapsed_time": 2.0})
+    assert r.entries(state) == ("epoch", "main/loss", "elapsed_time")
+
+
+def test_format_helpers():
+    assert format_hms(3725.9) == "1:02:05"
+    assert format_hms(None) == ""
+    assert progress_bar(0.42) == "[####------] 42%"
+    assert progress_bar(None) == ""
+
+
+text_values = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40)
+
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    rows=st.lists(st.dictionaries(text_values, st.one_of(st.floats(allow_nan=True), text_values),
+                                  max_size=5), max_size=60),
+    budget=st.integers(MIN_MAX_BYTES, 3000),
+    strategy=st.sampled_from(["thin_out", "fifo", "lifo"]),
+    mentions=st.sampled_from(["", "<@U0ALICE>", "<!here> <@U1>"]),
+    status=st.sampled_from(["Training", "Failed"]),
+    hostname=text_values,
+)
+def test_any_input_fits_and_leaks_no_control_sequence(rows, budget, strategy, mentions, status, hostname):
+    ctx = RunContext(hostname, "/w", "c", "a", "")
+    r = Renderer(context=ctx, max_bytes=budget, normalizer=strategy)
+    text = r.render(ReportState(status=status, log=rows, mentions=mentions))
+    assert utf8_len(text) <= budget
+    # Every '<' in the text belongs to the mentions slacknb wrote itself.
+    assert text.count("<") == mentions.count("<") or CUT_MARKER in text
+    assert text.startswith(status)
+    if any(rows) and CUT_MARKER not in text:
+        assert text.count("```") == 2  # content cannot close its code block early
