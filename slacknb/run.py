@@ -17,10 +17,11 @@ from typing import Callable, Sequence, TextIO
 
 from slacknb.core.context import in_kernel
 from slacknb.core.render import Renderer, format_hms
-from slacknb.core.state import COMPLETED, FAILED, INTERRUPTED, STARTED, TRAINING, ReportState
+from slacknb.core.state import COMPLETED, FAILED, INTERRUPTED, STARTED, STOPPED, TRAINING, ReportState
+from slacknb.core.stop import StopSignal
 from slacknb.views.console import ConsoleView
 
-OUTCOMES = {COMPLETED: "completed", FAILED: "failed", INTERRUPTED: "interrupted"}
+OUTCOMES = {COMPLETED: "completed", FAILED: "failed", INTERRUPTED: "interrupted", STOPPED: "stopped"}
 ALERT_CHOICES = ("failed", "completed", "all", "none")
 # Rendering more often than this only burns the training thread: Slack edits
 # are rarer still (min_interval) and a person cannot read faster.
@@ -43,6 +44,7 @@ class Frame:
     preview: str
     sync: object  # MirrorState
     context: object = None  # RunContext: host, directory, command
+    stop: StopSignal | None = None  # where a Stop button writes, while the run can be stopped
 
 
 def _guarded(method):
@@ -63,12 +65,19 @@ def _guarded(method):
 
 
 class ReportRun:
-    """Keeps one run's report and sends it to the views and to Slack."""
+    """Keeps one run's report and sends it to the views and to Slack.
+
+    ``stop`` is the run's :class:`~slacknb.core.stop.StopSignal` and ``listener`` the
+    Slack Stop button's (:class:`~slacknb.slack.buttons.StopListener`, or None). A
+    framework that can end its loop at an iteration boundary sets :attr:`stoppable`
+    and asks :meth:`should_stop` at each one.
+    """
 
     def __init__(self, *, renderer: Renderer, mirror, views: Sequence = (),
                  alert: str = "all", min_iterations: int = 0,
                  refresh_interval: float = DEFAULT_REFRESH,
-                 clock: Callable[[], float] = time.monotonic):
+                 clock: Callable[[], float] = time.monotonic,
+                 stop: StopSignal | None = None, listener=None):
         self.renderer = renderer
         self.mirror = mirror
         self.views = list(views)
@@ -81,6 +90,10 @@ class ReportRun:
         self._last_push = None
         self._warned_internal = False
         self._finished = False
+        self.stop = stop if stop is not None else StopSignal()
+        self.listener = listener
+        self.stoppable = False
+        self._stopped = False
 
     @property
     def finished(self) -> bool:
@@ -89,7 +102,19 @@ class ReportRun:
     def frame(self) -> Frame:
         preview = self.renderer.render(self.state)
         return Frame(self.state, self.renderer.entries(self.state), preview, self.mirror.state,
-                     self.renderer.context)
+                     self.renderer.context, self._stop_for_views())
+
+    def _stop_for_views(self) -> StopSignal | None:
+        return self.stop if self.stoppable and not self._finished else None
+
+    def should_stop(self) -> bool:
+        """Asked at each iteration boundary: True once a Stop button was pressed (the run
+        then ends as Stopped). Views get a moment to hear a click (bounded by each view)."""
+        self._each_view("poll")
+        if self.stop.requested is not None:
+            self._stopped = True
+            return True
+        return False
 
     def _rerender(self, max_bytes: int) -> str:
         return self.renderer.render(self.state, max_bytes=max(256, max_bytes))
@@ -102,6 +127,8 @@ class ReportRun:
         self.state.entries = entries
         self.state.label = label
         self.state.status = STARTED
+        if self.listener is not None:
+            self.listener.start()
         self._each_view("show")
         self.push(force=True)
 
@@ -132,7 +159,8 @@ class ReportRun:
     @_guarded
     def finish(self, status: str, *, error: BaseException | None = None,
                console_tail: str | None = None) -> bool:
-        """The run ended (Completed, Failed or Interrupted): deliver the final state.
+        """The run ended (Completed, Failed or Interrupted; Completed after a Stop click
+        reads Stopped): deliver the final state.
 
         Waits for Slack up to the mirror's flush timeout; returns True when the
         final edit and every reply were delivered.
@@ -140,6 +168,12 @@ class ReportRun:
         if self._finished:
             return True
         self._finished = True
+        request = self.stop.requested
+        if self._stopped and status == COMPLETED and request is not None:
+            status = STOPPED
+            self.state.stopped_by = request.description
+        # From here on a click is told the run ended.
+        self.stop.end(status)
         self.state.status = status
         self.state.eta = 0.0 if status == COMPLETED else None
         if status == COMPLETED:
@@ -159,6 +193,8 @@ class ReportRun:
             mention=wants_reply,
             rerender=self._rerender,
         )
+        if self.listener is not None:
+            self.listener.close()
         # The sync state changed while Slack was flushed: show where it ended.
         final = Frame(self.state, frame.entries, frame.preview, self.mirror.state, frame.context)
         self._each_view("refresh", final)
@@ -186,7 +222,8 @@ class ReportRun:
             # Quick debug crashes (ClearML's min-iterations filter) still say
             # Failed in the message, but ping nobody.
             return self.alert in ("failed", "all") and self.iterations >= self.min_iterations
-        if status == COMPLETED:
+        if status in (COMPLETED, STOPPED):
+            # A stop is a person's decision that the run is done: told like a completion.
             return self.alert in ("completed", "all")
         return self.alert == "all"
 

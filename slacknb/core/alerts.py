@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from slacknb.core.slack_text import code_block, escape, inline_code_safe
 
-OUTCOMES = ("completed", "failed", "interrupted")
-STATUS_WORDS = {"completed": "Completed", "failed": "Failed", "interrupted": "Interrupted"}
-_EMOJI = {"completed": ":white_check_mark:", "failed": ":x:", "interrupted": ":warning:"}
+OUTCOMES = ("completed", "failed", "interrupted", "stopped")
+STATUS_WORDS = {"completed": "Completed", "failed": "Failed", "interrupted": "Interrupted", "stopped": "Stopped"}
+_EMOJI = {"completed": ":white_check_mark:", "failed": ":x:", "interrupted": ":warning:",
+          "stopped": ":octagonal_sign:"}
 # "Completed in 0:03:12" reads as a duration; "Failed after 0:03:12" as the moment it stopped.
-_PREPOSITION = {"completed": "in", "failed": "after", "interrupted": "after"}
+_PREPOSITION = {"completed": "in", "failed": "after", "interrupted": "after", "stopped": "after"}
 
 TRACEBACK_LINES = 20
 TRACEBACK_CHARS = 2500

@@ -10,7 +10,8 @@ import enum
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
-__all__ = ["COMPLETED", "FAILED", "FINAL_STATUSES", "INTERRUPTED", "STARTED", "TRAINING", "ReportState", "Status"]
+__all__ = ["COMPLETED", "FAILED", "FINAL_STATUSES", "INTERRUPTED", "STARTED", "STOPPED", "TRAINING", "ReportState",
+           "Status"]
 
 
 class Status(str, enum.Enum):
@@ -21,6 +22,8 @@ class Status(str, enum.Enum):
     COMPLETED = "Completed"
     FAILED = "Failed"
     INTERRUPTED = "Interrupted"
+    #: Ended by a Stop button (Slack's or the notebook's) at an iteration boundary.
+    STOPPED = "Stopped"
 
     # str(), format() and repr() read exactly as the plain word did before the Enum
     # (not "Status.COMPLETED"), on every Python: users' notebooks print them.
@@ -34,8 +37,8 @@ class Status(str, enum.Enum):
         return self in FINAL_STATUSES
 
 
-STARTED, TRAINING, COMPLETED, FAILED, INTERRUPTED = Status
-FINAL_STATUSES = frozenset({Status.COMPLETED, Status.FAILED, Status.INTERRUPTED})
+STARTED, TRAINING, COMPLETED, FAILED, INTERRUPTED, STOPPED = Status
+FINAL_STATUSES = frozenset({Status.COMPLETED, Status.FAILED, Status.INTERRUPTED, Status.STOPPED})
 
 
 @dataclass
@@ -45,7 +48,9 @@ class ReportState:
     ``log`` is the list of observations (LogReport's log, shared, append-only);
     ``entries`` the table's columns (None: chosen from the log).
     ``elapsed`` and ``eta`` are seconds; ``progress`` a fraction in [0, 1] or
-    None when the stop trigger does not tell.
+    None when the stop trigger does not tell. ``stopped_by`` says who stopped a
+    Stopped run ("by <@U0ALICE>", "from the notebook"): ``{status}`` reads
+    "Stopped by <@U0ALICE>".
     """
 
     status: Status = Status.STARTED
@@ -56,6 +61,7 @@ class ReportState:
     eta: float | None = None
     mentions: str = ""
     label: str = ""
+    stopped_by: str = ""
 
     @property
     def finished(self) -> bool:

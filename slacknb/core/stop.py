@@ -36,6 +36,7 @@ class StopSignal:
         self._lock = threading.Lock()
         self._request: StopRequest | None = None
         self._ended: str | None = None
+        self._made = threading.Event()
 
     def request(self, request: StopRequest) -> StopRequest | None:
         """Ask the run to stop. Returns the request in force (an earlier one wins),
@@ -45,11 +46,17 @@ class StopSignal:
                 return None
             if self._request is None:
                 self._request = request
+                self._made.set()
             return self._request
 
     @property
     def requested(self) -> StopRequest | None:
         """The stop request, once one was made."""
+        return self._request
+
+    def wait(self, timeout: float) -> StopRequest | None:
+        """Block until a stop is requested (at most ``timeout`` seconds); the request or None."""
+        self._made.wait(timeout)
         return self._request
 
     def end(self, status: str) -> None:

@@ -29,7 +29,9 @@ from slacknb.core.context import default_label
 from slacknb.slack.mirror import SlackMirror
 from slacknb.core.render import DEFAULT_MAX_BYTES, Renderer
 from slacknb.core.state import COMPLETED, FAILED, INTERRUPTED
+from slacknb.core.stop import StopSignal
 from slacknb.run import ReportRun
+from slacknb.slack.buttons import allowed_people, stop_listener
 from slacknb.core.template import DEFAULT_TEMPLATE
 from slacknb.run import default_views
 
@@ -50,6 +52,13 @@ class SlackReport(chainer_extensions.PrintReport):
     rank variables (``OMPI_COMM_WORLD_RANK``, ``PMI_RANK``, ``RANK``, ``SLURM_PROCID``)
     decide the same way. ``delivery_timeout`` bounds how long the end of the run is
     still delivered after ``flush_timeout`` (see :class:`~slacknb.slack.mirror.SlackMirror`).
+
+    ``stop_button=True`` puts a Stop button under the report in Slack (it needs the app's
+    app-level token in ``SLACK_APP_TOKEN``, Socket Mode and Interactivity on). The people
+    in ``stop_allowed`` (user IDs, @names or e-mails; default: those in
+    ``finish_mentions``) may press it; the run then ends after the current iteration,
+    through the trainer's stop trigger, so every extension's ``finalize`` still runs,
+    and reads Stopped. The notebook widget has a Stop button of its own.
     """
 
     def __init__(self, access_token=None, channel_id=None, entries=None,
@@ -57,7 +66,7 @@ class SlackReport(chainer_extensions.PrintReport):
                  log_report="LogReport", *, max_bytes=DEFAULT_MAX_BYTES, min_interval=5.0,
                  flush_timeout=30.0, base_url=None, alert_prefix="", alert="all",
                  min_iterations=0, label=None, local=False, out=None, views=None, console_tail=None,
-                 comm=None, delivery_timeout=120.0):
+                 comm=None, delivery_timeout=120.0, stop_button=False, stop_allowed=None):
         if entries is not None and (isinstance(entries, str) or not all(isinstance(e, str) for e in entries)):
             raise TypeError("entries must be a list of observation keys such as "
                             "['epoch', 'main/loss'], or None to pick them from the log")
@@ -82,8 +91,20 @@ class SlackReport(chainer_extensions.PrintReport):
         if views is None:
             # Like ChainerMN's examples, only rank 0 prints: N copies of one table help nobody.
             views = default_views(out=out) if rank.owner else []
+        stop = StopSignal()
+        listener = None
+        if stop_button:
+            allowed = allowed_people(stop_allowed, finish_mentions)
+            if rank.distributed:
+                # Every rank would have to leave the loop at the same iteration: that is a
+                # collective per iteration, which a button is not worth.
+                warnings.warn("slacknb: the Stop button is for single-process runs; this one has "
+                              f"{rank.size} processes, so it has none", RuntimeWarning, stacklevel=2)
+            elif mirror.enabled:
+                listener = stop_listener(token=None if local else access_token, base_url=base_url,
+                                         allowed=allowed, signal=stop)
         self._run = ReportRun(renderer=renderer, mirror=mirror, views=views, alert=alert,
-                              min_iterations=min_iterations)
+                              min_iterations=min_iterations, stop=stop, listener=listener)
         self._label = label
         self._comm = comm
         self._rank = rank
@@ -131,6 +152,11 @@ class SlackReport(chainer_extensions.PrintReport):
         self._outer_exception = sys.exc_info()[1]
         log = self._log(trainer)
         self._seen_rows = len(log) if log is not None else 0
+        if not self._rank.distributed:
+            # Trainer.run reads stop_trigger after the initializers: a Stop click ends the
+            # loop at the next iteration boundary, and finalize() still runs.
+            trainer.stop_trigger = StopTrigger(trainer.stop_trigger, self._run.should_stop)
+            self._run.stoppable = True
         self._run.start(log=log if log is not None else [], entries=self._entries_arg, label=self._label)
         if self._comm is not None:
             self._share_message()
@@ -226,6 +252,22 @@ class SlackReport(chainer_extensions.PrintReport):
 
     def __repr__(self) -> str:
         return f"<SlackReport {self._run.state.status} slack={self._run.mirror.state.status}>"
+
+
+class StopTrigger:
+    """The trainer's stop trigger, also true once ``should_stop()`` says so. Everything
+    else (``get_training_length``, ``serialize``...) is the wrapped trigger's."""
+
+    def __init__(self, trigger, should_stop) -> None:
+        self.trigger = trigger
+        self._should_stop = should_stop
+
+    def __call__(self, trainer) -> bool:
+        # The wrapped trigger first: a run that ends on its own reads Completed.
+        return bool(self.trigger(trainer)) or self._should_stop()
+
+    def __getattr__(self, name):
+        return getattr(self.trigger, name)
 
 
 def _progress(trainer) -> float | None:

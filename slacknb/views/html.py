@@ -20,7 +20,7 @@ from typing import Mapping, Sequence
 
 from slacknb.core.context import RunContext
 from slacknb.core.render import format_hms, progress_bar
-from slacknb.core.state import COMPLETED, FAILED, INTERRUPTED, STARTED, TRAINING, ReportState
+from slacknb.core.state import COMPLETED, FAILED, INTERRUPTED, STARTED, STOPPED, TRAINING, ReportState
 from slacknb.core.table import RowFormat, format_header, format_value
 
 # Rows kept in the DOM: a 2,000-row log as HTML would make every update and
@@ -33,10 +33,11 @@ STATUS_COLORS = {
     COMPLETED: "#1a7f37",
     FAILED: "#cf222e",
     INTERRUPTED: "#bc4c00",
+    STOPPED: "#8250df",
 }
 # ipywidgets' FloatProgress bar_style for each status ('' is the theme's colour).
-BAR_STYLES = {COMPLETED: "success", FAILED: "danger", INTERRUPTED: "warning"}
-_BAR_COLORS = {"": "#0969da", "success": "#1a7f37", "danger": "#cf222e", "warning": "#bc4c00"}
+BAR_STYLES = {COMPLETED: "success", FAILED: "danger", INTERRUPTED: "warning", STOPPED: "info"}
+_BAR_COLORS = {"": "#0969da", "success": "#1a7f37", "danger": "#cf222e", "warning": "#bc4c00", "info": "#8250df"}
 SYNC_COLORS = {
     "local": "#6e7781",
     "posting": "#0969da",
@@ -86,7 +87,8 @@ def frame_signature(frame) -> tuple:
 
 
 def bar_style(status: str) -> str:
-    """FloatProgress bar_style: green when completed, red when failed, orange when interrupted."""
+    """FloatProgress bar_style: green when completed, red when failed, orange when interrupted,
+    "info" when stopped."""
     return BAR_STYLES.get(status, "")
 
 
