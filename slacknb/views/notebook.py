@@ -14,11 +14,17 @@ same run, that widget's view.
 from __future__ import annotations
 
 import functools
+import time
 import warnings
 from typing import Callable
 
 from slacknb.views import html as report_html
 from slacknb.core.context import RunContext
+from slacknb.views.kernel_poll import kernel_poller
+
+# How often the training thread lets a widget click in (see kernel_poll): a person
+# waits a fifth of a second at most, and training pays one poll per that time.
+POLL_INTERVAL = 0.2
 
 _WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
@@ -106,6 +112,9 @@ class NotebookView:
       with ``update(obj)``.
     * ``context``: host and path for the status line (default: this process).
     * ``max_rows``: log rows kept on screen (the newest; a note counts the rest).
+    * ``poller``: returns what lets a click reach a busy kernel
+      (:func:`~slacknb.views.kernel_poll.kernel_poller` by default); when it returns
+      None the widget shows no Stop button. ``clock`` paces the polls.
 
     ``refresh(frame)`` skips a frame that shows nothing new; ``finish(frame)``
     always shows the frame and also refreshes the text/html saved with the
@@ -113,7 +122,8 @@ class NotebookView:
     """
 
     def __init__(self, *, widgets: bool | None = None, display: Callable | None = None,
-                 context: RunContext | None = None, max_rows: int = report_html.MAX_ROWS):
+                 context: RunContext | None = None, max_rows: int = report_html.MAX_ROWS,
+                 poller: Callable = kernel_poller, clock: Callable[[], float] = time.monotonic):
         if widgets not in (None, True, False):
             raise TypeError(f"widgets must be True, False or None (automatic), not {widgets!r}")
         if display is not None and not callable(display):
@@ -131,6 +141,10 @@ class NotebookView:
         self._shown = False
         self._handle = None
         self._last = None  # signature of what the widget-free view shows
+        self._find_poller = poller
+        self._poller = None
+        self._clock = clock
+        self._polled_at: float | None = None
 
     @property
     def uses_widget(self) -> bool:
@@ -140,6 +154,7 @@ class NotebookView:
     @_guarded
     def show(self) -> None:
         """Display a new, empty report in the current cell (one per run)."""
+        self._poller = self._find_poller() if self._want_widgets is not False else None
         self.widget = self._make_widget()
         self._last = None
         # Outside IPython, display() prints and returns no handle: nothing to update then.
@@ -170,6 +185,18 @@ class NotebookView:
             return
         self._update_snapshot(frame, force=True)
 
+    @_guarded
+    def poll(self) -> None:
+        """Let a click on the widget's Stop button in (called between iterations; at most
+        every :data:`POLL_INTERVAL` seconds it costs a look at the kernel's inbox)."""
+        if self._poller is None or self.widget is None:
+            return
+        now = self._clock()
+        if self._polled_at is not None and now - self._polled_at < POLL_INTERVAL:
+            return
+        self._polled_at = now
+        self._poller.poll()
+
     def mimebundle(self, frame) -> dict:
         """``frame`` as text/plain + text/html, with this view's widget when it has one."""
         return mimebundle(frame, widget=self.widget, context=self.context, max_rows=self.max_rows)
@@ -183,7 +210,7 @@ class NotebookView:
             from slacknb.views.widget import ReportWidget
         except ImportError:
             return None  # widgets=None: fall back to text/html without a fuss
-        return ReportWidget(context=self.context, max_rows=self.max_rows)
+        return ReportWidget(context=self.context, max_rows=self.max_rows, stop_button=self._poller is not None)
 
     def _show(self, obj):
         display = self._display

@@ -9,6 +9,10 @@ code that makes the text/html fallback.
 
 The widget holds no secret: its traits are the rendered report, the sync state
 and the message preview, all of which are written into a saved notebook.
+
+While a run can be stopped (its frame carries a StopSignal) a Stop button shows; a
+click asks for a graceful stop at the next iteration boundary (the notebook view
+lets the click reach a kernel busy training: :mod:`slacknb.views.kernel_poll`).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import ipywidgets as widgets
 
 from slacknb.views import html as report_html
 from slacknb.core.context import RunContext
+from slacknb.core.stop import StopRequest
 
 _WAITING = '<div class="slacknb-status" data-status="" style="opacity:0.7">waiting for the first report</div>'
 
@@ -41,10 +46,12 @@ class ReportWidget(widgets.VBox):
 
     ``context`` gives host and path for the status line (default: the frame's
     own, else this process's); ``max_rows`` is how many log rows stay in the
-    DOM. Call :meth:`update` with each new frame.
+    DOM; ``stop_button=False`` never shows the Stop button. Call :meth:`update`
+    with each new frame.
     """
 
-    def __init__(self, *, context: RunContext | None = None, max_rows: int = report_html.MAX_ROWS, **kwargs):
+    def __init__(self, *, context: RunContext | None = None, max_rows: int = report_html.MAX_ROWS,
+                 stop_button: bool = True, **kwargs):
         if isinstance(max_rows, bool) or not isinstance(max_rows, int) or max_rows < 1:
             raise ValueError(f"max_rows must be a whole number >= 1, not {max_rows!r}")
         # Class names go in at construction: adding them later costs a message each.
@@ -52,14 +59,22 @@ class ReportWidget(widgets.VBox):
         bar = widgets.FloatProgress(value=0.0, min=0.0, max=1.0, bar_style="",
                                     layout=widgets.Layout(width="auto", display="none"),
                                     _dom_classes=("slacknb-progress-bar",))
+        stop = widgets.Button(description="Stop", button_style="danger", icon="stop",
+                              tooltip="Stop after the current iteration (finalizers still run)",
+                              layout=widgets.Layout(display="none", width="auto"),
+                              _dom_classes=("slacknb-stop-button",))
         table = widgets.HTML("", _dom_classes=("slacknb-table-box",))
         sync = widgets.HTML("", _dom_classes=("slacknb-sync-line",))
         preview = widgets.HTML("", _dom_classes=("slacknb-preview-pane",))
         slack = widgets.Accordion(children=[preview], titles=("Slack message",), selected_index=0,
                                   _dom_classes=("slacknb-slack-message",))
-        super().__init__(children=[status_line, bar, table, sync, slack],
+        super().__init__(children=[status_line, bar, stop, table, sync, slack],
                          _dom_classes=("slacknb-report",), **kwargs)
         self.status_line, self.bar, self.table, self.sync, self.preview = status_line, bar, table, sync, preview
+        self.stop_button = stop
+        self._can_stop = bool(stop_button)
+        self._stop = None  # the StopSignal of the run shown, while it can be stopped
+        stop.on_click(self._stop_clicked)
         self.context = context
         self._detected = None
         self.max_rows = max_rows
@@ -75,9 +90,12 @@ class ReportWidget(widgets.VBox):
         A frame that would show the same as the last one costs a tuple
         comparison and sends nothing, unless ``force`` (the final frame).
         """
-        key = report_html.frame_signature(frame)
+        stop = getattr(frame, "stop", None) if self._can_stop else None
+        key = (report_html.frame_signature(frame), stop is not None)
         if not force and key == self._key:
             return False
+        self._stop = stop
+        stopping = stop is not None and stop.requested is not None
         self._key = key
         self.frame = frame
         _by_state[id(frame.state)] = self
@@ -93,6 +111,9 @@ class ReportWidget(widgets.VBox):
             (self.table, "value", self._table_html(state.log, frame.entries)),
             (self.sync, "value", report_html.sync_html(frame.sync)),
             (self.preview, "value", report_html.preview_html(frame.preview, frame.sync)),
+            (self.stop_button.layout, "display", "none" if stop is None else ""),
+            (self.stop_button, "disabled", stop is None or stopping),
+            (self.stop_button, "description", "Stopping..." if stopping else "Stop"),
             (self, "_dom_classes", ("slacknb-report", "slacknb-" + state.status.lower())),
         ]
         changed = [(owner, name, new) for owner, name, new in wanted if getattr(owner, name) != new]
@@ -104,6 +125,14 @@ class ReportWidget(widgets.VBox):
             for owner, name, new in changed:
                 setattr(owner, name, new)
         return True
+
+    def _stop_clicked(self, _button) -> None:
+        stop = self._stop
+        if stop is None or stop.request(StopRequest("notebook")) is None:
+            return
+        with self.stop_button.hold_sync():
+            self.stop_button.disabled = True
+            self.stop_button.description = "Stopping..."
 
     def _context(self, frame) -> RunContext:
         if self.context is not None:
