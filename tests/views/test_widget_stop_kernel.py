@@ -1,0 +1,123 @@
+"""The widget's Stop button in a real kernel (nbclient): a click sent while the cell
+trains reaches the busy kernel and stops the run at an iteration boundary."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+import threading
+from pathlib import Path
+
+import nbformat
+import pytest
+from jupyter_client import BlockingKernelClient
+from nbclient import NotebookClient
+
+pytestmark = pytest.mark.notebook
+
+TESTS = Path(__file__).resolve().parent.parent
+WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+TOKEN_SHAPE = re.compile(r"(?i)(?:xox[a-z]|xapp)-[A-Za-z0-9]")
+
+SETUP = f"""
+import json, os, sys
+sys.path.insert(0, {str(TESTS)!r})
+import ipykernel
+from chainer import training
+from slacknb import SlackReport
+from support.training import ENTRIES, make_trainer
+"""
+
+TRAIN = """
+trainer = make_trainer(".", stop=(20000, "iteration"))
+report = SlackReport(None, None, ENTRIES, min_interval=0)
+trainer.extend(report, trigger=(1, "epoch"))
+
+@training.make_extension(trigger=(1, "iteration"))
+def announce(tr):
+    if tr.updater.iteration == 3:
+        widget = report._run.views[0].widget
+        with open("click-me.tmp", "w") as f:
+            json.dump({"model_id": widget.stop_button.model_id,
+                       "connection_file": ipykernel.get_connection_file()}, f)
+        os.replace("click-me.tmp", "click-me.json")  # whole, or not there
+
+class Finalized(training.Extension):
+    def __call__(self, tr):
+        pass
+
+    def finalize(self):
+        with open("finalized.txt", "w") as f:
+            f.write(str(trainer.updater.iteration))
+
+trainer.extend(announce)
+trainer.extend(Finalized(), trigger=(1, "iteration"))
+trainer.run()
+print("iterations", trainer.updater.iteration, report.state.status)
+"""
+
+
+@pytest.fixture
+def kernel_env(slack_env, monkeypatch):
+    monkeypatch.setenv("PATH", os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
+    monkeypatch.setenv("SLACK_APP_TOKEN", slack_env.app_token)
+    return slack_env
+
+
+def click_when_announced(workdir: Path, done: threading.Event) -> None:
+    marker = workdir / "click-me.json"
+    while not marker.exists() and not done.wait(0.05):
+        pass
+    if not marker.exists():
+        return
+    info = json.loads(marker.read_text())
+    client = BlockingKernelClient(connection_file=info["connection_file"])
+    client.load_connection_file()
+    client.start_channels()
+    try:
+        # What the browser sends for a click on an ipywidgets Button.
+        content = {"comm_id": info["model_id"], "data": {"method": "custom", "content": {"event": "click"}}}
+        message = client.session.msg("comm_msg", content)
+        client.shell_channel.send(message)
+        # Closing at once could drop the unsent message: wait until the kernel handled
+        # it (the button's "Stopping..." update comes back with it as parent).
+        while True:
+            reply = client.get_iopub_msg(timeout=60)
+            if reply["parent_header"].get("msg_id") == message["header"]["msg_id"]:
+                break
+    finally:
+        client.stop_channels()
+
+
+def test_widget_stop_button_stops_a_training_cell(kernel_env, tmp_path):
+    server = kernel_env
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(SETUP), nbformat.v4.new_code_cell(TRAIN)])
+    client = NotebookClient(nb, kernel_name="python3", timeout=120, startup_timeout=60,
+                            resources={"metadata": {"path": str(tmp_path)}})
+    done = threading.Event()
+    clicker = threading.Thread(target=click_when_announced, args=(tmp_path, done))
+    clicker.start()
+    try:
+        client.execute()
+    finally:
+        done.set()
+        clicker.join(10)
+
+    printed = "".join(o.get("text", "") for o in nb.cells[1].outputs if o.output_type == "stream")
+    found = re.search(r"iterations (\d+) Stopped", printed)
+    assert found, (printed[-500:], [o for o in nb.cells[1].outputs if o.output_type != "stream"][:1])
+    iterations = int(found.group(1))
+    assert 3 <= iterations < 20000
+    assert (tmp_path / "finalized.txt").read_text() == str(iterations)
+    states = [m["state"] for m in nb.metadata["widgets"][WIDGET_STATE]["state"].values()]
+    [status] = [s["value"] for s in states if "slacknb-status-line" in s.get("_dom_classes", ())]
+    assert 'data-status="Stopped"' in status
+    models = nb.metadata["widgets"][WIDGET_STATE]["state"]
+    [button] = [s for s in states if "slacknb-stop-button" in s.get("_dom_classes", ())]
+    assert models[button["layout"].removeprefix("IPY_MODEL_")]["state"]["display"] == "none"
+    [message] = server.messages(server.channel_id)
+    assert message.text.startswith("Stopped from the notebook - ")
+    text = nbformat.writes(nb)
+    assert server.token not in text and server.app_token not in text and not TOKEN_SHAPE.search(text)
