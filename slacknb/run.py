@@ -8,7 +8,6 @@ one warning and the run goes on.
 
 from __future__ import annotations
 
-import functools
 import time
 import traceback
 import warnings
@@ -16,23 +15,20 @@ from dataclasses import dataclass
 from typing import Callable, Sequence, TextIO
 
 from slacknb.core.context import in_kernel
+from slacknb.core.guard import guarded
 from slacknb.core.render import Renderer, format_hms
 from slacknb.core.state import COMPLETED, FAILED, INTERRUPTED, STARTED, STOPPED, TRAINING, ReportState
 from slacknb.core.stop import StopSignal
+from slacknb.options import check_alert
+from slacknb.slack.buttons import allowed_people, stop_listener
+from slacknb.slack.mirror import SlackMirror
 from slacknb.views.console import ConsoleView
 
 OUTCOMES = {COMPLETED: "completed", FAILED: "failed", INTERRUPTED: "interrupted", STOPPED: "stopped"}
-ALERT_CHOICES = ("failed", "completed", "all", "none")
 # Rendering more often than this only burns the training thread: Slack edits
 # are rarer still (min_interval) and a person cannot read faster.
 DEFAULT_REFRESH = 0.5
 TRACEBACK_LINES = 20
-
-
-def check_alert(alert: str) -> str:
-    if alert not in ALERT_CHOICES:
-        raise ValueError(f"alert={alert!r} is unknown; use one of: " + ", ".join(ALERT_CHOICES))
-    return alert
 
 
 @dataclass(frozen=True)
@@ -45,23 +41,6 @@ class Frame:
     sync: object  # MirrorState
     context: object = None  # RunContext: host, directory, command
     stop: StopSignal | None = None  # where a Stop button writes, while the run can be stopped
-
-
-def _guarded(method):
-    """Run ``method``; a bug in slacknb becomes one warning, never an exception."""
-
-    @functools.wraps(method)
-    def wrapper(self, *args, **kwargs):
-        try:
-            return method(self, *args, **kwargs)
-        except Exception as exc:  # noqa: BLE001 - training must go on
-            if not self._warned_internal:
-                self._warned_internal = True
-                warnings.warn(f"slacknb: internal error ignored so training can go on: "
-                              f"{type(exc).__name__}: {exc}", RuntimeWarning, stacklevel=2)
-            return None
-
-    return wrapper
 
 
 class ReportRun:
@@ -77,6 +56,7 @@ class ReportRun:
                  alert: str = "all", min_iterations: int = 0,
                  refresh_interval: float = DEFAULT_REFRESH,
                  clock: Callable[[], float] = time.monotonic,
+                 wall_clock: Callable[[], float] = time.time,
                  stop: StopSignal | None = None, listener=None):
         self.renderer = renderer
         self.mirror = mirror
@@ -85,15 +65,39 @@ class ReportRun:
         self.min_iterations = min_iterations
         self.refresh_interval = refresh_interval
         self.clock = clock
-        self.state = ReportState()
+        # Wall-clock time for the message's "updated ..." line (clock is monotonic,
+        # for pacing): injected, so tests set the time the message shows.
+        self.wall_clock = wall_clock
+        self.state = ReportState(updated_at=wall_clock())
         self.iterations = 0
         self._last_push = None
-        self._warned_internal = False
         self._finished = False
         self.stop = stop if stop is not None else StopSignal()
         self.listener = listener
         self.stoppable = False
         self._stopped = False
+
+    @classmethod
+    def from_options(cls, options, *, views: Sequence, label: str, alert_label: str | None = None,
+                     owns_message: bool = True, stop_button: bool = True) -> "ReportRun":
+        """The run of one report, made from its :class:`~slacknb.options.ReportOptions`.
+
+        ``stop_button=False`` leaves Slack's Stop button out whatever the options say
+        (a multi-process job cannot stop all its ranks at one iteration)."""
+        renderer = Renderer(template=options.template, max_bytes=options.max_bytes,
+                            normalizer=options.len_normalizer)
+        mirror = SlackMirror(options.access_token, options.channel_id, base_url=options.base_url,
+                             mentions=options.finish_mentions or None, alert_prefix=options.alert_prefix,
+                             min_interval=options.min_interval, flush_timeout=options.flush_timeout,
+                             delivery_timeout=options.delivery_timeout, label=label, alert_label=alert_label,
+                             owns_message=owns_message, local=options.local)
+        stop = StopSignal()
+        listener = None
+        if options.stop_button and stop_button and owns_message and mirror.enabled:
+            listener = stop_listener(token=options.access_token, base_url=options.base_url, signal=stop,
+                                     allowed=allowed_people(options.stop_allowed, options.finish_mentions))
+        return cls(renderer=renderer, mirror=mirror, views=views, alert=options.alert,
+                   min_iterations=options.min_iterations, stop=stop, listener=listener)
 
     @property
     def finished(self) -> bool:
@@ -119,7 +123,7 @@ class ReportRun:
     def _rerender(self, max_bytes: int) -> str:
         return self.renderer.render(self.state, max_bytes=max(256, max_bytes))
 
-    @_guarded
+    @guarded("internal error ignored so training can go on")
     def start(self, *, log=None, entries=None, label: str = "") -> None:
         """The run begins: status Started, the views appear, the message is posted."""
         if log is not None:
@@ -132,7 +136,7 @@ class ReportRun:
         self._each_view("show")
         self.push(force=True)
 
-    @_guarded
+    @guarded("internal error ignored so training can go on")
     def tick(self, *, elapsed: float, progress: float | None = None,
              iterations: int | None = None, log_grew: bool = False) -> None:
         """Cheap per-iteration call: renders at most every ``refresh_interval``."""
@@ -152,11 +156,12 @@ class ReportRun:
             return
         self._last_push = now
         self.state.eta = _eta(self.state.elapsed, self.state.progress)
+        self.state.updated_at = self.wall_clock()
         frame = self.frame()
         self.mirror.update(frame.preview, rerender=self._rerender)
         self._each_view("refresh", frame)
 
-    @_guarded
+    @guarded("internal error ignored so training can go on")
     def finish(self, status: str, *, error: BaseException | None = None,
                console_tail: str | None = None) -> bool:
         """The run ended (Completed, Failed or Interrupted; Completed after a Stop click
@@ -180,6 +185,7 @@ class ReportRun:
             self.state.progress = 1.0 if self.state.progress is not None else None
         wants_reply = self._wants_reply(status)
         self.state.mentions = self.mirror.mention_markup if wants_reply else ""
+        self.state.updated_at = self.wall_clock()
         frame = self.frame()
         self._each_view("refresh", frame)
         delivered = self.mirror.finish(
@@ -210,8 +216,8 @@ class ReportRun:
             try:
                 call(*args)
             except Exception as exc:  # noqa: BLE001 - a view is never worth a lost run
-                if not self._warned_internal:
-                    self._warned_internal = True
+                if not getattr(self, "_faulted", False):
+                    self._faulted = True
                     warnings.warn(f"slacknb: the {type(view).__name__} failed and is skipped: "
                                   f"{type(exc).__name__}: {exc}", RuntimeWarning, stacklevel=3)
 

@@ -12,9 +12,16 @@ import os
 import threading
 from pathlib import Path
 
+from traitlets.config import Config
+
 from slacknb.slack.config import resolve_config
 
+__all__ = ["run_demo"]
+
 REPO_NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "quickstart.ipynb"
+# The kernel talks to us over Unix sockets in Jupyter's private runtime folder
+# instead of plain local TCP, about which ipykernel prints a warning at start.
+KERNEL_CONFIG = Config({"KernelManager": {"transport": "ipc"}})
 
 
 def _first_line(text: str) -> str:
@@ -106,7 +113,7 @@ def run_demo(*, notebook: str | None = None, output: str, timeout: float = 600) 
     os.environ["JPY_SESSION_NAME"] = str(path.resolve())
     nb = nbformat.read(path, as_version=4)
     client = nbclient.NotebookClient(
-        nb, kernel_name="python3", timeout=timeout,
+        nb, kernel_name="python3", timeout=timeout, config=KERNEL_CONFIG,
         resources={"metadata": {"path": str(path.parent)}},
         on_cell_start=_print_cell_start,
     )

@@ -12,6 +12,9 @@ from dataclasses import dataclass
 from typing import Callable
 
 from slacknb.slack.config import resolve_config
+from slacknb.slack.errors import classify, invite_fix
+
+__all__ = ["Check", "diagnose", "run_doctor"]
 
 OK, WARN, FAIL = "ok", "warn", "FAIL"
 
@@ -24,16 +27,6 @@ FEATURE_SCOPES = (
     ("channels:history", "find a report whose post timed out instead of posting it twice"),
     ("files:write", "upload files"),
 )
-BAD_TOKEN_FIX = {
-    "invalid_auth": "the token is not valid: copy the Bot User OAuth Token (xoxb-...) again from "
-                    "your app's OAuth & Permissions page",
-    "not_authed": "no token reached Slack: set SLACK_BOT_TOKEN",
-    "token_revoked": "the token was revoked: reinstall the app and use its new token",
-    "token_expired": "the token expired: reinstall the app (or refresh the token) and use the new one",
-    "account_inactive": "the app's bot was deactivated: reinstall the app to the workspace",
-}
-
-
 @dataclass(frozen=True)
 class Check:
     level: str
@@ -43,16 +36,17 @@ class Check:
         return f"[{self.level:>4}] {self.text}"
 
 
-def _call(client, method: str, **kwargs):
-    """(response, error name) of one Web API call; network faults become errors too."""
-    from slack_sdk.errors import SlackApiError
+def _call(client, method: str, *, where: str | None = None, **params) -> tuple:
+    """(answer, failure, answered) of one Web API call.
 
+    ``failure`` is the mirror's own classification (:func:`classify`), so the
+    doctor names the same fix a run would; ``answered`` is False when no HTTP
+    answer came back at all (refused, DNS, timeout, reset).
+    """
     try:
-        return client.api_call(method, params=kwargs), None
-    except SlackApiError as error:
-        return error.response, error.response.get("error", "unknown_error")
-    except Exception as error:  # noqa: BLE001 - URLError, timeouts, refused connections
-        return None, f"{type(error).__name__}: {error}"
+        return client.api_call(method, params=params), None, True
+    except Exception as error:  # noqa: BLE001 - SlackApiError, URLError, timeouts: classify says which
+        return None, classify(error, channel=where), getattr(error, "response", None) is not None
 
 
 def diagnose(*, channel: str | None = None, base_url: str | None = None,
@@ -63,7 +57,6 @@ def diagnose(*, channel: str | None = None, base_url: str | None = None,
         config = resolve_config(channel=channel, base_url=base_url, environ=environ)
     except (TypeError, ValueError) as error:
         return [Check(FAIL, str(error))]
-    checks.append(Check(OK, f"Slack API: {config.base_url}"))
     if not config.token:
         checks.append(Check(FAIL, "no token: set SLACK_BOT_TOKEN=xoxb-... (the Bot User OAuth Token "
                                   "from your app's OAuth & Permissions page)"))
@@ -80,10 +73,15 @@ def diagnose(*, channel: str | None = None, base_url: str | None = None,
             return WebClient(token=token, base_url=url, timeout=10, retry_handlers=[])
 
     client = client_factory(config.token, config.base_url)
-    answer, error = _call(client, "auth.test")
-    if error:
-        fix = BAD_TOKEN_FIX.get(error, f"Slack answered {error}: is the API URL right and reachable?")
-        checks.append(Check(FAIL, f"auth.test: {error}: {fix}"))
+    answer, failure, answered = _call(client, "auth.test")
+    if not answered:
+        checks.append(Check(FAIL, f"Slack API {config.base_url} could not be reached ({failure.fix}): "
+                                  "check the URL (SLACKNB_API_URL or --base-url; unset it for Slack "
+                                  "itself) and this machine's network or proxy"))
+        return checks
+    checks.append(Check(OK, f"Slack API {config.base_url} answered"))
+    if failure is not None:
+        checks.append(Check(FAIL, f"auth.test: {failure.fix}"))
         return checks
     checks.append(Check(OK, f"token valid: bot {answer.get('user')} ({answer.get('user_id')}) "
                             f"in {answer.get('team')}"))
@@ -111,15 +109,12 @@ def _channel_checks(client, channel: str | None, scopes: set) -> list[Check]:
     if channel.startswith("#"):
         return [Check(WARN, f"channel {channel} is a name: the doctor checks IDs only; give its ID "
                             "(channel name > About) to have it checked")]
-    answer, error = _call(client, "conversations.info", channel=channel)
-    if error == "missing_scope":
+    answer, failure, _ = _call(client, "conversations.info", where=channel, channel=channel)
+    if failure is not None and failure.error == "missing_scope":
         return [Check(WARN, f"cannot look at channel {channel}: add scope channels:read (groups:read for "
                             "private channels) to let the doctor check it")]
-    if error == "channel_not_found":
-        return [Check(FAIL, f"channel {channel} not found: is the ID right? For a private channel, "
-                            "/invite @your-app in it first")]
-    if error:
-        return [Check(FAIL, f"conversations.info {channel}: {error}")]
+    if failure is not None:
+        return [Check(FAIL, f"conversations.info {channel}: {failure.fix}")]
     info = answer.get("channel", {})
     name = info.get("name", channel)
     if info.get("is_archived"):
@@ -127,13 +122,13 @@ def _channel_checks(client, channel: str | None, scopes: set) -> list[Check]:
     if info.get("is_member"):
         return [Check(OK, f"channel #{name} ({channel}): the bot is a member and can post")]
     if info.get("is_private"):
-        return [Check(FAIL, f"the bot is not in private channel #{name}: /invite @your-app there")]
+        return [Check(FAIL, f"private channel #{name}: " + invite_fix(f"#{name}", "not_in_channel"))]
     if "chat:write.public" in scopes:
         return [Check(OK, f"channel #{name} ({channel}): public, the bot can post without joining")]
     if "channels:join" in scopes:
         return [Check(OK, f"channel #{name} ({channel}): public, the bot will join it at the first post")]
-    return [Check(FAIL, f"the bot is not in #{name} and may not post there: /invite @your-app, or add "
-                        "scope chat:write.public or channels:join")]
+    return [Check(FAIL, invite_fix(f"#{name}", "not_in_channel")
+                  + ", or add scope chat:write.public or channels:join")]
 
 
 def run_doctor(*, channel: str | None = None, base_url: str | None = None, environ=None,

@@ -8,9 +8,11 @@ import sys
 from typing import Sequence
 
 from slacknb import __version__
+from slacknb.testing import command as server_command
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """The ``slacknb`` parser with its three commands."""
     parser = argparse.ArgumentParser(
         prog="slacknb",
         description="Live Chainer training reports in Jupyter, mirrored to one edited Slack message.",
@@ -29,28 +31,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo.add_argument("--timeout", type=float, default=600, help="seconds a cell may run (default: %(default)s)")
 
     server = commands.add_parser("server", help="run the local Slack-compatible server until Ctrl-C",
-                                 add_help=False)
-    server.add_argument("args", nargs=argparse.REMAINDER)
+                                 description=server_command.DESCRIPTION)
+    server_command.add_arguments(server)
 
     doctor = commands.add_parser(
         "doctor", help="check the Slack token, its scopes and the channel, with a fix for each problem")
     doctor.add_argument("--channel", help="channel ID or #name (default: $SLACK_CHANNEL_ID)")
     doctor.add_argument("--base-url", help="Slack API URL (default: $SLACKNB_API_URL or Slack's)")
 
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     if args.command == "demo":
         from slacknb.cli.demo import run_demo
 
         return run_demo(notebook=args.notebook, output=args.output, timeout=args.timeout)
     if args.command == "server":
-        from slacknb.testing.__main__ import serve_forever
-
-        return serve_forever(args.args)
+        return server_command.serve(args)
     if args.command == "doctor":
         from slacknb.cli.doctor import run_doctor
 
         return run_doctor(channel=args.channel, base_url=args.base_url)
-    parser.print_help()
+    build_parser().print_help()
     return 2
 
 

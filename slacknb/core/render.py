@@ -12,7 +12,7 @@ import threading
 from typing import Mapping, Sequence
 
 from slacknb.core.context import RunContext
-from slacknb.core.slack_text import FENCE, escape, guard_backticks, inline_code_safe
+from slacknb.core.slack_text import FENCE, escape, guard_backticks, inline_code_safe, slack_date
 from slacknb.core.normalize import check_strategy, select_rows
 from slacknb.core.state import ReportState
 from slacknb.core.table import RowFormat, format_header, pick_entries
@@ -183,6 +183,7 @@ class Renderer:
             "progress": progress_bar(state.progress),
             # Control sequences made by slacknb itself: never escaped.
             "finish_mentions": state.mentions,
+            "updated": slack_date(state.updated_at),
         }
 
     def render(self, state: ReportState, *, max_bytes: int | None = None) -> str:
@@ -192,8 +193,10 @@ class Renderer:
             values["content"] = self._content(state, values, budget)
         text = self.template.render(values)
         # Specs such as {content:>9999} or a template longer than the budget
-        # can still overflow: cut, keeping the status and mentions.
-        return hard_cut(text, budget, keep=(values["status"], values["finish_mentions"]))
+        # can still overflow: cut, keeping the status, the mentions and the
+        # staleness line (every version of the message says how old it is).
+        updated = f"updated {values['updated']}" if values["updated"] and "updated" in self.template.names else ""
+        return hard_cut(text, budget, keep=(values["status"], values["finish_mentions"], updated))
 
     def _content(self, state: ReportState, values: dict, budget: int) -> str:
         log = state.log

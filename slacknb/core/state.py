@@ -48,9 +48,10 @@ class ReportState:
     ``log`` is the list of observations (LogReport's log, shared, append-only);
     ``entries`` the table's columns (None: chosen from the log).
     ``elapsed`` and ``eta`` are seconds; ``progress`` a fraction in [0, 1] or
-    None when the stop trigger does not tell. ``stopped_by`` says who stopped a
-    Stopped run ("by <@U0ALICE>", "from the notebook"): ``{status}`` reads
-    "Stopped by <@U0ALICE>".
+    None when the stop trigger does not tell. ``updated_at`` is the wall-clock
+    time (Unix seconds) this state was last changed, or None when unknown.
+    ``stopped_by`` says who stopped a Stopped run ("by <@U0ALICE>", "from the
+    notebook"): ``{status}`` reads "Stopped by <@U0ALICE>".
     """
 
     status: Status = Status.STARTED
@@ -61,6 +62,7 @@ class ReportState:
     eta: float | None = None
     mentions: str = ""
     label: str = ""
+    updated_at: float | None = None
     stopped_by: str = ""
 
     @property

@@ -14,13 +14,14 @@ from typing import Iterable, Mapping, Union
 
 FIELDS = (
     "status", "hostname", "pwd", "pwdshort", "cmd", "args", "elapsed",
-    "content", "finish_mentions", "progress", "eta", "notebook", "label",
+    "content", "finish_mentions", "progress", "eta", "notebook", "label", "updated",
 )
 
 # chainer-slack-report's layout: status and elapsed, the command line in
-# inline code, the content, then the mentions.
+# inline code, the content, then the mentions; and when the message was last
+# updated, so that a run whose process died reads as old, not as alive.
 DEFAULT_TEMPLATE = (
-    "{status} - {elapsed} `{hostname}:{pwdshort}$ {cmd} {args}`\n"
+    "{status} - {elapsed} (updated {updated}) `{hostname}:{pwdshort}$ {cmd} {args}`\n"
     "{content}\n"
     "{finish_mentions}"
 )

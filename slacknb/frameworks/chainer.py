@@ -23,90 +23,70 @@ import warnings
 from chainer.training import extensions as chainer_extensions
 from chainer.training.extensions import log_report as log_report_module
 
-from slacknb.core.ranks import alert_label, detect_rank
-from slacknb.frameworks.distributed import share_message
 from slacknb.core.context import default_label
-from slacknb.slack.mirror import SlackMirror
-from slacknb.core.render import DEFAULT_MAX_BYTES, Renderer
+from slacknb.core.ranks import alert_label, detect_rank
 from slacknb.core.state import COMPLETED, FAILED, INTERRUPTED
-from slacknb.core.stop import StopSignal
-from slacknb.run import ReportRun
-from slacknb.slack.buttons import allowed_people, stop_listener
 from slacknb.core.template import DEFAULT_TEMPLATE
-from slacknb.run import default_views
+from slacknb.frameworks.distributed import share_message
+from slacknb.options import check, parameters_doc
+from slacknb.run import ReportRun, default_views
+
+__all__ = ["SlackReport"]
 
 
 class SlackReport(chainer_extensions.PrintReport):
     """Report the training log to one Slack message, edited in place, and to the notebook.
 
-    The first seven arguments are chainer-slack-report's, in its order. ``access_token``
-    and ``channel_id`` may be None: then ``SLACK_BOT_TOKEN`` (or ``SLACK_ACCESS_TOKEN``)
-    and ``SLACK_CHANNEL_ID`` apply, and without them the report stays local.
-    ``entries=None`` picks the columns from the log as it fills; ``local=True``
-    keeps the report out of Slack whatever the settings.
+    The first seven arguments are chainer-slack-report's, in its order; every other
+    option is a keyword, declared once in :mod:`slacknb.options`. Without a token
+    (``access_token``, else ``SLACK_BOT_TOKEN`` or ``SLACK_ACCESS_TOKEN``) or a channel
+    (``channel_id``, else ``SLACK_CHANNEL_ID``) the report stays local, and says so once.
+    A bad value raises TypeError or ValueError here, before training starts.
 
-    ``label`` names the run (``{label}`` in the template, and the end-of-run replies);
-    None derives it from the notebook or script name and a short run id, "" means none.
-    ``comm`` is a ChainerMN communicator: then only rank 0 reports, and the report must
-    be added on every rank (see :mod:`slacknb.core.ranks`). Without it, the launcher's
-    rank variables (``OMPI_COMM_WORLD_RANK``, ``PMI_RANK``, ``RANK``, ``SLURM_PROCID``)
-    decide the same way. ``delivery_timeout`` bounds how long the end of the run is
-    still delivered after ``flush_timeout`` (see :class:`~slacknb.slack.mirror.SlackMirror`).
+    In a multi-process job (``comm``, or a launcher's rank variable: ``OMPI_COMM_WORLD_RANK``,
+    ``PMI_RANK``, ``RANK``, ``SLURM_PROCID``) only rank 0 reports, and with ``comm`` the
+    report must be added on every rank (see :mod:`slacknb.frameworks.distributed`).
 
-    ``stop_button=True`` puts a Stop button under the report in Slack (it needs the app's
-    app-level token in ``SLACK_APP_TOKEN``, Socket Mode and Interactivity on). The people
-    in ``stop_allowed`` (user IDs, @names or e-mails; default: those in
-    ``finish_mentions``) may press it; the run then ends after the current iteration,
-    through the trainer's stop trigger, so every extension's ``finalize`` still runs,
-    and reads Stopped. The notebook widget has a Stop button of its own.
+    Parameters
+    ----------
+    OPTIONS
+    out : default sys.stdout
+        Where the console view prints PrintReport's table (outside a notebook).
+    views : default None
+        The local views (None: the notebook widget in a kernel, else the console table).
+    console_tail : default None
+        A callable returning the console's last lines, for the failure alert.
     """
 
     def __init__(self, access_token=None, channel_id=None, entries=None,
                  template=DEFAULT_TEMPLATE, finish_mentions=(), len_normalizer="thin_out",
-                 log_report="LogReport", *, max_bytes=DEFAULT_MAX_BYTES, min_interval=5.0,
-                 flush_timeout=30.0, base_url=None, alert_prefix="", alert="all",
-                 min_iterations=0, label=None, local=False, out=None, views=None, console_tail=None,
-                 comm=None, delivery_timeout=120.0, stop_button=False, stop_allowed=None):
-        if entries is not None and (isinstance(entries, str) or not all(isinstance(e, str) for e in entries)):
-            raise TypeError("entries must be a list of observation keys such as "
-                            "['epoch', 'main/loss'], or None to pick them from the log")
-        if isinstance(min_iterations, bool) or not isinstance(min_iterations, int) or min_iterations < 0:
-            raise ValueError(f"min_iterations must be a whole number >= 0, not {min_iterations!r}")
+                 log_report="LogReport", *, out=None, views=None, console_tail=None, **options):
+        self.options = options = check(
+            access_token=access_token, channel_id=channel_id, entries=entries, template=template,
+            finish_mentions=finish_mentions, len_normalizer=len_normalizer, log_report=log_report, **options)
         # PrintReport's own state is kept for subclass compatibility; the
         # table is printed by ConsoleView so that entries=None works too.
         super().__init__(list(entries or []), log_report=log_report, out=out or sys.stdout)
         self._entries_arg = None if entries is None else list(entries)
-        renderer = Renderer(template=template, max_bytes=max_bytes, normalizer=len_normalizer)
-        rank = detect_rank(comm)
-        if label is None:
-            label = default_label()
-        mirror = SlackMirror(access_token, channel_id, base_url=base_url, mentions=finish_mentions or None,
-                             alert_prefix=alert_prefix, min_interval=min_interval,
-                             flush_timeout=flush_timeout, delivery_timeout=delivery_timeout, label=label,
-                             alert_label=alert_label(label, rank), owns_message=rank.owner, local=local)
-        if not rank.owner and comm is None:
-            # A launcher's variable, no communicator: rank 0's message cannot be learned,
-            # so a failure here is announced in the channel under the (job-wide) label.
-            mirror.attach(None, None)
+        rank = detect_rank(options.comm)
+        label = default_label() if options.label is None else options.label
         if views is None:
             # Like ChainerMN's examples, only rank 0 prints: N copies of one table help nobody.
             views = default_views(out=out) if rank.owner else []
-        stop = StopSignal()
-        listener = None
-        if stop_button:
-            allowed = allowed_people(stop_allowed, finish_mentions)
-            if rank.distributed:
-                # Every rank would have to leave the loop at the same iteration: that is a
-                # collective per iteration, which a button is not worth.
-                warnings.warn("slacknb: the Stop button is for single-process runs; this one has "
-                              f"{rank.size} processes, so it has none", RuntimeWarning, stacklevel=2)
-            elif mirror.enabled:
-                listener = stop_listener(token=None if local else access_token, base_url=base_url,
-                                         allowed=allowed, signal=stop)
-        self._run = ReportRun(renderer=renderer, mirror=mirror, views=views, alert=alert,
-                              min_iterations=min_iterations, stop=stop, listener=listener)
+        if options.stop_button and rank.distributed:
+            # Every rank would have to leave the loop at the same iteration: that is a
+            # collective per iteration, which a button is not worth.
+            warnings.warn("slacknb: the Stop button is for single-process runs; this one has "
+                          f"{rank.size} processes, so it has none", RuntimeWarning, stacklevel=2)
+        self._run = ReportRun.from_options(options, views=views, label=label,
+                                           alert_label=alert_label(label, rank), owns_message=rank.owner,
+                                           stop_button=not rank.distributed)
+        if not rank.owner and options.comm is None:
+            # A launcher's variable, no communicator: rank 0's message cannot be learned,
+            # so a failure here is announced in the channel under the (job-wide) label.
+            self._run.mirror.attach(None, None)
         self._label = label
-        self._comm = comm
+        self._comm = options.comm
         self._rank = rank
         self._console_tail = console_tail
         self._trainer = None
@@ -196,12 +176,6 @@ class SlackReport(chainer_extensions.PrintReport):
             tail = None
         self._run.finish(status, error=error, console_tail=tail)
 
-    def serialize(self, serializer):
-        # PrintReport serializes its LogReport instance, if it owns one. Nothing
-        # else is added, so snapshots stay loadable both ways with
-        # chainer-slack-report's, and the token is never part of one.
-        super().serialize(serializer)
-
     # -- helpers -------------------------------------------------------------
     def _share_message(self):
         # Collective (bcast_obj): every rank passes here once, at the start of training.
@@ -278,3 +252,6 @@ def _progress(trainer) -> float | None:
         return min(max(done / length, 0.0), 1.0) if length else None
     except Exception:  # noqa: BLE001 - unknown trigger types simply have no progress
         return None
+
+
+SlackReport.__doc__ = SlackReport.__doc__.replace("    OPTIONS\n", "    " + parameters_doc().replace("\n", "\n    ") + "\n")

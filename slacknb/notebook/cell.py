@@ -15,7 +15,6 @@ from typing import Callable
 
 from IPython.core.displayhook import DisplayHook
 
-from slacknb.core.render import Renderer
 from slacknb.run import ReportRun
 from slacknb.run import default_views
 
@@ -56,14 +55,7 @@ def _ends_with_semicolon(source: str) -> bool:
 
 def make_cell_run(options, views: list, *, label: str) -> ReportRun:
     """A :class:`ReportRun` for a cell reported as one job (no trainer reported it)."""
-    from slacknb.slack.mirror import SlackMirror
-
-    renderer = Renderer(template=options.template, max_bytes=options.max_bytes, normalizer=options.normalizer)
-    mirror = SlackMirror(None, options.channel, base_url=options.base_url, mentions=options.mentions,
-                         alert_prefix=options.prefix, min_interval=options.interval,
-                         flush_timeout=options.flush_timeout, label=label, local=options.local)
-    return ReportRun(renderer=renderer, mirror=mirror, views=views, alert=options.alert,
-                     min_iterations=options.min_iterations)
+    return ReportRun.from_options(options, views=views, label=label)
 
 
 class CellJob:

@@ -125,7 +125,7 @@ def stop_listener(*, token: str | None, base_url: str | None, allowed: Sequence[
     if app_token is None:
         _warn(f"stop_button=True, but {APP_TOKEN_ENV_VAR} is not set: set it to the Slack app's "
               "app-level token (xapp-..., scope connections:write, Socket Mode and Interactivity "
-              "enabled). The run goes on without a Stop button in Slack.", stacklevel=4)
+              "enabled). The run goes on without a Stop button in Slack.", stacklevel=5)
         return None
     from slack_sdk import WebClient
 

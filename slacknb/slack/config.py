@@ -86,9 +86,9 @@ def missing_setting_hint(config: SlackConfig) -> str | None:
     """One line saying which setting is missing, or None when the config is complete."""
     missing = []
     if not config.token:
-        missing.append(f"bot token (set {TOKEN_ENV_VARS[0]}=xoxb-... or pass token=)")
+        missing.append(f"bot token (set {TOKEN_ENV_VARS[0]}=xoxb-... or pass access_token=)")
     if not config.channel:
-        missing.append(f"channel (set {CHANNEL_ENV_VAR}=C0123... or pass channel=)")
+        missing.append(f"channel (set {CHANNEL_ENV_VAR}=C0123... or pass channel_id=)")
     if not missing:
         return None
     return "Slack mirroring is off, the report stays local: no " + " and no ".join(missing) + "."

@@ -13,11 +13,10 @@ same run, that widget's view.
 
 from __future__ import annotations
 
-import functools
 import time
-import warnings
 from typing import Callable
 
+from slacknb.core.guard import guarded
 from slacknb.views import html as report_html
 from slacknb.core.context import RunContext
 from slacknb.views.kernel_poll import kernel_poller
@@ -82,24 +81,6 @@ class _Waiting:
                 "text/html": '<div class="slacknb-report" data-status="">waiting for the first report</div>'}
 
 
-def _guarded(method):
-    """A failing display must not stop training or the Slack mirror: warn once, then stand down."""
-
-    @functools.wraps(method)
-    def wrapper(self, *args, **kwargs):
-        if self._broken:
-            return None
-        try:
-            return method(self, *args, **kwargs)
-        except Exception as exc:  # noqa: BLE001 - training and Slack go on without this view
-            self._broken = True
-            warnings.warn(f"slacknb: the notebook view stopped ({type(exc).__name__}: {exc}); "
-                          "training and the Slack mirror go on", RuntimeWarning, stacklevel=2)
-            return None
-
-    return wrapper
-
-
 class NotebookView:
     """Shows a run in the current notebook cell and keeps it up to date.
 
@@ -137,7 +118,6 @@ class NotebookView:
         self.context = context
         self.max_rows = max_rows
         self.widget = None
-        self._broken = False
         self._shown = False
         self._handle = None
         self._last = None  # signature of what the widget-free view shows
@@ -151,7 +131,7 @@ class NotebookView:
         """True when the current run is shown by an ipywidgets widget."""
         return self.widget is not None
 
-    @_guarded
+    @guarded("the notebook view stopped; training and the Slack mirror go on", stand_down=True)
     def show(self) -> None:
         """Display a new, empty report in the current cell (one per run)."""
         self._poller = self._find_poller() if self._want_widgets is not False else None
@@ -161,7 +141,7 @@ class NotebookView:
         self._handle = self._show(self.widget if self.widget is not None else _Waiting())
         self._shown = True
 
-    @_guarded
+    @guarded("the notebook view stopped; training and the Slack mirror go on", stand_down=True)
     def refresh(self, frame) -> None:
         """Show ``frame`` unless it shows the same as the last one."""
         if not self._shown:
@@ -171,7 +151,7 @@ class NotebookView:
             return
         self._update_snapshot(frame, force=False)
 
-    @_guarded
+    @guarded("the notebook view stopped; training and the Slack mirror go on", stand_down=True)
     def finish(self, frame) -> None:
         """Show the final frame, always, and make it what a saved notebook shows."""
         if not self._shown:
@@ -185,7 +165,7 @@ class NotebookView:
             return
         self._update_snapshot(frame, force=True)
 
-    @_guarded
+    @guarded("the notebook view stopped; training and the Slack mirror go on", stand_down=True)
     def poll(self) -> None:
         """Let a click on the widget's Stop button in (called between iterations; at most
         every :data:`POLL_INTERVAL` seconds it costs a look at the kernel's inbox)."""

@@ -33,7 +33,7 @@ def test_healthy_setup_passes_and_posts_nothing(server):
 def test_bad_token_is_caught_with_a_fix(server):
     status, text = doctor(server, token="xoxb-not-a-real-token-123")
     assert status == 1
-    assert "invalid_auth" in text and "OAuth & Permissions" in text
+    assert "invalid_auth" in text and "Bot User OAuth Token" in text
     assert "not-a-real" not in text
 
 
@@ -74,7 +74,7 @@ def test_public_channel_without_membership_needs_a_scope(server):
     info = server.workspace.tokens[server.token]
     info.scopes = tuple(s for s in info.scopes if s not in ("chat:write.public", "channels:join"))
     status, text = doctor(server, channel="C0PUBLIC2")
-    assert status == 1 and "/invite @your-app" in text
+    assert status == 1 and "/invite @yourbot" in text
 
 
 def test_archived_channel(server):
@@ -92,7 +92,30 @@ def test_no_token_at_all(server):
 def test_unreachable_api(server):
     server.down = True
     status, text = doctor(server)
-    assert status == 1 and "auth.test" in text
+    assert status == 1
+    assert "[  ok] Slack API" not in text  # nothing is ok before the API answered
+    failed = [line for line in text.splitlines() if line.startswith("[FAIL]")]
+    assert len(failed) == 1 and f"Slack API {server.url} could not be reached" in failed[0]
+    assert "SLACKNB_API_URL" in failed[0]  # the fix
+
+
+def test_refused_connection_is_said_once(server):
+    status, text = doctor(server, base_url="http://127.0.0.1:9/api/")
+    assert status == 1 and text.count("refused") == 1 and "URLError" not in text
+
+
+def test_fix_texts_are_the_mirrors_own(server):
+    from slack_sdk import WebClient
+    from slack_sdk.errors import SlackApiError
+
+    from slacknb.slack.errors import classify
+
+    server.workspace.tokens[server.token].revoked = True
+    try:
+        WebClient(token=server.token, base_url=server.url, retry_handlers=[]).auth_test()
+    except SlackApiError as error:
+        fix = classify(error).fix
+    assert fix in doctor(server)[1]
 
 
 def test_command_line(server):

@@ -21,16 +21,21 @@ def renderer(**kwargs):
     return Renderer(context=CONTEXT, **kwargs)
 
 
+NOW = 1796102577  # 2026-12-01 05:22:57 UTC
+DATE = "<!date^1796102577^{ago}|2026-12-01 05:22:57 UTC>"
+
+
 def test_started_state_has_no_table():
-    text = renderer().render(ReportState())
-    assert text == "Started - 0:00:00 `gpu-host:/home/me/exp$ train.py --lr 0.1`\n\n"
+    text = renderer().render(ReportState(updated_at=NOW))
+    assert text == f"Started - 0:00:00 (updated {DATE}) `gpu-host:/home/me/exp$ train.py --lr 0.1`\n\n"
 
 
 def test_full_log_fits_and_is_the_printreport_table():
     log = make_log(5)
-    text = renderer().render(ReportState(status="Training", log=log, entries=ENTRIES, elapsed=65))
+    text = renderer().render(ReportState(status="Training", log=log, entries=ENTRIES, elapsed=65,
+                                         updated_at=NOW + 0.9))
     lines = text.splitlines()
-    assert lines[0] == "Training - 0:01:05 `gpu-host:/home/me/exp$ train.py --lr 0.1`"
+    assert lines[0] == f"Training - 0:01:05 (updated {DATE}) `gpu-host:/home/me/exp$ train.py --lr 0.1`"
     assert lines[1] == "```"
     assert lines[2].split() == ENTRIES
     assert [line.split()[0] for line in lines[3:8]] == ["1", "2", "3", "4", "5"]
@@ -142,3 +147,29 @@ def test_any_input_fits_and_leaks_no_control_sequence(rows, budget, strategy, me
     assert text.startswith(status)
     if any(rows) and CUT_MARKER not in text:
         assert text.count("```") == 2  # content cannot close its code block early
+
+
+# -- {updated}: how old the message is ----------------------------------------------------
+
+def test_updated_is_slacks_date_markup_unescaped_with_a_utc_fallback():
+    text = renderer(template="{updated}").render(ReportState(updated_at=NOW))
+    assert text == DATE  # authored by slacknb: not escaped to &lt;!date...
+
+
+def test_updated_is_empty_when_the_time_is_unknown():
+    assert renderer(template="[{updated}]").render(ReportState()) == "[]"
+
+
+def test_updated_is_counted_in_the_budget():
+    state = ReportState(status="Training", log=make_log(3000), entries=ENTRIES, updated_at=NOW)
+    for budget in (300, 1000, 4000):
+        text = renderer(max_bytes=budget, normalizer="fifo").render(state)
+        assert DATE in text and utf8_len(text) <= budget
+        assert utf8_len(text) > budget - 80  # and the table still fills the rest
+
+
+def test_a_cut_keeps_the_staleness_line():
+    template = "{status} " + "x" * 600 + " {updated}"
+    text = renderer(template=template, max_bytes=300).render(ReportState(updated_at=NOW))
+    assert utf8_len(text) <= 300 and CUT_MARKER in text
+    assert text.startswith("Started ") and text.endswith(f"updated {DATE}")

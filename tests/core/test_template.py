@@ -16,8 +16,8 @@ def test_default_template_has_chainer_slack_report_layout():
     text = Template(DEFAULT_TEMPLATE).render(
         {**VALUES, "status": "Training", "elapsed": "0:00:05", "hostname": "h",
          "pwdshort": "~/x", "cmd": "train.py", "args": "--lr 1",
-         "content": "TABLE", "finish_mentions": "<@U1>"})
-    assert text == "Training - 0:00:05 `h:~/x$ train.py --lr 1`\nTABLE\n<@U1>"
+         "content": "TABLE", "finish_mentions": "<@U1>", "updated": "DATE"})
+    assert text == "Training - 0:00:05 (updated DATE) `h:~/x$ train.py --lr 1`\nTABLE\n<@U1>"
 
 
 def test_named_placeholders_and_format_specs():

@@ -54,3 +54,15 @@ def test_wrong_types_are_refused_without_echoing_the_value(kwargs):
     with pytest.raises(TypeError, match="must be a string") as info:
         resolve_config(environ={}, **kwargs)
     assert "12345" not in str(info.value)
+
+
+def test_the_hint_names_parameters_that_exist():
+    import inspect
+    import re
+
+    from slacknb import SlackReport
+
+    hint = missing_setting_hint(resolve_config(environ={}))
+    named = re.findall(r"pass (\w+)=", hint)
+    assert named == ["access_token", "channel_id"]
+    assert set(named) <= set(inspect.signature(SlackReport).parameters)

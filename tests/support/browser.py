@@ -34,8 +34,11 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
-HOW_TO_GET = ("run 'SLACKNB_BROWSER=1 bash scripts/test' (installs Debian's chromium and the browser extra), "
-              "or leave the browser tests out with: bash scripts/test -m 'not browser'")
+# scripts/bootstrap.sh always installs the browser extra (Playwright, JupyterLab);
+# only the system Chromium needs the opt-in.
+HOW_TO_GET = ("run 'SLACKNB_BROWSER=1 bash scripts/test' once to install Debian's chromium (needs root or "
+              "sudo; or set SLACKNB_CHROMIUM to a Chromium you have), or leave the browser tests out with: "
+              "bash scripts/test -m 'not browser'")
 
 
 def skip_or_fail(reason: str) -> None:

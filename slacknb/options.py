@@ -1,0 +1,249 @@
+"""Every report option, declared once: name, default, check and help.
+
+The extension's keywords (:class:`slacknb.SlackReport`), the ``%%slackreport`` flags and
+its ``c.SlackReportMagics.*`` config traits, and the README's configuration table are all
+derived from :data:`OPTIONS`, so adding an option is one entry here. Names stay as users
+already write them: where the magic's flag or trait was named differently from the
+extension's keyword (``--interval`` for ``min_interval``), the entry says so.
+
+:func:`check` turns keywords into a checked, frozen :class:`ReportOptions` (TypeError or
+ValueError naming the fix, at construction, before anything trains).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, fields, make_dataclass
+from typing import Any, Callable
+
+from slacknb.core.normalize import STRATEGIES, check_strategy
+from slacknb.core.render import DEFAULT_MAX_BYTES, check_max_bytes
+from slacknb.core.template import DEFAULT_TEMPLATE, Template
+from slacknb.slack.buttons import allowed_people
+from slacknb.slack.config import resolve_config
+from slacknb.slack.mentions import parse_mentions
+
+__all__ = [
+    "ALERT_CHOICES", "OPTIONS", "Option", "ReportOptions", "check", "check_alert", "keywords", "parameters_doc",
+    "readme_table", "slack_configured",
+]
+
+ALERT_CHOICES = ("failed", "completed", "all", "none")
+
+
+# -- checks: each returns the value to keep, or raises naming the fix ----------------------------
+
+def _seconds(name: str, *, zero: bool = True) -> Callable[[Any], float]:
+    def check_seconds(value):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise TypeError(f"{name} must be a number of seconds, not {type(value).__name__}")
+        if not math.isfinite(value) or value < 0 or (value == 0 and not zero):
+            raise ValueError(f"{name} must be {'0 or more' if zero else 'more than 0'} seconds, not {value!r}")
+        return float(value)
+
+    return check_seconds
+
+
+def _count(value):
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"min_iterations must be a whole number >= 0, not {value!r}")
+    return value
+
+
+def _text(name: str) -> Callable[[Any], str]:
+    def check_text(value):
+        if not isinstance(value, str):
+            raise TypeError(f"{name} must be a string, not {type(value).__name__}")
+        return value
+
+    return check_text
+
+
+def _entries(value):
+    if value is None:
+        return None
+    if isinstance(value, str) or not all(isinstance(e, str) for e in value):
+        raise TypeError("entries must be a list of observation keys such as "
+                        "['epoch', 'main/loss'], or None to pick them from the log")
+    return tuple(value)
+
+
+def _template(value):
+    return value if isinstance(value, Template) else Template(value)
+
+
+def check_alert(value):
+    if value not in ALERT_CHOICES:
+        raise ValueError(f"alert={value!r} is unknown; use one of: " + ", ".join(ALERT_CHOICES))
+    return value
+
+
+def _mentions(value):
+    parse_mentions(value or None)  # TypeError for anything but text or a list of text
+    return value or ()
+
+
+def _stop_allowed(value):
+    if value is None:
+        return None
+    parse_mentions(value)  # TypeError for anything but text or a list of text
+    return value
+
+
+def _label(value):
+    if value is not None and not isinstance(value, str):
+        raise TypeError(f"label must be a string (\"\" for none) or None for the default, not {type(value).__name__}")
+    return value
+
+
+def _optional_text(name: str) -> Callable[[Any], str | None]:
+    def check_optional(value):
+        if value is not None and not isinstance(value, str):
+            raise TypeError(f"{name} must be a string or None, not {type(value).__name__}")
+        return value or None
+
+    return check_optional
+
+
+def _as_is(value):
+    return value
+
+
+# -- the declarations ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Option:
+    """One option. ``flags`` are the magic's (none: not on the magic line); ``trait`` the
+    config trait's name (None: none); ``kind`` how the flag and the trait parse values."""
+
+    name: str
+    default: Any
+    check: Callable[[Any], Any]
+    help: str
+    flags: tuple[str, ...] = ()
+    trait: str | None = None
+    kind: str = "str"  # str, float, int, bool, list, choice
+    choices: tuple[str, ...] = ()
+    shown_default: str = ""  # the README's default column, when repr(default) says it badly
+    trait_default: Any = field(default=None)
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option("access_token", None, _optional_text("access_token"),
+           "Bot token (xoxb-...), else SLACK_BOT_TOKEN, else SLACK_ACCESS_TOKEN; never on the magic line",
+           shown_default="none: local only"),
+    Option("channel_id", None, _optional_text("channel_id"), "Slack channel ID or #name, else SLACK_CHANNEL_ID",
+           flags=("-c", "--channel"), trait="channel",
+           shown_default="none: local only"),
+    Option("entries", None, _entries, "Log keys shown as columns (several, or comma-separated)",
+           flags=("-e", "--entries"), trait="entries", kind="list",
+           shown_default="`None`: epoch, iteration, main/\\*, validation/\\*, the rest, elapsed_time last"),
+    Option("template", DEFAULT_TEMPLATE, _template, "str.format_map template, placeholders below (on the magic line \\n is a new line)",
+           flags=("-t", "--template"), trait="template",
+           shown_default="``" + DEFAULT_TEMPLATE.replace("\n", "\\n") + "``"),
+    Option("finish_mentions", (), _mentions,
+           "Who the end-of-run reply mentions: user IDs, @name, e-mail, @here/@channel/@everyone, user-group IDs S... (several)",
+           flags=("-m", "--mention"), trait="mentions", kind="list", shown_default="none"),
+    Option("len_normalizer", "thin_out", check_strategy, "thin_out, fifo or lifo (any case): which rows stay when the log outgrows the message",
+           flags=("-n", "--normalizer", "--len-normalizer"), trait="normalizer", kind="choice", choices=STRATEGIES),
+    Option("log_report", "LogReport", _as_is, "Name of the LogReport extension, or a LogReport"),
+    Option("max_bytes", DEFAULT_MAX_BYTES, check_max_bytes,
+           "UTF-8 bytes the whole message may take; 256 to 40,000 (4000 is Slack's limit for edited messages)",
+           flags=("--max-bytes",), trait="max_bytes", kind="int"),
+    Option("min_interval", 5.0, _seconds("min_interval / --interval"), "Minimum seconds between two edits of the Slack message",
+           shown_default="`5.0` (12 edits/min: four runs fit chat.update's ~50/min)",
+           flags=("--interval", "--min-interval"), trait="interval", kind="float"),
+    Option("flush_timeout", 30.0, _seconds("flush_timeout / --flush-timeout", zero=False), "Seconds the end of a run waits for Slack",
+           flags=("--flush-timeout",), trait="flush_timeout", kind="float"),
+    Option("delivery_timeout", 120.0, _seconds("delivery_timeout / --delivery-timeout", zero=False),
+           "Hard bound: seconds after the end of a run that what flush_timeout did not see arrive is still "
+           "delivered in the background (and the process waits for at exit)",
+           flags=("--delivery-timeout",), trait="delivery_timeout", kind="float"),
+    Option("base_url", None, _optional_text("base_url"), "Slack API URL, else SLACKNB_API_URL (config only on the magic)",
+           trait="base_url",
+           shown_default="`https://slack.com/api/`"),
+    Option("alert_prefix", "", _text("alert_prefix"), "Put in front of alerts, e.g. @here",
+           flags=("--prefix", "--alert-prefix"), trait="prefix", shown_default="none"),
+    Option("alert", "all", check_alert, "Which endings send a thread reply: failed, completed, all, none",
+           flags=("--alert",), trait="alert", kind="choice", choices=ALERT_CHOICES),
+    Option("min_iterations", 0, _count, "No failure alert for runs that died before this many iterations "
+           "(the message still says Failed)", flags=("--min-iterations",), trait="min_iterations", kind="int"),
+    Option("label", None, _label, "Run label: {label}, and the end-of-run replies (\"\" for none)",
+           flags=("--label",), trait="label", trait_default="",
+           shown_default="notebook or script name and a short run id, e.g. `train-3f9a1c`"),
+    Option("local", False, bool, "Report locally only, never to Slack", flags=("--local",), trait="local",
+           kind="bool"),
+    Option("stop_button", False, bool, "A Stop button under the report in Slack, for the people in stop_allowed: "
+           "the run ends after the current iteration, as Stopped (needs SLACK_APP_TOKEN, Socket Mode and "
+           "Interactivity in the app)", flags=("--stop-button",), trait="stop_button", kind="bool"),
+    Option("stop_allowed", None, _stop_allowed, "Who may press Slack's Stop button: user IDs, @name, e-mail (several)",
+           flags=("--stop-allowed",), trait="stop_allowed", kind="list", shown_default="the people in finish_mentions"),
+    Option("grace", 10.0, _seconds("grace / --grace"), "Seconds a cell runs without a trainer before it is posted as a job "
+           "(magic only)", flags=("--grace",), trait="grace", kind="float"),
+    Option("comm", None, _as_is, "A ChainerMN communicator: only rank 0 reports (extension only)",
+           shown_default="none: the launcher's rank variables decide"),
+)
+
+BY_NAME = {option.name: option for option in OPTIONS}
+# A cell without a trainer is reported as a job: the grace before it is posted is the magic's only.
+MAGIC_ONLY = ("grace",)
+
+ReportOptions = make_dataclass(
+    "ReportOptions", [(option.name, Any, field(default=option.default)) for option in OPTIONS], frozen=True)
+ReportOptions.__doc__ = "Every option of one report, checked (see :data:`OPTIONS`); never shown with its token."
+ReportOptions.__repr__ = lambda self: "ReportOptions(" + ", ".join(
+    f"{f.name}={'[hidden]' if f.name == 'access_token' and getattr(self, f.name) else repr(getattr(self, f.name))}"
+    for f in fields(self)) + ")"
+
+
+def check(**values) -> ReportOptions:
+    """A checked :class:`ReportOptions` from keywords (defaults for the others).
+
+    Raises TypeError or ValueError naming the fix; a channel with spaces or a malformed
+    API URL is refused here too, unless ``local``.
+    """
+    unknown = set(values) - set(BY_NAME)
+    if unknown:
+        raise TypeError(f"unknown option(s): {', '.join(sorted(unknown))}; known: {', '.join(BY_NAME)}")
+    options = ReportOptions(**{o.name: o.check(values.get(o.name, o.default)) for o in OPTIONS})
+    if not options.local:
+        resolve_config(None, options.channel_id, base_url=options.base_url)  # channel and URL shape
+    if options.stop_button:
+        allowed_people(options.stop_allowed, options.finish_mentions)  # somebody may press it
+    return options
+
+
+def keywords(options: ReportOptions, **overrides) -> dict:
+    """``options`` as the extension's keywords (the magic's own ones left out)."""
+    values = {f.name: getattr(options, f.name) for f in fields(options) if f.name not in MAGIC_ONLY}
+    return {**values, **overrides}
+
+
+def slack_configured(options: ReportOptions) -> bool:
+    """True when a token and a channel are known (arguments or environment) and local is off."""
+    return not options.local and resolve_config(options.access_token, options.channel_id,
+                                                base_url=options.base_url).complete
+
+
+def readme_table() -> str:
+    """The README's configuration table, made from :data:`OPTIONS` (a test keeps them equal)."""
+    lines = ["| keyword | `%%slackreport` flag | config trait | default | what it does |", "|---|---|---|---|---|"]
+    for option in OPTIONS:
+        flags = " ".join(f"`{flag}`" for flag in option.flags) or "-"
+        trait = f"`{option.trait}`" if option.trait else "-"
+        default = option.shown_default or f"`{option.default!r}`"
+        lines.append(f"| `{option.name}` | {flags} | {trait} | {default} | {option.help.replace('|', '/')} |")
+    return "\n".join(lines)
+
+
+def parameters_doc() -> str:
+    """The keyword options as a numpy-style ``Parameters`` list, for the extensions' docstrings."""
+    lines = []
+    for option in OPTIONS:
+        default = option.shown_default.replace("`", "") or repr(option.default)
+        lines += [f"{option.name} : default {default}", f"    {option.help}."]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":  # python -m slacknb.options: the README's configuration table
+    print(readme_table())
