@@ -7,12 +7,9 @@ import io
 import warnings
 
 import pytest
-from chainer import training
-from slack_sdk import WebClient
-
 from slacknb import SlackReport
-from slacknb.slack.blocks import report_blocks
 
+from support.stop import ClickAt, Finalized
 from support.training import ENTRIES, make_trainer
 
 
@@ -29,51 +26,12 @@ def report(server, **kwargs):
     return SlackReport(server.token, server.channel_id, ENTRIES, base_url=server.url, stop_button=True, **kwargs)
 
 
-def button_message(server, listener) -> str:
-    """A message carrying this run's Stop button (as the report message does), its ts."""
-    web = WebClient(token=server.token, base_url=server.url)
-    return web.chat_postMessage(channel=server.channel_id, text="stop me",
-                                blocks=report_blocks("stop me", listener.stream_id))["ts"]
-
-
-class ClickAt(training.Extension):
-    """An extension that, at iteration ``at``, presses Stop as ``user`` and waits until
-    the click was handled (the listener acknowledged and decided)."""
-
-    def __init__(self, server, report, at, user="U0ALICE", stream_id=None):
-        self.server, self.report, self.at, self.user, self.stream_id = server, report, at, user, stream_id
-        self.handled = None
-
-    def __call__(self, trainer):
-        if trainer.updater.iteration != self.at:
-            return
-        listener = self.report._run.listener
-        assert listener.wait_started(10) and self.server.wait_for(lambda s: s.socket_connections == 1)
-        web = WebClient(token=self.server.token, base_url=self.server.url)
-        ts = web.chat_postMessage(channel=self.server.channel_id, text="stop me", blocks=report_blocks(
-            "stop me", self.stream_id or listener.stream_id))["ts"]
-        envelope = self.server.press(self.server.channel_id, ts, user=self.user)
-        assert self.server.wait_for(lambda s: any(a.envelope_id == envelope for a in s.acks), timeout=10)
-        self.handled = listener.wait_answered(1, timeout=10)
-
-
-class Finalized(training.Extension):
-    def __init__(self):
-        self.iteration = None
-
-    def __call__(self, trainer):
-        self.trainer = trainer
-
-    def finalize(self):
-        self.iteration = self.trainer.updater.iteration
-
-
 def test_allowed_click_stops_after_the_iteration_and_finalize_runs(app_env, tmp_path):
     server = app_env
     trainer = make_trainer(tmp_path, epochs=50)
     r = report(server)
     trainer.extend(r, trigger=(1, "epoch"))
-    click = ClickAt(server, r, at=25)
+    click = ClickAt(server, 25, report=r)
     trainer.extend(click, trigger=(1, "iteration"))
     done = Finalized()
     trainer.extend(done, trigger=(1, "iteration"))
@@ -95,7 +53,7 @@ def test_click_by_someone_not_allowed_is_refused_and_the_run_completes(app_env, 
     trainer = make_trainer(tmp_path, epochs=3)
     r = report(server, finish_mentions="@alice", stop_allowed=["bob@example.com", "U0ALICE"])
     trainer.extend(r, trigger=(1, "epoch"))
-    click = ClickAt(server, r, at=5, user="U1000001")
+    click = ClickAt(server, 5, user="U1000001", report=r)
     server.workspace.channels[server.channel_id].members.add("U1000001")
     trainer.extend(click, trigger=(1, "iteration"))
     trainer.run()
@@ -111,7 +69,7 @@ def test_click_with_another_runs_stream_id_is_ignored(app_env, tmp_path):
     trainer = make_trainer(tmp_path, epochs=3)
     r = report(server)
     trainer.extend(r, trigger=(1, "epoch"))
-    trainer.extend(ClickAt(server, r, at=5, stream_id="0123456789abcdef"), trigger=(1, "iteration"))
+    trainer.extend(ClickAt(server, 5, stream_id="0123456789abcdef", report=r))
     trainer.run()
     assert r.state.status == "Completed" and trainer.updater.iteration == 30
     assert server.ephemerals() == []
@@ -136,3 +94,25 @@ def test_stop_button_without_anyone_allowed_is_refused_at_construction(server):
         SlackReport(server.token, server.channel_id, base_url=server.url, stop_button=True)
     with pytest.raises(ValueError, match="takes people, not @here"):
         SlackReport(server.token, server.channel_id, base_url=server.url, stop_button=True, stop_allowed="@here")
+
+
+def test_connection_dropped_mid_run_reconnects_and_a_later_click_stops(app_env, tmp_path):
+    server = app_env
+    trainer = make_trainer(tmp_path, epochs=50)
+    r = report(server)
+    trainer.extend(r, trigger=(1, "epoch"))
+
+    class DropAt(ClickAt):
+        def __call__(self, tr):
+            if tr.updater.iteration == self.at:
+                assert r._run.listener.wait_started(10) and server.wait_for(lambda s: s.socket_connections == 1)
+                assert server.drop_sockets() == 1
+                # slack_sdk notices at its next connection check (ping_interval, 5 s) and reconnects.
+                assert server.wait_for(lambda s: s.socket_connects == 2 and s.socket_connections == 1,
+                                       timeout=30)
+
+    trainer.extend(DropAt(server, 3, report=r))
+    trainer.extend(ClickAt(server, 7, report=r))
+    trainer.run()
+    assert r.state.status == "Stopped" and trainer.updater.iteration == 7
+    assert server.call_counts()["apps.connections.open"] == 2
