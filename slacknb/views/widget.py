@@ -61,7 +61,7 @@ class ReportWidget(widgets.VBox):
                                     _dom_classes=("slacknb-progress-bar",))
         stop = widgets.Button(description="Stop", button_style="danger", icon="stop",
                               tooltip="Stop after the current iteration (finalizers still run)",
-                              layout=widgets.Layout(display="none", width="auto"),
+                              layout=widgets.Layout(display="none", width="auto", align_self="flex-start"),
                               _dom_classes=("slacknb-stop-button",))
         table = widgets.HTML("", _dom_classes=("slacknb-table-box",))
         sync = widgets.HTML("", _dom_classes=("slacknb-sync-line",))
