@@ -34,9 +34,10 @@ APP_TOKEN_ENV_VAR = "SLACK_APP_TOKEN"
 # How long resolving the allowed people (names, e-mails) may take before listening starts.
 RESOLVE_SECONDS = 30.0
 
-# slack_sdk formats request bodies for DEBUG logging when its logger's own level allows
-# it, and apps.connections.open carries the app token in the body: this logger never
-# lets it. Its records still reach handlers the user configured, never stderr by default.
+# slack_sdk logs every request's URL, body and headers at DEBUG when its logger's own
+# level allows it (3.48 redacts the Authorization header and keeps the token out of the
+# body). The app token must not depend on that: this logger never allows DEBUG. Its
+# records still reach handlers the user configured, and never stderr by default.
 _log = logging.getLogger("slacknb.slack.buttons")
 _log.setLevel(logging.INFO)
 _log.addHandler(logging.NullHandler())

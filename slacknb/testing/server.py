@@ -19,7 +19,7 @@ from .faults import FaultHandle, FaultQueue, make_fault
 from .messages import Ephemeral, Message, MessageStore
 from .pipeline import Call
 from .ratelimit import RateLimiter, RetryLedger
-from .socket_mode import Ack, SocketHub, block_actions, find_button
+from .socket_mode import Ack, SocketHub, press_envelope
 from .wire import HTTPServer
 from .workspace import DEFAULT_APP_TOKEN, DEFAULT_CHANNEL_ID, DEFAULT_TOKEN, Workspace
 
@@ -193,16 +193,7 @@ class SlackServer:
         Socket Mode client is connected.
         """
         with self.lock:
-            ref = self.workspace.find_channel(channel)
-            message = self._store.get(ref.id if ref else channel, ts)
-            if ref is None or message is None or message.deleted:
-                raise ValueError(f"no message {ts} in {channel}")
-            presser = self.workspace.find_user(user)
-            if presser is None:
-                raise ValueError(f"no user {user} in the workspace")
-            block_id, button = find_button(message, action_id, value)
-            envelope = block_actions(message, block_id, button, presser, team_id=self.workspace.team_id,
-                                     team=self.workspace.team, channel_name=ref.name)
+            envelope = press_envelope(self.workspace, self._store, channel, ts, action_id, value, user)
         self._sockets.deliver(envelope)
         return envelope["envelope_id"]
 

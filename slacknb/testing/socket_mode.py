@@ -25,13 +25,13 @@ from websockets.http11 import Request, Response
 from websockets.protocol import State
 from websockets.sync.server import Server, ServerConnection, serve
 
-from .messages import Message
-from .workspace import APP_ID, User
+from .messages import Message, MessageStore
+from .workspace import APP_ID, User, Workspace
 
 if TYPE_CHECKING:
     from .server import SlackServer
 
-__all__ = ["Ack", "SocketHub", "block_actions", "find_button"]
+__all__ = ["Ack", "SocketHub", "block_actions", "find_button", "press_envelope"]
 
 # Connection problems of the clients under test are expected here (drops, refused
 # tickets): keep websockets' own log lines out of test output.
@@ -196,6 +196,22 @@ def find_button(message: Message, action_id: str | None = None, value: str | Non
             return str(block.get("block_id") or f"b{i}"), element
     wanted = " ".join(f"{k}={v!r}" for k, v in (("action_id", action_id), ("value", value)) if v is not None)
     raise ValueError(f"message {message.ts} in {message.channel} has no button {wanted}".rstrip())
+
+
+def press_envelope(workspace: Workspace, store: MessageStore, channel: str, ts: str, action_id: str | None,
+                   value: str | None, user: str) -> dict:
+    """The envelope for ``user`` pressing a button of message ``ts`` in ``channel`` (an ID
+    or a name); ValueError naming what is missing. Called under the server's lock."""
+    ref = workspace.find_channel(channel)
+    message = store.get(ref.id, ts) if ref is not None else None
+    if message is None or message.deleted:
+        raise ValueError(f"no message {ts} in {channel}")
+    presser = workspace.find_user(user)
+    if presser is None:
+        raise ValueError(f"no user {user} in the workspace")
+    block_id, button = find_button(message, action_id, value)
+    return block_actions(message, block_id, button, presser, team_id=workspace.team_id, team=workspace.team,
+                         channel_name=ref.name)
 
 
 def block_actions(message: Message, block_id: str, button: dict, user: User, *, team_id: str, team: str,

@@ -3,6 +3,7 @@ the pure parts (who may stop, what a click means) directly."""
 
 from __future__ import annotations
 
+import logging
 import warnings
 
 import pytest
@@ -142,3 +143,23 @@ def test_app_token_never_in_a_repr_or_warning(server, monkeypatch):
         listener.close(wait=True)
     assert all(server.app_token not in t for t in texts)
     assert "xapp" not in repr(listener)
+
+
+def test_app_token_stays_out_of_debug_logs(server, web, caplog, monkeypatch):
+    # A user who turns on DEBUG logging for everything still never sees the app token
+    # (slack_sdk logs each request at DEBUG; apps.connections.open is called with it).
+    caplog.set_level(logging.DEBUG)
+    monkeypatch.setenv("SLACK_APP_TOKEN", server.app_token)
+    signal = StopSignal()
+    listener = stop_listener(token=server.token, base_url=server.url, allowed=parse_mentions("@alice"),
+                             signal=signal)
+    listener.start()
+    assert listener.wait_started(10)
+    assert server.wait_for(lambda s: s.socket_connections == 1)
+    assert server.drop_sockets() == 1  # a reconnect calls apps.connections.open again
+    assert server.wait_for(lambda s: s.socket_connects == 2 and s.socket_connections == 1, timeout=30)
+    press(server, web, "U0ALICE", stream_id=listener.stream_id)
+    assert signal.wait(10) is not None
+    listener.close(wait=True)
+    assert "Reconnecting" in caplog.text or "new session" in caplog.text  # DEBUG/INFO records were kept
+    assert server.app_token not in caplog.text
