@@ -19,14 +19,14 @@ from .faults import FaultHandle, FaultQueue, make_fault
 from .messages import Ephemeral, Message, MessageStore
 from .pipeline import Call
 from .ratelimit import RateLimiter, RetryLedger
-from .socket_mode import Ack, SocketHub, press_envelope
+from .socket_mode import Ack, SocketHub, SocketModeSide
 from .wire import HTTPServer
 from .workspace import DEFAULT_APP_TOKEN, DEFAULT_CHANNEL_ID, DEFAULT_TOKEN, Workspace
 
 __all__ = ["Ack", "Call", "SlackServer"]
 
 
-class SlackServer:
+class SlackServer(SocketModeSide):
     """A local Slack Web API. Use as a context manager, or ``start()`` / ``stop()``.
 
     ``rate_limits``, ``latency`` (seconds before every answer) and ``down`` (drop every
@@ -182,56 +182,7 @@ class SlackServer:
             self._changed.notify_all()
             return copy.deepcopy(message)
 
-    def press(self, channel: str, ts: str, action_id: str | None = None, *, value: str | None = None,
-              user: str = "U0ALICE") -> str:
-        """Press a button of a message as ``user`` (an ID): the app's newest Socket Mode
-        connection gets an ``interactive`` envelope with a ``block_actions`` payload.
-
-        The button is the one with this ``action_id`` and/or ``value`` (the first one
-        when neither is given). Returns the envelope's ID, to look for in :attr:`acks`.
-        ValueError when there is no such message, button or user; RuntimeError when no
-        Socket Mode client is connected.
-        """
-        with self.lock:
-            envelope = press_envelope(self.workspace, self._store, channel, ts, action_id, value, user)
-        self._sockets.deliver(envelope)
-        return envelope["envelope_id"]
-
-    def disconnect_sockets(self, reason: str = "refresh_requested") -> int:
-        """Send Slack's ``disconnect`` envelope to every Socket Mode connection (a client
-        should open a new one); returns how many connections got it."""
-        return self._sockets.disconnect(reason)
-
-    def drop_sockets(self) -> int:
-        """Reset every Socket Mode connection without a word, like a lost network;
-        returns how many were dropped."""
-        return self._sockets.drop()
-
     # -- observing ------------------------------------------------------------------
-
-    @property
-    def socket_connections(self) -> int:
-        """Socket Mode connections open now."""
-        with self.lock:
-            return len(self._sockets.open)
-
-    @property
-    def socket_connects(self) -> int:
-        """Socket Mode connections ever opened (a reconnect adds one)."""
-        with self.lock:
-            return self._sockets.connects
-
-    @property
-    def envelopes(self) -> list[dict]:
-        """Envelopes delivered over Socket Mode (button presses), oldest first (copies)."""
-        with self.lock:
-            return copy.deepcopy(self._sockets.envelopes)
-
-    @property
-    def acks(self) -> list[Ack]:
-        """Acknowledgements received over Socket Mode, in arrival order."""
-        with self.lock:
-            return list(self._sockets.acks)
 
     def ephemerals(self, channel: str | None = None) -> list[Ephemeral]:
         """chat.postEphemeral messages, oldest first, optionally of one channel (by ID)."""

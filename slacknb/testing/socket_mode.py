@@ -8,6 +8,7 @@ delivers envelopes (a pressed button is an ``interactive`` one carrying a
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import socket
@@ -31,7 +32,7 @@ from .workspace import APP_ID, User, Workspace
 if TYPE_CHECKING:
     from .server import SlackServer
 
-__all__ = ["Ack", "SocketHub", "block_actions", "find_button", "press_envelope"]
+__all__ = ["Ack", "SocketHub", "SocketModeSide", "block_actions", "find_button", "press_envelope"]
 
 # Connection problems of the clients under test are expected here (drops, refused
 # tickets): keep websockets' own log lines out of test output.
@@ -179,6 +180,60 @@ class SocketHub:
         with self._server._changed:
             self.acks.append(Ack(message["envelope_id"], message.get("payload"), time.monotonic()))
             self._server._changed.notify_all()
+
+
+class SocketModeSide:
+    """:class:`~slacknb.testing.SlackServer`'s Socket Mode methods (it holds ``lock``,
+    ``workspace``, ``_store`` and ``_sockets``, a :class:`SocketHub`)."""
+
+    def press(self, channel: str, ts: str, action_id: str | None = None, *, value: str | None = None,
+              user: str = "U0ALICE") -> str:
+        """Press a button of a message as ``user`` (an ID): the app's newest Socket Mode
+        connection gets an ``interactive`` envelope with a ``block_actions`` payload.
+
+        The button is the one with this ``action_id`` and/or ``value`` (the first one
+        when neither is given). Returns the envelope's ID, to look for in :attr:`acks`.
+        ValueError when there is no such message, button or user; RuntimeError when no
+        Socket Mode client is connected.
+        """
+        with self.lock:
+            envelope = press_envelope(self.workspace, self._store, channel, ts, action_id, value, user)
+        self._sockets.deliver(envelope)
+        return envelope["envelope_id"]
+
+    def disconnect_sockets(self, reason: str = "refresh_requested") -> int:
+        """Send Slack's ``disconnect`` envelope to every Socket Mode connection (a client
+        should open a new one); returns how many connections got it."""
+        return self._sockets.disconnect(reason)
+
+    def drop_sockets(self) -> int:
+        """Reset every Socket Mode connection without a word, like a lost network;
+        returns how many were dropped."""
+        return self._sockets.drop()
+
+    @property
+    def socket_connections(self) -> int:
+        """Socket Mode connections open now."""
+        with self.lock:
+            return len(self._sockets.open)
+
+    @property
+    def socket_connects(self) -> int:
+        """Socket Mode connections ever opened (a reconnect adds one)."""
+        with self.lock:
+            return self._sockets.connects
+
+    @property
+    def envelopes(self) -> list[dict]:
+        """Envelopes delivered over Socket Mode (button presses), oldest first (copies)."""
+        with self.lock:
+            return copy.deepcopy(self._sockets.envelopes)
+
+    @property
+    def acks(self) -> list[Ack]:
+        """Acknowledgements received over Socket Mode, in arrival order."""
+        with self.lock:
+            return list(self._sockets.acks)
 
 
 def find_button(message: Message, action_id: str | None = None, value: str | None = None) -> tuple[str, dict]:
