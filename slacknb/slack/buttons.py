@@ -227,6 +227,9 @@ class StopListener:
                 return
             self._socket = socket
         socket.connect()
+        if self._closed:  # the run ended while connecting: do not leave a session behind
+            socket.close()
+            return
         if not socket.is_connected():
             _warn("the Slack Stop button could not connect over Socket Mode: is Socket Mode enabled "
                   "in the app, and is SLACK_APP_TOKEN an app-level token with connections:write? "
