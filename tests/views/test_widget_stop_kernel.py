@@ -121,3 +121,51 @@ def test_widget_stop_button_stops_a_training_cell(kernel_env, tmp_path):
     assert message.text.startswith("Stopped from the notebook - ")
     text = nbformat.writes(nb)
     assert server.token not in text and server.app_token not in text and not TOKEN_SHAPE.search(text)
+
+
+def test_poll_handles_a_click_mid_cell_and_queued_cells_run_after_in_order(monkeypatch):
+    from jupyter_client import KernelManager
+
+    monkeypatch.setenv("PATH", os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
+    manager = KernelManager(kernel_name="python3")
+    manager.start_kernel()
+    client = manager.client()
+    client.start_channels()
+    try:
+        client.wait_for_ready(timeout=60)
+        model = _output(client, client.execute(
+            "import time, ipywidgets\nfrom slacknb.views.kernel_poll import kernel_poller\n"
+            "button = ipywidgets.Button(); clicks = []\nbutton.on_click(lambda _: clicks.append(1))\n"
+            "print(button.model_id, end='')"))
+        # A cell that polls until the click arrived (at most 60 s), like the stop check does.
+        busy = client.execute("poller = kernel_poller(); start = time.monotonic()\n"
+                              "while not clicks and time.monotonic() - start < 60:\n"
+                              "    poller.poll(); time.sleep(0.01)\n"
+                              "print('clicked during the cell:', len(clicks), end='')")
+        queued = [client.execute(f"print('queued {i}, clicks', len(clicks), end='')") for i in range(2)]
+        content = {"comm_id": model, "data": {"method": "custom", "content": {"event": "click"}}}
+        client.shell_channel.send(client.session.msg("comm_msg", content))
+        assert _output(client, busy) == "clicked during the cell: 1"
+        assert [_output(client, m) for m in queued] == ["queued 0, clicks 1", "queued 1, clicks 1"]
+        replies = [client.get_shell_msg(timeout=60) for _ in range(4)]
+        executed = [r for r in replies if r["msg_type"] == "execute_reply"]
+        assert [r["parent_header"]["msg_id"] for r in executed][-3:] == [busy] + queued
+        counts = [r["content"]["execution_count"] for r in executed][-3:]
+        assert counts == sorted(counts) and all(r["content"]["status"] == "ok" for r in executed)
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
+
+
+def _output(client, msg_id: str) -> str:
+    out = []
+    while True:
+        message = client.get_iopub_msg(timeout=90)
+        if message["parent_header"].get("msg_id") != msg_id:
+            continue
+        if message["msg_type"] == "stream":
+            out.append(message["content"]["text"])
+        elif message["msg_type"] == "error":
+            raise AssertionError("\n".join(message["content"]["traceback"]))
+        elif message["msg_type"] == "status" and message["content"]["execution_state"] == "idle":
+            return "".join(out)
