@@ -1,4 +1,4 @@
-"""What reporting costs a training run: PrintReport vs slacknb vs chainer-slack-report 0.3.
+"""What reporting costs a training run: PrintReport vs slacknb vs chainer-slack-report 0.3 vs ppe's Slack.
 
 Usage: python bench/overhead.py [--iterations 2000] [--latency 0.3] [--repeat 3]
 
@@ -12,6 +12,13 @@ runs with:
       server. It hard-codes slack.com and checks the channel with the retired
       channels.info: this harness (never the package) rewrites its URLs and
       answers that one check itself.
+The same sizes trained by PyTorch with pytorch-pfn-extras (a hand-written
+``while not manager.stop_trigger`` loop, LogReport every iteration) run with:
+  (d) ppe's PrintReport writing to a null stream (the ppe baseline);
+  (e) slacknb.ppe.SlackReport, mirrored to the local server as (b);
+  (f) ppe's own extensions.Slack, whose slack_sdk client this harness (never
+      the package) points at the same server; it posts one thread reply per
+      trigger, so it runs on its default trigger, every epoch (32 iterations).
 A fresh server runs in its own process for every run, so it takes no CPU from
 the training and no run inherits another's rate-limit window. For (b) the time
 spent in finalize (waiting until the final state is in Slack) is also shown.
@@ -40,7 +47,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 from chainer.training import extensions  # noqa: E402
 
-from chainer_fixtures import ENTRIES, make_trainer  # noqa: E402
+from support.training import ENTRIES, make_trainer  # noqa: E402
 
 
 def ensure_chainer_slack_report():
@@ -104,6 +111,79 @@ def run_training(iterations, attach):
         return time.perf_counter() - start, time.process_time() - cpu, extension
 
 
+def run_ppe_training(iterations, attach):
+    import torch
+
+    from support.ppe_training import make_manager, train_loop
+
+    with tempfile.TemporaryDirectory() as out:
+        manager, model, optimizer, loader = make_manager(
+            out, stop=(iterations, "iteration"), samples=2048, batch=64, features=784, hidden=256,
+            log_trigger=(1, "iteration"), log_name=None)
+        extension = attach(manager)
+        torch.set_num_threads(1)  # as Chainer's NumPy on this machine: the reporting cost stays visible
+        start, cpu = time.perf_counter(), time.process_time()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            train_loop(manager, model, optimizer, loader)
+        return time.perf_counter() - start, time.process_time() - cpu, extension
+
+
+def ppe_variants():
+    """(d) ppe PrintReport, (e) slacknb.ppe.SlackReport, (f) ppe's extensions.Slack, each ``attach(manager, env)``."""
+    import slack_sdk
+    from pytorch_pfn_extras.training import extensions as ppe_extensions
+
+    from slacknb.ppe import SlackReport as PpeSlackReport
+
+    class TimedReport(PpeSlackReport):
+        """Times the calls in the loop and the end of the run (the final flush)."""
+
+        loop_seconds = flush_seconds = 0.0
+
+        def __call__(self, manager):
+            start = time.perf_counter()
+            super().__call__(manager)
+            self.loop_seconds += time.perf_counter() - start
+
+        def finalize(self, manager):
+            start = time.perf_counter()
+            super().finalize(manager)
+            self.flush_seconds = time.perf_counter() - start
+
+    class CountingClient(slack_sdk.WebClient):
+        """ppe's client, pointed at the local server, counting calls and refusals."""
+
+        calls = refused = 0
+
+        def api_call(self, *args, **kwargs):
+            CountingClient.calls += 1
+            try:
+                return super().api_call(*args, **kwargs)
+            except slack_sdk.errors.SlackApiError:
+                CountingClient.refused += 1
+                raise
+
+    def baseline(manager, env):
+        manager.extend(ppe_extensions.PrintReport(ENTRIES, out=io.StringIO()), trigger=(1, "iteration"))
+
+    def slacknb(manager, env):
+        report = TimedReport(env["SLACK_BOT_TOKEN"], env["SLACK_CHANNEL_ID"], ENTRIES,
+                             base_url=env["SLACKNB_API_URL"], out=io.StringIO())
+        manager.extend(report, trigger=(1, "iteration"))
+        return report
+
+    def ppe_slack(manager, env):
+        CountingClient.calls = CountingClient.refused = 0
+        slack = ppe_extensions.Slack(env["SLACK_CHANNEL_ID"], msg="{default}: loss {main/loss:.4f}",
+                                     token=env["SLACK_BOT_TOKEN"])
+        slack._client = CountingClient(token=env["SLACK_BOT_TOKEN"], base_url=env["SLACKNB_API_URL"])
+        manager.extend(slack)  # its default trigger: every epoch
+        return CountingClient
+
+    return (("d ppe PrintReport", baseline), ("e slacknb.ppe", slacknb), ("f ppe Slack", ppe_slack))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--iterations", type=int, default=2000)
@@ -154,15 +234,17 @@ def main():
         return report
 
     variants = (("a PrintReport", baseline), ("b slacknb", slacknb), ("c chainer-slack-report", seed))
+    variants += tuple((name, (attach, run_ppe_training)) for name, attach in ppe_variants())
+    variants = tuple((name, v if isinstance(v, tuple) else (v, run_training)) for name, v in variants)
     times = {name: [] for name, _ in variants}
     cpu_times = {name: [] for name, _ in variants}
     results = {"b flush": []}
     # Interleaved (a b c a b c ...): a slow spell of the machine hits all three alike.
     for _ in range(args.repeat):
-        for name, attach in variants:
+        for name, (attach, train) in variants:
             process, env = start_server(args.latency)
             try:
-                wall, cpu, extension = run_training(args.iterations, lambda t: attach(t, env))
+                wall, cpu, extension = train(args.iterations, lambda t: attach(t, env))
             finally:
                 process.terminate()
                 process.wait()
@@ -175,6 +257,12 @@ def main():
             if name.startswith("c"):
                 results["c calls"] = csr.requests.calls
                 results["c still mirroring"] = extension.available
+            if name.startswith("e"):
+                results.setdefault("e flush", []).append(extension.flush_seconds)
+                results.setdefault("e loop", []).append(extension.loop_seconds)
+                results["e calls"] = extension.slack.api_calls
+            if name.startswith("f"):
+                results["f calls"], results["f refused"] = extension.calls, extension.refused
     for name, _ in variants:
         results[name] = statistics.median(times[name])
         results[name + " cpu"] = statistics.median(cpu_times[name])
@@ -196,6 +284,15 @@ def main():
     print(f"Slack API calls per run: slacknb {results['b calls']}, "
           f"chainer-slack-report {results['c calls']} "
           f"(still mirroring at the end: {results['c still mirroring']})")
+
+    d, e, f = results["d ppe PrintReport"], results["e slacknb.ppe"], results["f ppe Slack"]
+    flush, loop = statistics.median(results["e flush"]), statistics.median(results["e loop"])
+    print(f"ppe: e/d = {e / d:.3f}; of e, {flush:.3f} s is the final flush, without it e/d = {(e - flush) / d:.3f}; "
+          f"inside slacknb.ppe calls {loop:.3f} s ({loop / args.iterations * 1e6:.1f} us per iteration)")
+    print(f"ppe: CPU time e/d = {results['e slacknb.ppe cpu'] / results['d ppe PrintReport cpu']:.3f}, "
+          f"f/e = {results['f ppe Slack cpu'] / results['e slacknb.ppe cpu']:.2f}; wall f/e = {f / e:.2f}")
+    print(f"ppe: Slack API calls per run: slacknb.ppe {results['e calls']}, ppe Slack {results['f calls']} "
+          f"(refused: {results['f refused']})")
 
 
 if __name__ == "__main__":

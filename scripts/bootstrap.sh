@@ -19,6 +19,9 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
 fi
 export PATH="$venv/bin:$PATH"
 export VIRTUAL_ENV="$venv"
+# Chainer and torch in one environment (see constraints.txt): numpy.distutils gets
+# Python's own distutils. Read when Python starts, so it is set before anything runs.
+export SETUPTOOLS_USE_DISTUTILS=stdlib
 # System parts of the test suite: Chromium for the browser tests, Open MPI and
 # mpi4py for the ChainerMN tests. CI always installs them (there a missing one
 # fails its tests); a developer opts in with SLACKNB_BROWSER=1 / SLACKNB_MPI=1.

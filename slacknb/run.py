@@ -17,14 +17,13 @@ from typing import Callable, Sequence, TextIO
 from slacknb.core.context import in_kernel
 from slacknb.core.guard import guarded
 from slacknb.core.render import Renderer, format_hms
-from slacknb.core.state import COMPLETED, FAILED, INTERRUPTED, STARTED, STOPPED, TRAINING, ReportState
+from slacknb.core.state import COMPLETED, FAILED, STARTED, STOPPED, TRAINING, ReportState
 from slacknb.core.stop import StopSignal
 from slacknb.options import check_alert
+from slacknb.slack.blocks import report_blocks
 from slacknb.slack.buttons import allowed_people, stop_listener
 from slacknb.slack.mirror import SlackMirror
 from slacknb.views.console import ConsoleView
-
-OUTCOMES = {COMPLETED: "completed", FAILED: "failed", INTERRUPTED: "interrupted", STOPPED: "stopped"}
 # Rendering more often than this only burns the training thread: Slack edits
 # are rarer still (min_interval) and a person cannot read faster.
 DEFAULT_REFRESH = 0.5
@@ -76,6 +75,7 @@ class ReportRun:
         self.listener = listener
         self.stoppable = False
         self._stopped = False
+        self._button_shown = False
 
     @classmethod
     def from_options(cls, options, *, views: Sequence, label: str, alert_label: str | None = None,
@@ -104,9 +104,13 @@ class ReportRun:
         return self._finished
 
     def frame(self) -> Frame:
-        preview = self.renderer.render(self.state)
-        return Frame(self.state, self.renderer.entries(self.state), preview, self.mirror.state,
-                     self.renderer.context, self._stop_for_views())
+        sync = self.mirror.state
+        # Slack taught a smaller budget (msg_too_long): render within it, so nothing is cut.
+        budget = getattr(sync, "budget", None)
+        max_bytes = None if budget is None else max(256, min(self.renderer.max_bytes, budget))
+        preview = self.renderer.render(self.state, max_bytes=max_bytes)
+        return Frame(self.state, self.renderer.entries(self.state), preview, sync, self.renderer.context,
+                     self._stop_for_views())
 
     def _stop_for_views(self) -> StopSignal | None:
         return self.stop if self.stoppable and not self._finished else None
@@ -120,8 +124,14 @@ class ReportRun:
             return True
         return False
 
-    def _rerender(self, max_bytes: int) -> str:
-        return self.renderer.render(self.state, max_bytes=max(256, max_bytes))
+    def _blocks(self, text: str) -> list | None:
+        """The message's blocks: the report and the Stop button while Slack's listener is
+        connected; None (keep what the message has) otherwise."""
+        listener = self.listener
+        if listener is None or not listener.listening:
+            return None
+        self._button_shown = True
+        return report_blocks(text, listener.stream_id)
 
     @guarded("internal error ignored so training can go on")
     def start(self, *, log=None, entries=None, label: str = "") -> None:
@@ -158,7 +168,7 @@ class ReportRun:
         self.state.eta = _eta(self.state.elapsed, self.state.progress)
         self.state.updated_at = self.wall_clock()
         frame = self.frame()
-        self.mirror.update(frame.preview, rerender=self._rerender)
+        self.mirror.update(frame.preview, blocks=self._blocks(frame.preview))
         self._each_view("refresh", frame)
 
     @guarded("internal error ignored so training can go on")
@@ -190,14 +200,15 @@ class ReportRun:
         self._each_view("refresh", frame)
         delivered = self.mirror.finish(
             frame.preview,
-            outcome=OUTCOMES[status],
+            outcome=status,
             elapsed=format_hms(self.state.elapsed),
             error=_error_line(error),
             traceback_tail=_traceback_tail(error),
             console_tail=console_tail,
             alert=wants_reply and status == FAILED,
             mention=wants_reply,
-            rerender=self._rerender,
+            # The final edit takes the button away (an edit without blocks would keep it).
+            blocks=[] if self._button_shown else None,
         )
         if self.listener is not None:
             self.listener.close()

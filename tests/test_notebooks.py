@@ -126,7 +126,22 @@ def test_failing_notebook_fails_and_slack_says_failed(kernel_env, tmp_path):
     assert_no_token(text, kernel_env)
 
 
-@pytest.mark.parametrize("name", ["quickstart", "extension", "failure"])
+def test_pytorch_notebook_reports_the_ppe_training_like_the_quickstart(kernel_env, tmp_path):
+    pytest.importorskip("pytorch_pfn_extras")
+    nb, text, _ = execute("pytorch", tmp_path)
+    [message] = kernel_env.messages(kernel_env.channel_id)
+    assert message.text.startswith("Completed - ")
+    rows = table_rows(message.text)
+    assert rows[0] == ["epoch", "train/loss", "train/accuracy", "val/accuracy", "elapsed_time"]
+    assert [row[0] for row in rows[1:]] == [str(e) for e in range(1, 9)]
+    assert message.history[0].startswith("Started")
+    [(status, table)] = reports_in(nb)  # the same live widget as Chainer's
+    assert status == "Completed" and 'data-rows="8"' in table
+    assert nb.cells[-2].outputs[-1]["data"]["text/plain"] == "'epochs run: 8'"
+    assert_no_token(text, kernel_env)
+
+
+@pytest.mark.parametrize("name", ["quickstart", "extension", "failure", "pytorch"])
 def test_committed_notebooks_have_no_outputs_and_no_token(name):
     text = (NOTEBOOKS / f"{name}.ipynb").read_text()
     nb = json.loads(text)

@@ -18,10 +18,18 @@ from slacknb.slack.config import resolve_config
 
 __all__ = ["run_demo"]
 
-REPO_NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "quickstart.ipynb"
-# The kernel talks to us over Unix sockets in Jupyter's private runtime folder
-# instead of plain local TCP, about which ipykernel prints a warning at start.
-KERNEL_CONFIG = Config({"KernelManager": {"transport": "ipc"}})
+REPO_NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "quickstart.ipynb"
+
+
+def kernel_config() -> Config:
+    """The kernel talks to us over Unix sockets in Jupyter's private runtime folder
+    instead of plain local TCP, about which ipykernel prints a warning at start. The
+    sockets' path is absolute: the kernel runs in the notebook's folder, we do not."""
+    from jupyter_core.paths import jupyter_runtime_dir
+
+    runtime = Path(jupyter_runtime_dir())
+    runtime.mkdir(parents=True, exist_ok=True)
+    return Config({"KernelManager": {"transport": "ipc", "ip": str(runtime / "slacknb-demo-kernel")}})
 
 
 def _first_line(text: str) -> str:
@@ -113,7 +121,7 @@ def run_demo(*, notebook: str | None = None, output: str, timeout: float = 600) 
     os.environ["JPY_SESSION_NAME"] = str(path.resolve())
     nb = nbformat.read(path, as_version=4)
     client = nbclient.NotebookClient(
-        nb, kernel_name="python3", timeout=timeout, config=KERNEL_CONFIG,
+        nb, kernel_name="python3", timeout=timeout, config=kernel_config(),
         resources={"metadata": {"path": str(path.parent)}},
         on_cell_start=_print_cell_start,
     )

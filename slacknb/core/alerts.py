@@ -8,14 +8,17 @@ traceback, console) is escaped; tails are bounded so a reply stays well under Sl
 
 from __future__ import annotations
 
-from slacknb.core.slack_text import code_block, escape, inline_code_safe
+from slacknb.core.slack_text import code_block, cut, escape, inline_code_safe
+from slacknb.core.state import FINAL_STATUSES, Status
 
-OUTCOMES = ("completed", "failed", "interrupted", "stopped")
-STATUS_WORDS = {"completed": "Completed", "failed": "Failed", "interrupted": "Interrupted", "stopped": "Stopped"}
-_EMOJI = {"completed": ":white_check_mark:", "failed": ":x:", "interrupted": ":warning:",
-          "stopped": ":octagonal_sign:"}
+__all__ = ["OUTCOMES", "REPLY_CHARS", "escaped_tail", "failure_alert", "finish_reply", "outcome_line", "to_outcome"]
+
+OUTCOMES = (Status.COMPLETED, Status.FAILED, Status.INTERRUPTED, Status.STOPPED)
+_EMOJI = {Status.COMPLETED: ":white_check_mark:", Status.FAILED: ":x:", Status.INTERRUPTED: ":warning:",
+          Status.STOPPED: ":octagonal_sign:"}
 # "Completed in 0:03:12" reads as a duration; "Failed after 0:03:12" as the moment it stopped.
-_PREPOSITION = {"completed": "in", "failed": "after", "interrupted": "after", "stopped": "after"}
+_PREPOSITION = {Status.COMPLETED: "in", Status.FAILED: "after", Status.INTERRUPTED: "after",
+                Status.STOPPED: "after"}
 
 TRACEBACK_LINES = 20
 TRACEBACK_CHARS = 2500
@@ -26,18 +29,29 @@ REPLY_CHARS = 3900
 _CUT = "\u2026"
 
 
-def outcome_line(outcome: str, elapsed: str, label: str = "") -> str:
-    """``":x: *Failed* after 0:03:12 · label"`` for one outcome (completed/failed/interrupted)."""
-    if outcome not in STATUS_WORDS:
-        raise ValueError(f"outcome must be one of {', '.join(OUTCOMES)}, not {outcome!r}")
-    line = f"{_EMOJI[outcome]} *{STATUS_WORDS[outcome]}* {_PREPOSITION[outcome]} {escape(elapsed)}"
+def to_outcome(outcome: Status | str) -> Status:
+    """The final :class:`Status` named by ``outcome`` (a Status, its word, or the word in lower case).
+
+    Raises ValueError for anything else, naming the choices.
+    """
+    for status in FINAL_STATUSES:
+        if outcome == status or (isinstance(outcome, str) and outcome.lower() == status.value.lower()):
+            return status
+    words = ", ".join(OUTCOMES)
+    raise ValueError(f"outcome must be one of {words} (or in lower case: {words.lower()}), not {outcome!r}")
+
+
+def outcome_line(outcome: Status | str, elapsed: str, label: str = "") -> str:
+    """``":x: *Failed* after 0:03:12 · label"`` for one final status (Completed, Failed, Interrupted)."""
+    outcome = to_outcome(outcome)
+    line = f"{_EMOJI[outcome]} *{outcome.value}* {_PREPOSITION[outcome]} {escape(elapsed)}"
     if label:
         # A label is the user's text: escaped, and no backtick of it may open a code span.
         line += f" \u00b7 {inline_code_safe(escape(label))}"
     return line
 
 
-def finish_reply(*, outcome: str, elapsed: str, label: str = "", mentions: str = "") -> str:
+def finish_reply(*, outcome: Status | str, elapsed: str, label: str = "", mentions: str = "") -> str:
     """The reply that notifies ``mentions`` (ready-made control sequences) how the run ended."""
     line = outcome_line(outcome, elapsed, label)
     return f"{mentions} {line}" if mentions else line
@@ -56,7 +70,7 @@ def failure_alert(
 
     ``prefix`` is authored by the user (``<!here>``, an emoji) and is not escaped.
     """
-    parts = [f"{prefix} {outcome_line('failed', elapsed, label)}" if prefix else outcome_line("failed", elapsed, label)]
+    parts = [f"{prefix} {outcome_line(Status.FAILED, elapsed, label)}" if prefix else outcome_line(Status.FAILED, elapsed, label)]
     if error:
         parts.append(escape(_cut_end(error.strip(), ERROR_CHARS)))
     tb_lines, console_lines, tb_chars, console_chars = TRACEBACK_LINES, CONSOLE_LINES, TRACEBACK_CHARS, CONSOLE_CHARS
@@ -64,7 +78,7 @@ def failure_alert(
         sections = _sections(traceback_tail, console_tail, tb_lines, tb_chars, console_lines, console_chars)
         text = "\n".join(parts + sections)
         if len(text) <= REPLY_CHARS or (tb_chars <= 200 and console_chars <= 200):
-            return text if len(text) <= REPLY_CHARS else text[: REPLY_CHARS - 1] + _CUT
+            return text if len(text) <= REPLY_CHARS else cut(text, REPLY_CHARS)
         tb_chars, console_chars = max(200, tb_chars * 3 // 4), max(200, console_chars * 3 // 4)
 
 

@@ -8,11 +8,14 @@ the budget, not what the log holds.
 
 from __future__ import annotations
 
-import threading
 from typing import Mapping, Sequence
 
+__all__ = ["CUT_MARKER", "DEFAULT_MAX_BYTES", "MAX_MAX_BYTES", "MIN_MAX_BYTES", "Renderer", "check_max_bytes",
+           "cut_utf8", "format_hms", "progress_bar", "utf8_len"]
+
 from slacknb.core.context import RunContext
-from slacknb.core.slack_text import FENCE, escape, guard_backticks, inline_code_safe, slack_date
+from slacknb.core.slack_text import (CUT_MARKER, FENCE, cut, cut_utf8, escape, guard_backticks, inline_code_safe,
+                                     slack_date, utf8_len)
 from slacknb.core.normalize import check_strategy, select_rows
 from slacknb.core.state import ReportState
 from slacknb.core.table import RowFormat, format_header, pick_entries
@@ -22,7 +25,6 @@ DEFAULT_MAX_BYTES = 4000
 # Below this not even a status line and a cut marker fit; above it Slack
 # refuses chat.postMessage text outright (40,000 characters).
 MIN_MAX_BYTES, MAX_MAX_BYTES = 256, 40000
-CUT_MARKER = "\n[... cut to fit Slack's size limit]"
 
 
 def check_max_bytes(max_bytes: int) -> int:
@@ -34,44 +36,6 @@ def check_max_bytes(max_bytes: int) -> int:
             f"(default {DEFAULT_MAX_BYTES}, Slack's limit for edited messages)"
         )
     return max_bytes
-
-
-def utf8_len(text: str) -> int:
-    return len(text.encode("utf-8"))
-
-
-def cut_utf8(text: str, limit: int) -> str:
-    """The longest prefix of ``text`` within ``limit`` UTF-8 bytes."""
-    if limit <= 0:
-        return ""
-    return text.encode("utf-8")[:limit].decode("utf-8", errors="ignore")
-
-
-def hard_cut(text: str, budget: int, keep: Sequence[str] = ()) -> str:
-    """Cut ``text`` to ``budget`` bytes with a visible marker.
-
-    Each string in ``keep`` (status, mentions: most important first) that the
-    cut would lose is appended whole after the marker, as long as it fits.
-    """
-    if utf8_len(text) <= budget:
-        return text
-    keep = [k for k in keep if k]
-    while True:
-        tail = ""
-        # Missing keeps only grow as the head shrinks, so this settles quickly.
-        for _ in range(len(keep) + 1):
-            room = budget - utf8_len(CUT_MARKER) - utf8_len(tail)
-            head = cut_utf8(text, room)
-            new_tail = "".join("\n" + k for k in keep if k not in head)
-            if new_tail == tail:
-                break
-            tail = new_tail
-        if room >= 0 or not keep:
-            break
-        keep.pop()  # the least important keep does not fit
-    if room < 0:
-        return cut_utf8(text, budget)
-    return head + CUT_MARKER + tail
 
 
 def format_hms(seconds: float | None) -> str:
@@ -149,16 +113,14 @@ class Renderer:
         self.normalizer = check_strategy(normalizer)
         self.context = context if context is not None else RunContext.detect()
         self._rows = _RowCache()
+        # The caches are not thread-safe: only the run's thread renders (the Slack worker
+        # never calls back into the renderer, it reads the budget the run renders within).
         self._auto_entries = _AutoEntries()
-        # The Slack worker re-renders (msg_too_long) while training renders: the
-        # caches are not thread-safe, so one render at a time.
-        self._lock = threading.Lock()
 
     def entries(self, state: ReportState) -> tuple:
         if state.entries is not None:
             return tuple(state.entries)
-        with self._lock:
-            return self._auto_entries.get(state.log)
+        return self._auto_entries.get(state.log)
 
     def fields(self, state: ReportState) -> dict[str, str]:
         """Every placeholder's value except ``content``, escaped for Slack."""
@@ -189,14 +151,13 @@ class Renderer:
     def render(self, state: ReportState, *, max_bytes: int | None = None) -> str:
         budget = self.max_bytes if max_bytes is None else max_bytes
         values = self.fields(state)
-        with self._lock:
-            values["content"] = self._content(state, values, budget)
+        values["content"] = self._content(state, values, budget)
         text = self.template.render(values)
         # Specs such as {content:>9999} or a template longer than the budget
         # can still overflow: cut, keeping the status, the mentions and the
         # staleness line (every version of the message says how old it is).
         updated = f"updated {values['updated']}" if values["updated"] and "updated" in self.template.names else ""
-        return hard_cut(text, budget, keep=(values["status"], values["finish_mentions"], updated))
+        return cut(text, budget, keep=(values["status"], values["finish_mentions"], updated))
 
     def _content(self, state: ReportState, values: dict, budget: int) -> str:
         log = state.log
@@ -211,7 +172,7 @@ class Renderer:
         fences = utf8_len(f"{FENCE}\n{header}\n{FENCE}")
         room = (budget - frame) // occurrences - fences
         if room < 0:
-            # Not even the header fits beside the rest: render.hard_cut decides.
+            # Not even the header fits beside the rest: slack_text.cut decides.
             return f"{FENCE}\n{header}\n{FENCE}"
         chosen = select_rows(len(log), lambda i: self._rows.get(log, entries, i)[1],
                              room, self.normalizer)

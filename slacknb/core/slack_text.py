@@ -7,8 +7,10 @@ Nothing else is HTML-encoded: Slack would show ``&quot;`` literally.
 
 import re
 import time
+from typing import Sequence
 
-__all__ = ["FENCE", "code_block", "escape", "guard_backticks", "inline_code_safe", "slack_date", "utc_text"]
+__all__ = ["CUT_MARKER", "FENCE", "code_block", "cut", "cut_utf8", "escape", "guard_backticks",
+           "inline_code_safe", "slack_date", "utc_text", "utf8_len"]
 
 FENCE = "```"
 # mrkdwn has no backtick escape: a zero-width space between backticks keeps a
@@ -41,6 +43,54 @@ def code_block(text: str) -> str:
 def inline_code_safe(text: str) -> str:
     """Make text safe inside single-backtick inline code (a backtick would end it)."""
     return text.replace("`", "'")
+
+
+# The one marker of a text cut to Slack's size: the renderer, the alerts and the mirror use it.
+CUT_MARKER = "\n[... cut to fit Slack's size limit]"
+_CLOSE = "\n" + FENCE
+
+
+def utf8_len(text: str) -> int:
+    """Size of ``text`` in UTF-8 bytes, the unit of every Slack budget here."""
+    return len(text.encode("utf-8"))
+
+
+def cut_utf8(text: str, limit: int) -> str:
+    """The longest prefix of ``text`` within ``limit`` UTF-8 bytes (no character is split)."""
+    if limit <= 0:
+        return ""
+    return text.encode("utf-8")[:limit].decode("utf-8", errors="ignore")
+
+
+def cut(text: str, budget: int, keep: Sequence[str] = ()) -> str:
+    """``text`` within ``budget`` UTF-8 bytes: the head, :data:`CUT_MARKER`, then what must stay.
+
+    Each string in ``keep`` (the status, the mentions: most important first) that the
+    cut would lose is appended whole after the marker while it fits. A code block the cut
+    leaves open is closed first, so the marker is not swallowed by it.
+    """
+    if utf8_len(text) <= budget:
+        return text
+    keep = [k for k in keep if k]
+    while True:
+        tail = ""
+        room = 0
+        # Missing keeps only grow as the head shrinks, so this settles quickly.
+        for _ in range(len(keep) + 1):
+            room = budget - utf8_len(CUT_MARKER) - utf8_len(tail) - utf8_len(_CLOSE)
+            head = cut_utf8(text, room)
+            new_tail = "".join("\n" + k for k in keep if k not in head)
+            if new_tail == tail:
+                break
+            tail = new_tail
+        if room >= 0 or not keep:
+            break
+        keep.pop()  # the least important keep does not fit
+    if room < 0:
+        return cut_utf8(text, budget)
+    if head.count(FENCE) % 2 == 1:
+        head += _CLOSE
+    return head + CUT_MARKER + tail
 
 
 # Slack's date formatting: ``<!date^UNIX^TOKENS|FALLBACK>``. ``{ago}`` ("3 minutes

@@ -20,21 +20,21 @@ from __future__ import annotations
 import sys
 import warnings
 
-from chainer.training import extensions as chainer_extensions
-from chainer.training.extensions import log_report as log_report_module
-
-from slacknb.core.context import default_label
-from slacknb.core.ranks import alert_label, detect_rank
-from slacknb.core.state import COMPLETED, FAILED, INTERRUPTED
+from slacknb.core.state import FAILED
 from slacknb.core.template import DEFAULT_TEMPLATE
-from slacknb.frameworks.distributed import share_message
-from slacknb.options import check, parameters_doc
-from slacknb.run import ReportRun, default_views
+from slacknb.frameworks.common import ReportFace, ending_status, exception_in_flight, framework_missing, progress_of
+from slacknb.options import parameters_doc
+
+try:
+    from chainer.training import extensions as chainer_extensions
+    from chainer.training.extensions import log_report as log_report_module
+except ImportError as exc:
+    raise framework_missing("slacknb.SlackReport", "chainer", "chainer", exc) from exc
 
 __all__ = ["SlackReport"]
 
 
-class SlackReport(chainer_extensions.PrintReport):
+class SlackReport(ReportFace, chainer_extensions.PrintReport):
     """Report the training log to one Slack message, edited in place, and to the notebook.
 
     The first seven arguments are chainer-slack-report's, in its order; every other
@@ -61,69 +61,17 @@ class SlackReport(chainer_extensions.PrintReport):
     def __init__(self, access_token=None, channel_id=None, entries=None,
                  template=DEFAULT_TEMPLATE, finish_mentions=(), len_normalizer="thin_out",
                  log_report="LogReport", *, out=None, views=None, console_tail=None, **options):
-        self.options = options = check(
-            access_token=access_token, channel_id=channel_id, entries=entries, template=template,
-            finish_mentions=finish_mentions, len_normalizer=len_normalizer, log_report=log_report, **options)
+        self._build_report(out=out, views=views, console_tail=console_tail, access_token=access_token,
+                           channel_id=channel_id, entries=entries, template=template,
+                           finish_mentions=finish_mentions, len_normalizer=len_normalizer,
+                           log_report=log_report, **options)
         # PrintReport's own state is kept for subclass compatibility; the
         # table is printed by ConsoleView so that entries=None works too.
         super().__init__(list(entries or []), log_report=log_report, out=out or sys.stdout)
-        self._entries_arg = None if entries is None else list(entries)
-        rank = detect_rank(options.comm)
-        label = default_label() if options.label is None else options.label
-        if views is None:
-            # Like ChainerMN's examples, only rank 0 prints: N copies of one table help nobody.
-            views = default_views(out=out) if rank.owner else []
-        if options.stop_button and rank.distributed:
-            # Every rank would have to leave the loop at the same iteration: that is a
-            # collective per iteration, which a button is not worth.
-            warnings.warn("slacknb: the Stop button is for single-process runs; this one has "
-                          f"{rank.size} processes, so it has none", RuntimeWarning, stacklevel=2)
-        self._run = ReportRun.from_options(options, views=views, label=label,
-                                           alert_label=alert_label(label, rank), owns_message=rank.owner,
-                                           stop_button=not rank.distributed)
-        if not rank.owner and options.comm is None:
-            # A launcher's variable, no communicator: rank 0's message cannot be learned,
-            # so a failure here is announced in the channel under the (job-wide) label.
-            self._run.mirror.attach(None, None)
-        self._label = label
-        self._comm = options.comm
-        self._rank = rank
-        self._console_tail = console_tail
         self._trainer = None
         self._outer_exception = None
         self._failure = None
         self._seen_rows = 0
-
-    # -- public read-only views of the run, for notebooks and tests ---------
-    @property
-    def state(self):
-        """The report state (status, log, elapsed, progress)."""
-        return self._run.state
-
-    @property
-    def slack(self):
-        """The Slack mirror's state: sync status, permalink, exactly what Slack has."""
-        return self._run.mirror.state
-
-    @property
-    def text(self) -> str:
-        """The message text as Slack gets it now (same renderer as the views)."""
-        return self._run.renderer.render(self._run.state)
-
-    @property
-    def available(self) -> bool:
-        """chainer-slack-report's flag: True while the report is mirrored to Slack."""
-        return self._run.mirror.enabled
-
-    @property
-    def label(self) -> str:
-        """The run label (rank 0's, on every rank of a ChainerMN job, once training started)."""
-        return self._label
-
-    @property
-    def rank(self):
-        """This process's :class:`~slacknb.core.ranks.Rank` (rank 0 of 1 when alone)."""
-        return self._rank
 
     # -- Chainer's extension protocol ----------------------------------------
     def initialize(self, trainer):
@@ -139,7 +87,7 @@ class SlackReport(chainer_extensions.PrintReport):
             self._run.stoppable = True
         self._run.start(log=log if log is not None else [], entries=self._entries_arg, label=self._label)
         if self._comm is not None:
-            self._share_message()
+            self._share_message(self._comm)
         self._tick(trainer, log_grew=self._seen_rows > 0)
 
     def __call__(self, trainer):
@@ -153,45 +101,16 @@ class SlackReport(chainer_extensions.PrintReport):
         self._failure = exc
 
     def finalize(self):
-        if self._trainer is None or self._run.finished:
+        if self._trainer is None:
             return
-        in_flight = sys.exc_info()[1]
-        if in_flight is self._outer_exception:
-            in_flight = None
+        in_flight = exception_in_flight(self._outer_exception)
         if self._failure is not None:
             status, error = FAILED, self._failure
-        elif in_flight is not None and not isinstance(in_flight, Exception):
-            status, error = INTERRUPTED, None
-        elif in_flight is not None:
-            status, error = FAILED, in_flight  # raised by another extension's finalize
-        else:
-            status, error = COMPLETED, None
-        try:
-            self._tick(self._trainer, log_grew=False, render=False)
-            tail = self._console_tail() if self._console_tail is not None else None
-        except Exception as exc:  # noqa: BLE001 - finalize runs in Trainer.run's finally:
-            # raising here would replace the training's own exception.
-            warnings.warn(f"slacknb: the end of the run is reported without its last details "
-                          f"({type(exc).__name__}: {exc})", RuntimeWarning)
-            tail = None
-        self._run.finish(status, error=error, console_tail=tail)
+        else:  # an exception here without on_error: a KeyboardInterrupt, or another finalize's
+            status, error = ending_status(in_flight), in_flight
+        self._end_report(status, error, last_tick=lambda: self._tick(self._trainer, log_grew=False, render=False))
 
     # -- helpers -------------------------------------------------------------
-    def _share_message(self):
-        # Collective (bcast_obj): every rank passes here once, at the start of training.
-        mirror = self._run.mirror
-        try:
-            thread, label = share_message(self._comm, self._rank, mirror, label=self._label)
-        except Exception as exc:  # noqa: BLE001 - never a reason to stop training
-            warnings.warn(f"slacknb: rank 0's Slack message was not shared ({type(exc).__name__}: {exc})",
-                          RuntimeWarning)
-            thread, label = None, self._label
-        if self._rank.owner:
-            return
-        self._label = label
-        self._run.state.label = label
-        mirror.attach(*(thread or (None, None)), alert_label=alert_label(label, self._rank))
-
     def _log(self, trainer):
         log_report = self._log_report
         try:
@@ -217,16 +136,6 @@ class SlackReport(chainer_extensions.PrintReport):
             self._run.state.progress = progress
             self._run.iterations = trainer.updater.iteration
 
-    def _repr_mimebundle_(self, include=None, exclude=None):
-        # display(report) / a cell's last value: the live widget when one shows
-        # this run, else text/plain and text/html of the same report.
-        from slacknb.views.notebook import mimebundle
-
-        return mimebundle(self._run.frame())
-
-    def __repr__(self) -> str:
-        return f"<SlackReport {self._run.state.status} slack={self._run.mirror.state.status}>"
-
 
 class StopTrigger:
     """The trainer's stop trigger, also true once ``should_stop()`` says so. Everything
@@ -247,11 +156,10 @@ class StopTrigger:
 def _progress(trainer) -> float | None:
     """Fraction of the stop trigger reached, when the trigger tells its length."""
     try:
-        length, unit = trainer.stop_trigger.get_training_length()
-        done = trainer.updater.epoch_detail if unit == "epoch" else trainer.updater.iteration
-        return min(max(done / length, 0.0), 1.0) if length else None
+        length_unit = trainer.stop_trigger.get_training_length()
     except Exception:  # noqa: BLE001 - unknown trigger types simply have no progress
         return None
+    return progress_of(length_unit, trainer.updater.iteration, trainer.updater.epoch_detail)
 
 
 SlackReport.__doc__ = SlackReport.__doc__.replace("    OPTIONS\n", "    " + parameters_doc().replace("\n", "\n    ") + "\n")

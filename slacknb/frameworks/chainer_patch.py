@@ -21,6 +21,8 @@ from typing import Callable
 from chainer.training import Trainer
 from chainer.training.extensions import LogReport
 
+from slacknb.frameworks.common import trigger_spec
+
 DEFAULT_TRIGGER = (1, "epoch")
 
 _lock = threading.RLock()
@@ -133,16 +135,7 @@ def ensure_log_report(trainer: Trainer) -> tuple[str, tuple]:
         trainer.extend(LogReport(trigger=DEFAULT_TRIGGER))
         found = extensions_of(trainer, LogReport)
     name, log_report = found[0]
-    return name, _trigger_spec(getattr(log_report, "_trigger", None))
-
-
-def _trigger_spec(trigger) -> tuple:
-    # A fresh (period, unit): IntervalTrigger keeps state, so sharing the
-    # LogReport's own object would make each of the two skip some calls.
-    period, unit = getattr(trigger, "period", None), getattr(trigger, "unit", None)
-    if unit in ("epoch", "iteration") and period:
-        return period, unit
-    return DEFAULT_TRIGGER
+    return name, trigger_spec(getattr(log_report, "_trigger", None), DEFAULT_TRIGGER)
 
 
 def attach_report(trainer: Trainer, make_report: Callable[[str], object], *, report_type: type):

@@ -1,12 +1,12 @@
-"""``%%slackreport``: report a notebook cell, and every Chainer training in it, to Slack.
+"""``%%slackreport``: report a notebook cell, and every Chainer or ppe training in it, to Slack.
 
 ``%load_ext slacknb`` registers :class:`SlackReportMagics`. Its pieces:
 
 * the options: line, then ``c.SlackReportMagics.*`` config, then environment
   (:mod:`slacknb.notebook.line`, from :mod:`slacknb.options`);
 * the cell body, run the way ``%%time`` runs it (:class:`slacknb.notebook.cell.CellBody`);
-* the trainer patch (:mod:`slacknb.frameworks.chainer_patch`) and the console tail
-  (:mod:`slacknb.notebook.tail`) for the cell's duration;
+* the framework patches (:mod:`slacknb.frameworks.cell_patches`: Chainer's and ppe's)
+  and the console tail (:mod:`slacknb.notebook.tail`) for the cell's duration;
 * :class:`slacknb.notebook.cell.CellJob`, the report of a cell that no trainer reported.
 """
 
@@ -38,9 +38,11 @@ class SlackReportMagics(Magics):
     def slackreport(self, line: str, cell: str):
         """Report this cell to the notebook and to ONE Slack message, edited in place.
 
-        Every ``chainer.training.Trainer.run`` in the cell gets a ``SlackReport``
-        (and a ``LogReport`` if it has none), reporting on the LogReport's
-        trigger, unless the trainer has a ``SlackReport`` already. A cell that
+        Every ``chainer.training.Trainer.run`` in the cell, and every ppe
+        ``ExtensionsManager`` that starts training in it (``Trainer.run`` or a
+        hand-written loop), gets a ``SlackReport`` (and a ``LogReport`` if it
+        has none), reporting on the LogReport's trigger, unless it has a
+        ``SlackReport`` already. A cell that
         trains nothing is reported as one job: Started, then Completed, Failed
         or Interrupted with its elapsed time. The body runs like ``%%time``
         runs it: in the user namespace, its last expression is the cell's
@@ -97,15 +99,10 @@ class SlackReportMagics(Magics):
 def run_reported(body: CellBody, options: ReportOptions):
     """Run ``body`` with the trainer patch and the console tail; report it; re-raise its error."""
     __tracebackhide__ = True
-    from slacknb.frameworks.chainer import SlackReport
-    from slacknb.frameworks.chainer_patch import TrainerPatch, attach_report
+    from slacknb.frameworks.cell_patches import CellPatches
 
     tail = ConsoleTail()
-
-    def make_report(log_report: str):
-        return SlackReport(**keywords(options, log_report=log_report), console_tail=tail.text)
-
-    patch = TrainerPatch(lambda trainer: attach_report(trainer, make_report, report_type=SlackReport))
+    patch = CellPatches(lambda log_report: {**keywords(options, log_report=log_report), "console_tail": tail.text})
     job_label = default_label() if options.label is None else options.label
     job = CellJob(lambda views: make_cell_run(options, views, label=job_label), label=job_label,
                   grace=options.grace, early=slack_configured(options),

@@ -154,6 +154,8 @@ class StopListener:
         self._signal = signal
         self._ping_interval = ping_interval
         self.allowed: tuple[str, ...] = ()
+        self.listening = False
+        """True once connected (the button is worth showing); a drop is reconnected."""
         self.answers: list[tuple[str, str]] = []  # (kind, user ID) of every Stop click seen
         self._answered = threading.Condition()
         self._socket = None
@@ -230,7 +232,9 @@ class StopListener:
         if self._closed:  # the run ended while connecting: do not leave a session behind
             socket.close()
             return
-        if not socket.is_connected():
+        if socket.is_connected():
+            self.listening = True
+        else:
             _warn("the Slack Stop button could not connect over Socket Mode: is Socket Mode enabled "
                   "in the app, and is SLACK_APP_TOKEN an app-level token with connections:write? "
                   "Run `slacknb doctor` to check")

@@ -13,9 +13,20 @@ which variable to set. The token is kept out of every ``repr``.
 
 from __future__ import annotations
 
+import logging
+import math
 import os
 from dataclasses import dataclass, field
 from typing import Mapping
+
+__all__ = ["SlackConfig", "check_seconds", "make_client", "missing_setting_hint", "resolve_config"]
+
+_http_logger = logging.getLogger("slacknb.slack.mirror.http")
+_http_logger.addHandler(logging.NullHandler())
+_http_logger.propagate = False
+# slack_sdk checks ``logger.level <= DEBUG`` (not the effective level) before building
+# debug strings with whole bodies on every call: an explicit level skips that work.
+_http_logger.setLevel(logging.WARNING)
 
 DEFAULT_BASE_URL = "https://slack.com/api/"
 TOKEN_ENV_VARS = ("SLACK_BOT_TOKEN", "SLACK_ACCESS_TOKEN")
@@ -92,6 +103,29 @@ def missing_setting_hint(config: SlackConfig) -> str | None:
     if not missing:
         return None
     return "Slack mirroring is off, the report stays local: no " + " and no ".join(missing) + "."
+
+
+def check_seconds(name: str, value: object, *, allow_zero: bool = False) -> float:
+    """``value`` as seconds; TypeError/ValueError naming ``name`` when it is not a usable number."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be a number of seconds, not {type(value).__name__}")
+    if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+        bound = "0 or more" if allow_zero else "more than 0"
+        raise ValueError(f"{name} must be {bound} seconds, got {value!r}")
+    return float(value)
+
+
+def make_client(token: str, base_url: str, request_timeout: float):
+    """A slack_sdk ``WebClient`` for the mirror, its per-request error log lines silenced.
+
+    Every retry would print one; the mirror's state says it all (logger
+    ``slacknb.slack.mirror.http``).
+    """
+    from slack_sdk import WebClient
+
+    # No retry handlers: the worker retries itself, so it always sends the NEWEST state
+    # and never sleeps inside a call where finish() or close() could not wake it.
+    return WebClient(token=token, base_url=base_url, timeout=request_timeout, retry_handlers=[], logger=_http_logger)
 
 
 def _check_optional_str(name: str, value: object, fix: str) -> None:

@@ -6,6 +6,9 @@ goes on in the background until the mirror's ``delivery_timeout``. A script that
 right after training would kill that background work, so at exit the process waits for
 it, each report at most until its own hard bound, and says so on stderr. Ctrl-C skips
 the wait. ``os._exit`` and a killed process skip it too: nothing can help those.
+
+The exit hook is registered when the first delivery is held, not at import: a process
+that never leaves anything behind runs no code at exit.
 """
 
 from __future__ import annotations
@@ -13,23 +16,29 @@ from __future__ import annotations
 import atexit
 import sys
 import threading
-import time
 
-_pending: list = []  # Sender objects whose end of run is still being delivered
+__all__ = ["hold", "pending", "wait_for_pending"]
+
+_pending: list = []  # Outbox objects whose end of run is still being delivered
 _lock = threading.Lock()
+_registered = False
 
 
-def hold(sender) -> None:
-    """Make interpreter exit wait (bounded) for ``sender`` to deliver the end of its run."""
+def hold(outbox) -> None:
+    """Make interpreter exit wait (bounded) for ``outbox`` to deliver the end of its run."""
+    global _registered
     with _lock:
-        _pending[:] = [s for s in _pending if s.delivering]
-        _pending.append(sender)
+        _pending[:] = [o for o in _pending if o.delivering]
+        _pending.append(outbox)
+        if not _registered:
+            atexit.register(wait_for_pending)
+            _registered = True
 
 
 def pending() -> list:
-    """The senders still delivering (for tests and the exit hook)."""
+    """The outboxes still delivering (for tests and the exit hook)."""
     with _lock:
-        return [s for s in _pending if s.delivering]
+        return [o for o in _pending if o.delivering]
 
 
 def wait_for_pending(*, out=None) -> int:
@@ -38,16 +47,14 @@ def wait_for_pending(*, out=None) -> int:
     if not waiting:
         return 0
     out = out if out is not None else sys.stderr
-    now = time.monotonic()
-    longest = max(0.0, max((s.give_up_at or now) - now for s in waiting))
+    longest = max(0.0, max(o.time_left() for o in waiting))
     _say(out, f"slacknb: waiting up to {longest:.0f} s for Slack to receive the end of "
               f"{len(waiting)} run(s) (Ctrl-C skips)")
-    for sender in waiting:
-        sender.hurry()  # a backoff is not worth waiting out now; a Retry-After still is
+    for outbox in waiting:
+        outbox.hurry()  # a backoff is not worth waiting out now; a Retry-After still is
     try:
-        for sender in waiting:
-            left = (sender.give_up_at or now) - time.monotonic()
-            sender.wait_finished(max(0.0, left) + 0.5)
+        for outbox in waiting:
+            outbox.wait_finished(outbox.time_left() + 0.5)
     except KeyboardInterrupt:
         pass
     missed = len(pending())
@@ -61,6 +68,3 @@ def _say(out, text: str) -> None:
         print(text, file=out, flush=True)
     except Exception:  # noqa: BLE001 - stderr may already be closed at exit
         pass
-
-
-atexit.register(wait_for_pending)

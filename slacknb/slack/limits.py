@@ -28,6 +28,7 @@ cannot see it: they just get their own 429s and honour them.
 from __future__ import annotations
 
 import contextlib
+import enum
 import hashlib
 import json
 import os
@@ -35,6 +36,10 @@ import tempfile
 import threading
 import time
 from typing import Callable, Iterator
+
+__all__ = ["BUDGETS", "Hold", "SharedLimits", "Turn", "scope_of", "shared_limits"]
+
+from slacknb.slack.clock import Clock
 
 try:
     import fcntl
@@ -53,6 +58,58 @@ MIN_INTERMEDIATE = 5
 URGENT_TTL = 15.0
 
 
+class Hold(str, enum.Enum):
+    """Why a call waits: the one list of reasons (waiting is never a failure)."""
+
+    SHARED_LIMIT = "shared_limit"
+    FINALS_FIRST = "finals_first"
+    RESERVED = "reserved"
+    RETRY_AFTER = "retry_after"
+    BACKOFF = "backoff"
+    SETTLING = "settling"
+    MIN_INTERVAL = "min_interval"
+
+    __str__ = str.__str__
+
+    @property
+    def why(self) -> str:
+        """The reason in words, for the mirror's state detail."""
+        return _WHY[self]
+
+    @property
+    def gate(self) -> bool:
+        """True for the holds the shared gate asks for (another stream is involved)."""
+        return self in (Hold.SHARED_LIMIT, Hold.FINALS_FIRST, Hold.RESERVED)
+
+    @property
+    def status(self) -> str:
+        """The mirror's status word while waiting for this."""
+        if self is Hold.MIN_INTERVAL:
+            return "sending"
+        return "retrying" if self in (Hold.BACKOFF, Hold.SETTLING) else "rate_limited"
+
+    @property
+    def binding(self) -> bool:
+        """True for a Retry-After Slack gave (this stream or the app): nothing may cut it short."""
+        return self in (Hold.SHARED_LIMIT, Hold.RETRY_AFTER)
+
+    @property
+    def soft(self) -> bool:
+        """True for the holds that only keep intermediate edits back, never a final."""
+        return self in (Hold.FINALS_FIRST, Hold.RESERVED, Hold.MIN_INTERVAL)
+
+
+_WHY = {
+    Hold.SHARED_LIMIT: "waiting out the Retry-After Slack gave this app",
+    Hold.FINALS_FIRST: "another run's final report goes first",
+    Hold.RESERVED: "the rest of this minute's Slack budget is kept for final reports",
+    Hold.RETRY_AFTER: "Slack rate limit reached: waiting for its Retry-After",
+    Hold.BACKOFF: "retrying with backoff",
+    Hold.SETTLING: "waiting for a timed-out request to settle",
+    Hold.MIN_INTERVAL: "next edit after the minimum interval",
+}
+
+
 def scope_of(base_url: str, token: str) -> str:
     """A stable id for one app on one API (the token is hashed, never stored)."""
     return hashlib.sha256(f"{base_url}\0{token}".encode()).hexdigest()[:24]
@@ -61,9 +118,9 @@ def scope_of(base_url: str, token: str) -> str:
 class Turn:
     """One stream's turn for one call. ``wait`` > 0 means: make no call, wait that long.
 
-    ``reason`` says why: "shared_limit" (a Retry-After told to this app is running),
-    "finals_first" (another stream's final report goes first) or "reserved" (what is left
-    of the minute's budget is kept for final reports).
+    ``reason`` says why (a :class:`Hold`): SHARED_LIMIT (a Retry-After told to this app is
+    running), FINALS_FIRST (another stream's final report goes first) or RESERVED (what is
+    left of the minute's budget is kept for final reports); "" when the call may go.
     """
 
     def __init__(self, state: dict, stream: str, urgent: bool, clock: Callable[[], float],
@@ -75,7 +132,7 @@ class Turn:
         self._now = now = clock()
         self.changed = False
         self.wait = 0.0
-        self.reason = ""
+        self.reason: Hold | str = ""
         not_before = float(state.get("not_before", 0.0))
         urgent_streams = state.setdefault("urgent", {})
         for other, expires in list(urgent_streams.items()):
@@ -87,17 +144,17 @@ class Turn:
             recent[:] = [call for call in recent if call[0] > now - WINDOW]
             self.changed = True
         if now < not_before:
-            self.wait, self.reason = not_before - now, "shared_limit"
+            self.wait, self.reason = not_before - now, Hold.SHARED_LIMIT
             if urgent:
                 self._mark_urgent(not_before)
         elif not urgent and any(other != stream for other in urgent_streams):
-            self.wait, self.reason = STEP_ASIDE, "finals_first"
+            self.wait, self.reason = STEP_ASIDE, Hold.FINALS_FIRST
         elif not urgent and budget is not None:
             active = max(streams, len({who for _, who in recent} | {stream}))
             allowed = max(MIN_INTERMEDIATE, budget - active)
             if len(recent) >= allowed:
                 # Until enough of the minute's calls have aged out.
-                self.wait, self.reason = recent[len(recent) - allowed][0] + WINDOW - now, "reserved"
+                self.wait, self.reason = recent[len(recent) - allowed][0] + WINDOW - now, Hold.RESERVED
 
     def made(self) -> None:
         """A call was made and not refused for the rate: it counts in the minute's budget."""
@@ -127,9 +184,11 @@ class Turn:
 class SharedLimits:
     """The gate; see the module docstring. ``directory`` defaults to a private temp folder."""
 
-    def __init__(self, directory: str | None = None, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, directory: str | None = None, *, clock=time.time) -> None:
         self._directory = directory
-        self._clock = clock
+        # Wall-clock time by default: the lock files are read by other processes. A
+        # slacknb.slack.clock.Clock (a test's fake one) is taken as well.
+        self._clock = clock.now if isinstance(clock, Clock) else clock
         self._locks: dict[str, threading.Lock] = {}
         self._locks_lock = threading.Lock()
         self._memory: dict[str, dict] = {}  # used where no lock file can be made

@@ -1,8 +1,7 @@
 """Who to notify when a run ends: parse what people write, resolve it to Slack IDs.
 
-Slack only notifies through control sequences built from IDs (``<@U0123>``,
-``<!subteam^S0123>``, ``<!here>``); ``<@alice>`` stopped working long ago. People
-write names, so slacknb accepts a string (comma or space separated) or a list of:
+Slack only notifies through IDs (``<@U0123>``, ``<!subteam^S0123>``, ``<!here>``), people
+write names: slacknb accepts a string (comma or space separated) or a list of:
 
 * user IDs ``U0123``/``W0123`` (optionally ``@U0123`` or ``<@U0123>``);
 * user-group IDs ``S0123`` -> ``<!subteam^S0123>``;
@@ -11,8 +10,8 @@ write names, so slacknb accepts a string (comma or space separated) or a list of
 * ``@name``/``name``, matched against a user's name, display name or real name through
   ``users.list`` (scope ``users:read``; paginated, cached per workspace for 10 minutes).
 
-:func:`parse_mentions` and :func:`format_mentions` are pure; :class:`MentionResolver`
-does the look-ups and runs on the mirror's worker thread, never on the caller's.
+:func:`parse_mentions` and :func:`format_mentions` are pure; :class:`MentionResolver` (and
+:class:`Pending`) look names up on the mirror's worker thread, never on the caller's.
 """
 
 from __future__ import annotations
@@ -25,6 +24,9 @@ from dataclasses import dataclass
 from typing import Callable, Iterable, Literal
 
 from slacknb.slack.errors import Kind, classify, error_name
+
+__all__ = ["Mention", "MentionResolver", "Pending", "Resolution", "format_mentions", "parse_mentions",
+           "translate_prefix"]
 
 MentionKind = Literal["user", "group", "special", "name", "email"]
 
@@ -153,19 +155,12 @@ CACHE_SECONDS = 600.0
 class MentionResolver:
     """Resolve names and e-mails through a slack_sdk ``WebClient``.
 
-    ``wait(seconds) -> bool`` is how the resolver waits out a Retry-After: the mirror
-    passes an interruptible wait that returns False once it is shutting down.
-    ``count_call`` is called once per API call (for the mirror's ``api_calls``).
+    ``wait(seconds) -> bool`` waits out a Retry-After (the worker's interruptible pause,
+    False once stopping); ``count_call`` counts each API call (the mirror's ``api_calls``).
     """
 
-    def __init__(
-        self,
-        client,
-        *,
-        wait: Callable[[float], bool],
-        count_call: Callable[[], None] = lambda: None,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
+    def __init__(self, client, *, wait: Callable[[float], bool], count_call: Callable[[], None] = lambda: None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self._client = client
         self._wait = wait
         self._count = count_call
@@ -254,6 +249,24 @@ class MentionResolver:
         with _cache_lock:
             _directory_cache[key] = (self._clock(), directory)
         return directory, ""
+
+
+class Pending:
+    """A run's mentions on the worker: the markup known so far, and whether names still need a look-up."""
+
+    def __init__(self, mentions: Iterable[Mention] = ()) -> None:
+        self.mentions = tuple(mentions)
+        self.due = any(m.markup is None for m in self.mentions)
+        self.markup = format_mentions(m.markup for m in self.mentions)
+
+    def resolve(self, resolver: MentionResolver, *, timeout: float) -> str:
+        """Look the names up; a sentence for the person naming those left out ("" if none)."""
+        resolution = resolver.resolve(self.mentions, timeout=timeout)
+        self.markup, self.due = resolution.markup, False
+        if not resolution.unresolved:
+            return ""
+        why = f": {resolution.problem}" if resolution.problem else ": no such user in the workspace"
+        return f"Slack mentions not resolved, they will not be notified: {', '.join(resolution.unresolved)}{why}"
 
 
 def _index_member(member: dict, by_name: dict[str, str], secondary: dict[str, str]) -> None:

@@ -14,14 +14,7 @@ import pytest
 from slacknb.slack.mirror import SlackMirror, SlackMirrorWarning
 from slacknb.slack.errors import scrub
 
-from support.mirror import States
-
-
-def mirror_for(server, states=None, **options) -> SlackMirror:
-    options.setdefault("min_interval", 0)
-    options.setdefault("flush_timeout", 10)
-    options.setdefault("request_timeout", 3)
-    return SlackMirror(server.token, server.channel_id, base_url=server.url, on_state=states, **options)
+from support.mirror import States, mirror_for
 
 
 def test_nothing_is_sent_at_construction(server):
@@ -144,7 +137,7 @@ def test_close_stops_the_worker(server):
     mirror = mirror_for(server, states)
     mirror.update("x")
     states.wait_synced("x")
-    worker = mirror._sender
+    worker = mirror._outbox
     assert worker.alive
     mirror.close()
     deadline = time.monotonic() + 5

@@ -10,18 +10,9 @@ import pytest
 from slack_sdk import WebClient
 
 from slacknb.slack.mirror import SlackMirror, SlackMirrorWarning
-from slacknb.slack.message import CUT_MARKER
+from slacknb.core.slack_text import CUT_MARKER, cut
 
-from support.mirror import States
-
-
-def mirror_for(server, states=None, channel=None, **options) -> SlackMirror:
-    options.setdefault("min_interval", 0)
-    options.setdefault("flush_timeout", 10)
-    options.setdefault("request_timeout", 2)
-    options.setdefault("backoff_base", 0.05)
-    options.setdefault("backoff_max", 0.4)
-    return SlackMirror(server.token, channel or server.channel_id, base_url=server.url, on_state=states, **options)
+from support.mirror import States, mirror_for
 
 
 def visible(server, channel=None):
@@ -301,40 +292,36 @@ def test_a_message_that_cannot_be_edited_is_replaced(server, error):
 
 # -- too long -------------------------------------------------------------------------
 
-def test_msg_too_long_rerenders_for_a_smaller_budget(server):
-    budgets = []
-
-    def rerender(budget):
-        budgets.append(budget)
-        return "short " * (budget // 12)
-
+def test_msg_too_long_cuts_to_a_smaller_budget_and_publishes_it(server):
     states = States()
     mirror = mirror_for(server, states)
     mirror.update("a")
     states.wait_synced("a")
     long_text = "x" * 3000
     server.inject("chat.update", error="msg_too_long")
-    mirror.update(long_text, rerender)
-    states.wait_for(lambda s: s.status == "synced" and s.sent_text != "a")
-    assert budgets == [2400]
-    assert visible(server)[0].text == rerender(2400)
+    mirror.update(long_text)
+    state = states.wait_for(lambda s: s.status == "synced" and s.sent_text != "a")
+    # The run reads the budget from the state and renders within it next time.
+    assert state.budget == 2400
+    assert visible(server)[0].text == cut(long_text, 2400) == state.sent_text
+    assert state.sent_text.endswith(CUT_MARKER) and len(state.sent_text.encode()) <= 2400
+    mirror.update("short enough")
+    states.wait_synced("short enough")
     mirror.close()
 
 
-def test_a_text_over_slacks_limit_is_rerendered_before_sending(server):
-    budgets = []
-
-    def rerender(budget):
-        budgets.append(budget)
-        return "r" * budget
-
-    mirror = mirror_for(server)
-    assert mirror.finish("y" * 6000, outcome="completed", elapsed="0:00:01", rerender=rerender)
-    assert budgets and budgets[0] <= 4000
-    assert visible(server)[0].text == "r" * budgets[-1]
+def test_a_text_over_slacks_limit_is_cut_before_sending_and_the_budget_published(server):
+    states = States()
+    mirror = mirror_for(server, states)
+    assert mirror.finish("y" * 6000, outcome="completed", elapsed="0:00:01")
+    text = visible(server)[0].text
+    # The final status is kept after the marker (the cut keeps what must not be lost).
+    assert text.endswith(CUT_MARKER + "\nCompleted") and len(text.encode()) <= 3900
+    assert mirror.state.budget == 3900
+    assert all(c.error != "msg_too_long" for c in server.calls)
 
 
-def test_without_rerender_a_long_text_is_cut_with_a_visible_marker(server):
+def test_a_long_text_is_cut_with_a_visible_marker(server):
     states = States()
     mirror = mirror_for(server, states)
     mirror.update("a")
@@ -348,15 +335,12 @@ def test_without_rerender_a_long_text_is_cut_with_a_visible_marker(server):
     mirror.close()
 
 
-def test_a_broken_rerender_falls_back_to_cutting(server):
-    def rerender(budget):
-        raise RuntimeError("renderer bug")
-
+def test_msg_too_long_on_the_first_post_falls_back_to_cutting(server):
     mirror = mirror_for(server)
     server.inject("chat.postMessage", error="msg_too_long")
-    assert mirror.finish("q" * 3000, outcome="completed", elapsed="0:00:01", rerender=rerender)
+    assert mirror.finish("q" * 3000, outcome="completed", elapsed="0:00:01")
     text = visible(server)[0].text
-    assert text.endswith(CUT_MARKER) and len(text.encode()) <= 2400
+    assert text.endswith(CUT_MARKER + "\nCompleted") and len(text.encode()) <= 2400
 
 
 # -- unknown outcomes never leave two messages ------------------------------------------

@@ -12,16 +12,7 @@ from slack_sdk import WebClient
 
 from slacknb.slack.mirror import SlackMirror, SlackMirrorWarning
 
-from support.mirror import States
-
-
-def mirror_for(server, states=None, **options) -> SlackMirror:
-    options.setdefault("min_interval", 0)
-    options.setdefault("flush_timeout", 10)
-    options.setdefault("request_timeout", 2)
-    options.setdefault("backoff_base", 0.05)
-    options.setdefault("backoff_max", 0.4)
-    return SlackMirror(server.token, server.channel_id, base_url=server.url, on_state=states, **options)
+from support.mirror import States, mirror_for
 
 
 TRACEBACK = """Traceback (most recent call last):

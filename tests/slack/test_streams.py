@@ -24,20 +24,12 @@ from slacknb.slack.mirror import SlackMirror, SlackMirrorWarning
 from slacknb.slack.limits import BUDGETS, STEP_ASIDE, WINDOW, SharedLimits
 
 from support.training import ENTRIES
-from support.mirror import States
+from support.clock import FakeClock
+from support.mirror import States, mirror_for
 
 TESTS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ROOT = os.path.dirname(TESTS)
 
-
-class Clock:
-    """A hand-moved clock for the gate's own arithmetic."""
-
-    def __init__(self, now: float = 1000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def take(limits, stream, *, method="chat.update", urgent=False, outcome="made", retry_after=None):
@@ -53,60 +45,50 @@ def take(limits, stream, *, method="chat.update", urgent=False, outcome="made", 
         return 0.0, ""
 
 
-def mirror_for(server, limits, states=None, **options) -> SlackMirror:
-    options.setdefault("min_interval", 0)
-    options.setdefault("flush_timeout", 10)
-    options.setdefault("request_timeout", 2)
-    options.setdefault("backoff_base", 0.05)
-    options.setdefault("backoff_max", 0.4)
-    return SlackMirror(server.token, server.channel_id, base_url=server.url, on_state=states, limits=limits,
-                       **options)
-
-
 # -- the gate ---------------------------------------------------------------------------
 
 def test_a_429_told_to_one_stream_holds_every_stream_of_the_app(tmp_path):
-    clock = Clock()
+    clock = FakeClock(1000.0)
     limits = SharedLimits(str(tmp_path), clock=clock)
     assert take(limits, "a", outcome="429", retry_after=5) == (0.0, "")
-    clock.now += 1
+    clock.advance(1)
     wait, reason = take(limits, "b")
     assert reason == "shared_limit" and wait == pytest.approx(4.0)
     assert take(limits, "a", urgent=True)[0] == pytest.approx(4.0)  # the final waits too: Slack said so
     assert take(limits, "b", method="chat.postMessage") == (0.0, "")  # other methods are not held
-    clock.now += 4
+    clock.advance(4)
     assert take(limits, "b") == (STEP_ASIDE, "finals_first")  # a's final had to wait: it goes first
     assert take(limits, "a", urgent=True) == (0.0, "")
     assert take(limits, "b") == (0.0, "")
 
 
 def test_a_final_that_had_to_wait_goes_before_other_streams_edits(tmp_path):
-    clock = Clock()
+    clock = FakeClock(1000.0)
     limits = SharedLimits(str(tmp_path), clock=clock)
     take(limits, "a", outcome="429", retry_after=2)
     assert take(limits, "final", urgent=True)[1] == "shared_limit"  # now registered as urgent
-    clock.now += 2
+    clock.advance(2)
     assert take(limits, "b") == (STEP_ASIDE, "finals_first")
     assert take(limits, "final", urgent=True) == (0.0, "")
     assert take(limits, "b") == (0.0, "")
 
 
 def test_intermediate_edits_leave_one_call_a_minute_for_each_streams_final(tmp_path):
-    clock = Clock()
+    clock = FakeClock(1000.0)
     limits = SharedLimits(str(tmp_path), clock=clock)
     streams = [f"s{i}" for i in range(5)]
     for stream in streams:  # five streams are seen (any method counts)
         take(limits, stream, method="chat.postMessage")
     budget = BUDGETS["chat.update"] - len(streams)
     for i in range(budget):
-        clock.now += 0.1
+        clock.advance(0.1)
         assert take(limits, streams[i % 5]) == (0.0, "")
     first = 1000.0 + 0.1
     wait, reason = take(limits, "s0")
-    assert reason == "reserved" and wait == pytest.approx(first + WINDOW - clock.now)
+    assert reason == "reserved" and wait == pytest.approx(first + WINDOW - clock.now())
     for stream in streams:  # every stream's final still finds a free call
         assert take(limits, stream, urgent=True) == (0.0, "")
-    clock.now += WINDOW + 0.01  # the whole minute's calls have aged out
+    clock.advance(WINDOW + 0.01)  # the whole minute's calls have aged out
     assert take(limits, "s0") == (0.0, "")
 
 
@@ -154,7 +136,7 @@ def test_the_gate_is_shared_through_its_files_by_processes_and_threads(tmp_path)
 def test_a_retry_after_told_to_one_mirror_holds_the_other_and_both_end_right(server, tmp_path):
     limits = SharedLimits(str(tmp_path))
     states_a, states_b = States(), States()
-    a, b = mirror_for(server, limits, states_a), mirror_for(server, limits, states_b)
+    a, b = mirror_for(server, states_a, limits=limits), mirror_for(server, states_b, limits=limits)
     a.update("a1")
     b.update("b1")
     states_a.wait_synced("a1")
@@ -182,7 +164,7 @@ def held_since(before: set) -> list:
 def test_what_flush_timeout_did_not_see_arrive_is_still_delivered(server, tmp_path):
     before = {id(sender) for sender in exit_wait.pending()}
     states = States()
-    mirror = mirror_for(server, SharedLimits(str(tmp_path)), states, mentions="U0ALICE", flush_timeout=0.5)
+    mirror = mirror_for(server, states, limits=SharedLimits(str(tmp_path)), mentions="U0ALICE", flush_timeout=0.5)
     mirror.update("a")
     states.wait_synced("a")
     server.inject("chat.update", error="ratelimited", retry_after=2)
@@ -202,7 +184,7 @@ def test_what_flush_timeout_did_not_see_arrive_is_still_delivered(server, tmp_pa
 def test_delivery_stops_at_its_hard_bound(server, tmp_path):
     before = {id(sender) for sender in exit_wait.pending()}
     states = States()
-    mirror = mirror_for(server, SharedLimits(str(tmp_path)), states, flush_timeout=0.3, delivery_timeout=1.0)
+    mirror = mirror_for(server, states, limits=SharedLimits(str(tmp_path)), flush_timeout=0.3, delivery_timeout=1.0)
     mirror.update("a")
     states.wait_synced("a")
     server.down = True

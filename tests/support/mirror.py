@@ -5,7 +5,8 @@ from __future__ import annotations
 import threading
 import time
 
-from slacknb.slack.mirror import MirrorState
+from slacknb.slack.mirror import MirrorState, SlackMirror
+
 
 class States:
     """Collects the mirror's states and lets a test wait for one, without sleeping."""
@@ -33,3 +34,13 @@ class States:
 
     def wait_synced(self, text: str, timeout: float = 8.0) -> MirrorState:
         return self.wait_for(lambda s: s.status == "synced" and s.sent_text == text, timeout)
+
+
+def mirror_for(server, states=None, *, channel=None, **options) -> SlackMirror:
+    """A mirror on the local server, quick to retry: the one way the Slack tests make one."""
+    options.setdefault("min_interval", 0)
+    options.setdefault("flush_timeout", 10)
+    options.setdefault("request_timeout", 2)
+    options.setdefault("backoff_base", 0.05)
+    options.setdefault("backoff_max", 0.4)
+    return SlackMirror(server.token, channel or server.channel_id, base_url=server.url, on_state=states, **options)

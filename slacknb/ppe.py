@@ -1,0 +1,5 @@
+"""``from slacknb.ppe import SlackReport``: the pytorch-pfn-extras extension (needs ``slacknb[ppe]``)."""
+
+from .frameworks.ppe import SlackReport, request_stop
+
+__all__ = ["SlackReport", "request_stop"]
