@@ -32,25 +32,31 @@ def test_allowed_click_stops_after_the_iteration_and_finalize_runs(app_env, tmp_
     r = report(server)
     trainer.extend(r, trigger=(1, "epoch"))
     click = ClickAt(server, 25, report=r)
-    trainer.extend(click, trigger=(1, "iteration"))
+    trainer.extend(click)
     done = Finalized()
-    trainer.extend(done, trigger=(1, "iteration"))
+    trainer.extend(done)
     trainer.run()
 
-    assert done.iteration == 25 and trainer.updater.iteration == 25
-    assert r.state.status == "Stopped"
-    [report_message, _button] = server.messages(server.channel_id)
-    assert report_message.text.startswith("Stopped by <@U0ALICE> - ")
-    assert report_message.blocks is None
-    replies = [m for m in report_message.replies]
-    assert len(replies) == 1 and "*Stopped*" in replies[0].text and "<@U0ALICE>" in replies[0].text
+    # The iteration the click came in finished, and finalize ran after it.
+    assert click.pressed_at is not None and done.iteration == click.pressed_at == trainer.updater.iteration
+    assert trainer.updater.iteration < 500 and r.state.status == "Stopped"
+    [message] = server.messages(server.channel_id)
+    assert message.text.startswith("Stopped by <@U0ALICE> - ")
+    # While it trained the message read as the report with the button under it; the
+    # final edit took the button away.
+    with_button = [b for b in message.blocks_history if b]
+    assert with_button and with_button[-1][-1]["elements"][0]["value"] == r._run.listener.stream_id
+    assert all(b[0]["text"]["text"] == t for b, t in zip(message.blocks_history, message.history) if b)
+    assert message.blocks is None and message.blocks_history[-1] is None
+    [reply] = message.replies
+    assert "*Stopped*" in reply.text and "<@U0ALICE>" in reply.text and "<@U0BOB>" in reply.text
     assert server.ephemerals() == []
     assert server.wait_for(lambda s: s.socket_connections == 0, timeout=10)
 
 
 def test_click_by_someone_not_allowed_is_refused_and_the_run_completes(app_env, tmp_path):
     server = app_env
-    trainer = make_trainer(tmp_path, epochs=3)
+    trainer = make_trainer(tmp_path, epochs=50)
     r = report(server, finish_mentions="@alice", stop_allowed=["bob@example.com", "U0ALICE"])
     trainer.extend(r, trigger=(1, "epoch"))
     click = ClickAt(server, 5, user="U1000001", report=r)
@@ -58,7 +64,8 @@ def test_click_by_someone_not_allowed_is_refused_and_the_run_completes(app_env, 
     trainer.extend(click, trigger=(1, "iteration"))
     trainer.run()
 
-    assert r.state.status == "Completed" and trainer.updater.iteration == 30
+    assert click.pressed_at is not None
+    assert r.state.status == "Completed" and trainer.updater.iteration == 500
     [refusal] = server.ephemerals(server.channel_id)
     assert refusal.user == "U1000001"
     assert refusal.text == "Only <@U0BOB> and <@U0ALICE> can stop this run."
@@ -98,7 +105,7 @@ def test_stop_button_without_anyone_allowed_is_refused_at_construction(server):
 
 def test_connection_dropped_mid_run_reconnects_and_a_later_click_stops(app_env, tmp_path):
     server = app_env
-    trainer = make_trainer(tmp_path, epochs=50)
+    trainer = make_trainer(tmp_path, epochs=100)
     r = report(server)
     trainer.extend(r, trigger=(1, "epoch"))
 
@@ -112,7 +119,8 @@ def test_connection_dropped_mid_run_reconnects_and_a_later_click_stops(app_env, 
                                        timeout=30)
 
     trainer.extend(DropAt(server, 3, report=r))
-    trainer.extend(ClickAt(server, 7, report=r))
+    click = ClickAt(server, 7, report=r)
+    trainer.extend(click)
     trainer.run()
-    assert r.state.status == "Stopped" and trainer.updater.iteration == 7
+    assert r.state.status == "Stopped" and click.pressed_at == trainer.updater.iteration
     assert server.call_counts()["apps.connections.open"] == 2

@@ -30,14 +30,17 @@ def test_two_trainings_in_one_cell_stop_only_the_pressed_run(ip, slack_env):
         first = make_trainer(out + "1", epochs=3)
         first.run()
         second = make_trainer(out + "2", epochs=50)
-        second.extend(ClickAt(server, 4))
+        click = ClickAt(server, 4)
+        second.extend(click)
         second.run()
         statuses = [report_of(t).state.status for t in (first, second)]
         streams = [report_of(t)._run.listener.stream_id for t in (first, second)]
     """))
     result.raise_error()
     assert ip.user_ns["statuses"] == ["Completed", "Stopped"]
-    assert ip.user_ns["second"].updater.iteration == 4 and ip.user_ns["first"].updater.iteration == 30
+    second = ip.user_ns["second"]
+    assert second.updater.iteration == ip.user_ns["click"].pressed_at < 500
+    assert ip.user_ns["first"].updater.iteration == 30
     first_stream, second_stream = ip.user_ns["streams"]
     assert first_stream != second_stream
     reports = [m for m in server.messages(server.channel_id) if m.text != "stop me"]
