@@ -14,7 +14,9 @@ every shell message to the main thread over an in-process ZMQ socket:
   put back afterwards, so the cell's output stays in its cell.
 * Any other message (a queued cell, a completion request) is held, and when the cell
   ends (IPython's ``post_run_cell``) the held ones, and whatever else is pending, are
-  dispatched in their order, under the kernel's shell lock, before anything newer.
+  handed, in their order, to the very callback the socket's stream would have called:
+  they queue for the shell behind what the stream read before the cell, and before
+  anything newer.
 
 Where this is not possible (another kernel, not the main thread) :func:`kernel_poller`
 returns None, and the notebook view shows no Stop button. A poll with nothing pending
@@ -59,7 +61,8 @@ class KernelPoller:
     def __init__(self, kernel, manager, shell) -> None:
         self._kernel = kernel
         self._shell = shell
-        self._inbox = manager.get_shell_channel_to_subshell_pair(None).to_socket
+        self._pair = manager.get_shell_channel_to_subshell_pair(None)
+        self._inbox = self._pair.to_socket
         self._replies = manager.get_subshell_to_shell_channel_socket(None)
         self._held: list = []
         self._hooked = False
@@ -131,11 +134,15 @@ class KernelPoller:
             except zmq.Again:
                 break
         held, self._held = self._held, []
-        # Scheduled now, it is the first to wait for the shell lock the cell still holds.
-        asyncio.ensure_future(self._replay(held))
+        for frames in held:
+            self._deliver(frames)
 
-    async def _replay(self, held: list) -> None:
-        kernel = self._kernel
-        async with kernel._main_asyncio_lock:
-            for frames in held:
-                await kernel.dispatch_shell(frames)
+    def _deliver(self, frames) -> None:
+        """Hand ``frames`` on as the stream would: the same callback, the same steps to
+        the shell lock, so the order of arrival is the order of handling."""
+        stream = self._pair.to_stream
+        callback = getattr(stream, "_recv_callback", None)
+        if callback is not None and hasattr(stream, "_run_callback"):
+            stream._run_callback(callback, frames)
+        else:
+            asyncio.ensure_future(self._kernel.shell_main(None, frames))

@@ -32,7 +32,8 @@ from support.training import ENTRIES, make_trainer
 
 TRAIN = """
 trainer = make_trainer(".", stop=(20000, "iteration"))
-report = SlackReport(None, None, ENTRIES, min_interval=0)
+# Slack's Stop button listens too (SLACK_APP_TOKEN is set): its token must stay out of the notebook.
+report = SlackReport(None, None, ENTRIES, min_interval=0, stop_button=True, finish_mentions="@alice")
 trainer.extend(report, trigger=(1, "epoch"))
 
 @training.make_extension(trigger=(1, "iteration"))
@@ -118,7 +119,8 @@ def test_widget_stop_button_stops_a_training_cell(kernel_env, tmp_path):
     [button] = [s for s in states if "slacknb-stop-button" in s.get("_dom_classes", ())]
     assert models[button["layout"].removeprefix("IPY_MODEL_")]["state"]["display"] == "none"
     [message] = server.messages(server.channel_id)
-    assert message.text.startswith("Stopped from the notebook - ")
+    assert message.text.startswith("Stopped from the notebook - ") and message.blocks is None
+    assert server.call_counts()["apps.connections.open"] >= 1
     text = nbformat.writes(nb)
     assert server.token not in text and server.app_token not in text and not TOKEN_SHAPE.search(text)
 
