@@ -8,6 +8,8 @@ from .chat_methods import blocks_param
 from .context import ApiError, Context
 from .messages import Ephemeral
 
+__all__ = ["connections_open", "post_ephemeral"]
+
 
 def connections_open(ctx: Context) -> dict[str, Any]:
     """apps.connections.open: a one-use WebSocket URL for an app-level token."""
