@@ -176,7 +176,8 @@ def kernel_bench(clicks: int) -> None:
 
     tests = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests")
     manager = KernelManager(kernel_name="python3")
-    manager.start_kernel(env={**os.environ, "PYTHONPATH": tests})
+    # Chainer 7.8.1 imports beside a newer setuptools only with this (README: install).
+    manager.start_kernel(env={"SETUPTOOLS_USE_DISTUTILS": "stdlib", **os.environ, "PYTHONPATH": tests})
     client = manager.client()
     client.start_channels()
     try:
