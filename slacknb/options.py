@@ -16,6 +16,7 @@ import math
 from dataclasses import dataclass, field, fields, make_dataclass
 from typing import Any, Callable
 
+from slacknb.core.series import check_plot
 from slacknb.core.normalize import STRATEGIES, check_strategy
 from slacknb.core.render import DEFAULT_MAX_BYTES, check_max_bytes
 from slacknb.core.template import DEFAULT_TEMPLATE, Template
@@ -171,6 +172,10 @@ OPTIONS: tuple[Option, ...] = (
     Option("label", None, _label, "Run label: {label}, and the end-of-run replies (\"\" for none)",
            flags=("--label",), trait="label", trait_default="",
            shown_default="notebook or script name and a short run id, e.g. `train-3f9a1c`"),
+    Option("plot", None, check_plot, "Log keys the chart draws (in the widget, and in the thread at the end); "
+           "keys sharing a last part (main/loss, validation/main/loss) share a panel; [] (--plot '') for no chart",
+           flags=("--plot",), trait="plot", kind="list",
+           shown_default="`None`: every \\*/loss, every \\*/accuracy"),
     Option("local", False, bool, "Report locally only, never to Slack", flags=("--local",), trait="local",
            kind="bool"),
     Option("stop_button", False, bool, "A Stop button under the report in Slack, for the people in stop_allowed: "
@@ -180,7 +185,8 @@ OPTIONS: tuple[Option, ...] = (
            flags=("--stop-allowed",), trait="stop_allowed", kind="list", shown_default="the people in finish_mentions"),
     Option("grace", 10.0, _seconds("grace / --grace"), "Seconds a cell runs without a trainer before it is posted as a job "
            "(magic only)", flags=("--grace",), trait="grace", kind="float"),
-    Option("comm", None, _as_is, "A ChainerMN communicator: only rank 0 reports (extension only)",
+    Option("comm", None, _as_is, "A ChainerMN communicator: only rank 0 reports (extension only; slacknb.ppe uses "
+           "torch.distributed's default group when one is initialised)",
            shown_default="none: the launcher's rank variables decide"),
 )
 

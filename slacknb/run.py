@@ -8,12 +8,14 @@ one warning and the run goes on.
 
 from __future__ import annotations
 
+import sys
 import time
 import traceback
 import warnings
 from dataclasses import dataclass
 from typing import Callable, Sequence, TextIO
 
+from slacknb.core.chart import ChartsUnavailable, Drawing, final_drawing, missing_once
 from slacknb.core.context import in_kernel
 from slacknb.core.guard import guarded
 from slacknb.core.render import Renderer, format_hms
@@ -23,6 +25,7 @@ from slacknb.options import check_alert
 from slacknb.slack.blocks import report_blocks
 from slacknb.slack.buttons import allowed_people, stop_listener
 from slacknb.slack.mirror import SlackMirror
+from slacknb.slack.operations import Upload
 from slacknb.views.console import ConsoleView
 # Rendering more often than this only burns the training thread: Slack edits
 # are rarer still (min_interval) and a person cannot read faster.
@@ -55,7 +58,7 @@ class ReportRun:
                  alert: str = "all", min_iterations: int = 0,
                  refresh_interval: float = DEFAULT_REFRESH,
                  clock: Callable[[], float] = time.monotonic,
-                 wall_clock: Callable[[], float] = time.time,
+                 wall_clock: Callable[[], float] = time.time, plot: Sequence[str] | None = None,
                  stop: StopSignal | None = None, listener=None):
         self.renderer = renderer
         self.mirror = mirror
@@ -67,6 +70,7 @@ class ReportRun:
         # Wall-clock time for the message's "updated ..." line (clock is monotonic,
         # for pacing): injected, so tests set the time the message shows.
         self.wall_clock = wall_clock
+        self.plot = plot  # the chart's entries (None: losses and accuracies; empty: no chart)
         self.state = ReportState(updated_at=wall_clock())
         self.iterations = 0
         self._last_push = None
@@ -97,7 +101,7 @@ class ReportRun:
             listener = stop_listener(token=options.access_token, base_url=options.base_url, signal=stop,
                                      allowed=allowed_people(options.stop_allowed, options.finish_mentions))
         return cls(renderer=renderer, mirror=mirror, views=views, alert=options.alert,
-                   min_iterations=options.min_iterations, stop=stop, listener=listener)
+                   min_iterations=options.min_iterations, plot=options.plot, stop=stop, listener=listener)
 
     @property
     def finished(self) -> bool:
@@ -209,6 +213,7 @@ class ReportRun:
             mention=wants_reply,
             # The final edit takes the button away (an edit without blocks would keep it).
             blocks=[] if self._button_shown else None,
+            uploads=self._chart_upload(),
         )
         if self.listener is not None:
             self.listener.close()
@@ -217,6 +222,14 @@ class ReportRun:
         self._each_view("refresh", final)
         self._each_view("finish", final)
         return delivered
+
+    def _chart_upload(self) -> tuple[Upload, ...]:
+        """The final state's chart for the thread, drawn later by the Slack worker (not here)."""
+        drawing = final_drawing(self.state, plot=self.plot)
+        if drawing is None:
+            return ()
+        title = f"{drawing.label} · {drawing.status}" if drawing.label else drawing.status
+        return (Upload(draw=_told_if_missing(drawing), filename=drawing.filename, title=title),)
 
     def _each_view(self, method: str, *args) -> None:
         """Call ``method`` on every view; one failing view stops neither the others nor Slack."""
@@ -245,6 +258,21 @@ class ReportRun:
         return self.alert == "all"
 
 
+def _told_if_missing(drawing: Drawing) -> Callable[[], bytes | None]:
+    """``drawing``, or no chart and one line (per process, shared with the widget) without matplotlib."""
+
+    def draw() -> bytes | None:
+        try:
+            return drawing()
+        except ChartsUnavailable:
+            line = missing_once()
+            if line:
+                print(line, file=sys.stderr)
+            return None
+
+    return draw
+
+
 def _eta(elapsed: float, progress: float | None) -> float | None:
     if not progress or progress <= 0 or elapsed <= 0:
         return None
@@ -265,16 +293,17 @@ def _traceback_tail(error: BaseException | None) -> str | None:
     return "\n".join(lines[-TRACEBACK_LINES:])
 
 
-def default_views(out: TextIO | None = None) -> list:
+def default_views(out: TextIO | None = None, *, plot=None) -> list:
     """In a Jupyter kernel the live notebook view; elsewhere the console table.
 
-    An explicit ``out`` stream always gets the console table as well.
+    An explicit ``out`` stream always gets the console table as well; ``plot``
+    chooses the notebook chart's entries (the ``plot`` option).
     """
     views = []
     if in_kernel():
         from slacknb.views.notebook import NotebookView
 
-        views.append(NotebookView())
+        views.append(NotebookView(plot=plot))
         if out is not None:
             views.append(ConsoleView(out))
     else:

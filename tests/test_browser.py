@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from support.browser import JupyterLab, NotebookPage, failing_copy, launch_chromium, require_tools
+from slacknb.core.chart import WIDTH_PX
 from slacknb.testing import SlackServer
 
 pytestmark = pytest.mark.browser
@@ -137,6 +138,11 @@ def test_quickstart_report_is_live_and_matches_the_slack_message(open_notebook, 
     expect(cell.locator(".jp-InputPrompt")).to_have_text(re.compile(r"^\[\d+\]:$"))  # the cell has finished
     nb.page.screenshot(path=ARTIFACTS / "quickstart-final.png")
     report.screenshot(path=ARTIFACTS / "quickstart-widget.png")
+    chart = report.locator("img.slacknb-chart")
+    expect(chart).to_be_visible()
+    # A decoded picture, drawn at its size (the README's docs/chart.png is this screenshot).
+    assert chart.evaluate("img => img.complete && img.naturalWidth") == WIDTH_PX
+    chart.screenshot(path=ARTIFACTS / "quickstart-chart.png")
 
     seen = nb.seen()
     # The widget appeared while its cell was still running...
@@ -150,6 +156,9 @@ def test_quickstart_report_is_live_and_matches_the_slack_message(open_notebook, 
     # ...and the progress bar moved forward without reaching the end early.
     bars = [s["bar"] for s in running if s["bar"] is not None]
     assert bars == sorted(bars) and len(set(bars)) >= 2 and bars[0] < 100, bars
+    # The chart appeared while the cell ran, and changed as it trained.
+    charts = [s["chart"] for s in running if s["chart"]]
+    assert len(set(charts)) >= 2, charts
     final = seen[-1]
     assert final["status"] == "Completed" and final["bar"] == 100, final
     assert "progress-bar-success" in final["barClass"], final

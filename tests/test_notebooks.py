@@ -18,6 +18,8 @@ import pytest
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
+from support.charts import text_replies
+
 
 pytestmark = pytest.mark.notebook
 
@@ -88,12 +90,32 @@ def test_quickstart_runs_and_ends_completed_in_slack_and_in_the_widget(kernel_en
     assert rows[0] == ["epoch", "main/loss", "main/accuracy", "validation/main/accuracy", "elapsed_time"]
     assert [row[0] for row in rows[1:]] == [str(e) for e in range(1, 21)]
     assert message.history[0].startswith("Started")
+    # A run that looks like a real one: the loss falls over the epochs, the accuracy
+    # climbs, and neither is done at epoch 1.
+    loss = [float(row[1]) for row in rows[1:]]
+    accuracy = [float(row[3]) for row in rows[1:]]
+    assert loss[0] > 0.5 and loss[-1] < 0.7 * loss[0] and loss[9] > loss[-1]
+    assert sum(b < a for a, b in zip(loss, loss[1:])) >= 15
+    assert accuracy[0] < 0.8 < accuracy[-1] < 1.0
+    # The mention is a reply in the thread, to the user the local server knows as alice.
+    assert [reply.text for reply in message.replies if "<@U0ALICE>" in reply.text]
+    assert all("(updated <!date^" in version for version in message.history)
     # The widget state saved in the notebook shows the end: Completed, all twenty rows.
     [(status, table)] = reports_in(nb)
     assert status == "Completed"
     assert 'data-rows="20"' in table
     last_cell = nb.cells[-2]
     assert last_cell.outputs[-1]["data"]["text/plain"] == "'epochs run: 20'"
+    # {trend} in the quickstart's template: the main loss over the run and its last value.
+    [trend] = [line for line in message.text.splitlines() if line.startswith("main/loss ")]
+    assert re.fullmatch(r"main/loss [▁-█]{12} \S+", trend), trend
+    # The saved report (text/html beside the widget) keeps the final chart as an inline PNG.
+    html = "".join(o["data"].get("text/html", "") for o in last_cell.outputs if "data" in o)
+    assert re.search(r'<img class="slacknb-chart" [^>]*src="data:image/png;base64,iVBORw0KGgo', html)
+    # ...and the report's thread has the same run's chart, once.
+    [chart] = [f for reply in message.replies for f in reply.files]
+    assert chart["name"] == "quickstart-completed.png"
+    assert kernel_env.uploads[chart["id"]]["bytes"].startswith(b"\x89PNG\r\n\x1a\n")
     assert_no_token(text, kernel_env)
 
 
@@ -104,7 +126,7 @@ def test_extension_notebook_reports_each_run_in_its_own_message(kernel_env, tmp_
     for message, alpha in zip(messages, ("0.001", "0.01", "0.05")):
         assert message.text.startswith(f"Completed *alpha={alpha}* [##########] 100%")
         assert [row[0] for row in table_rows(message.text)[1:]] == ["1", "2", "3", "4", "5"]
-        assert message.replies == []  # alert="failed": a completed run pings nobody
+        assert text_replies(message) == []  # alert="failed": a completed run pings nobody
     assert [status for status, _ in reports_in(nb)] == ["Completed"] * 3
     summary = nb.cells[-1].outputs[-1]["data"]["text/plain"]
     assert summary.count("'Completed', 'synced'") == 3
@@ -117,7 +139,7 @@ def test_failing_notebook_fails_and_slack_says_failed(kernel_env, tmp_path):
     [message] = kernel_env.messages(kernel_env.channel_id)
     assert message.text.startswith("Failed - ")
     assert [row[0] for row in table_rows(message.text)[1:]] == ["1", "2", "3"]  # epoch 3 was logged, then it failed
-    [alert] = message.replies
+    [alert] = text_replies(message)
     assert alert.text.startswith("<!here> :x: *Failed*") and "failure-demo" in alert.text
     assert "loss diverged at epoch 3" in alert.text
     assert "training with alpha=0.01" in alert.text.split("Console (last lines):")[1]

@@ -9,27 +9,29 @@ the server: nothing is written into the notebook.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import threading
 from pathlib import Path
 
 from traitlets.config import Config
 
 from slacknb.slack.config import resolve_config
+from slacknb.views.mrkdwn import mrkdwn_text
 
 __all__ = ["run_demo"]
 
+# slacknb/cli/demo.py -> the repository root (an editable install or a checkout).
 REPO_NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "quickstart.ipynb"
 
 
-def kernel_config() -> Config:
-    """The kernel talks to us over Unix sockets in Jupyter's private runtime folder
-    instead of plain local TCP, about which ipykernel prints a warning at start. The
-    sockets' path is absolute: the kernel runs in the notebook's folder, we do not."""
-    from jupyter_core.paths import jupyter_runtime_dir
-
-    runtime = Path(jupyter_runtime_dir())
-    runtime.mkdir(parents=True, exist_ok=True)
-    return Config({"KernelManager": {"transport": "ipc", "ip": str(runtime / "slacknb-demo-kernel")}})
+def _kernel_config(sockets: str) -> Config:
+    """The kernel talks to us over Unix sockets in a private folder instead of plain
+    local TCP, about which ipykernel prints a warning at start. (The socket path is
+    absolute: the kernel runs in the notebook's folder, we do not.)"""
+    if os.name != "posix":
+        return Config()
+    return Config({"KernelManager": {"transport": "ipc", "ip": os.path.join(sockets, "kernel")}})
 
 
 def _first_line(text: str) -> str:
@@ -47,7 +49,7 @@ class _SlackWatcher(threading.Thread):
 
     def _current(self, server) -> str | None:
         messages = server.messages(server.channel_id)
-        return _first_line(messages[-1].text) if messages else None
+        return _first_line(mrkdwn_text(messages[-1].text)) if messages else None
 
     def run(self) -> None:
         while not self.stopped.is_set():
@@ -65,13 +67,15 @@ def _print_cell_start(cell, cell_index, **_):
 
 
 def _show_local_messages(server) -> None:
+    # As a reader sees them: mrkdwn rendered, dates as times, mentions as names.
+    names = {user.id: user.name for user in server.workspace.users}
     for message in server.messages(server.channel_id):
         print("\nThe Slack message, as Slack shows it (edited "
               f"{len(message.history) - 1} times after it was posted):\n")
-        print(_indent(message.text))
+        print(_indent(mrkdwn_text(message.text, names)))
         for reply in message.replies:
             print("\n  Thread reply:\n")
-            print(_indent(reply.text))
+            print(_indent(mrkdwn_text(reply.text, names)))
 
 
 def _indent(text: str) -> str:
@@ -120,8 +124,9 @@ def run_demo(*, notebook: str | None = None, output: str, timeout: float = 600) 
     # so the report says which notebook runs instead of just "jupyter".
     os.environ["JPY_SESSION_NAME"] = str(path.resolve())
     nb = nbformat.read(path, as_version=4)
+    sockets = tempfile.mkdtemp(prefix="slacknb-demo-")
     client = nbclient.NotebookClient(
-        nb, kernel_name="python3", timeout=timeout, config=kernel_config(),
+        nb, kernel_name="python3", timeout=timeout, config=_kernel_config(sockets),
         resources={"metadata": {"path": str(path.parent)}},
         on_cell_start=_print_cell_start,
     )
@@ -136,6 +141,7 @@ def run_demo(*, notebook: str | None = None, output: str, timeout: float = 600) 
         print(f"\nA cell failed:\n{_indent(str(error))}")
         status = 1
     finally:
+        shutil.rmtree(sockets, ignore_errors=True)
         if watcher is not None:
             watcher.stopped.set()
             watcher.join(timeout=5)

@@ -15,7 +15,7 @@ from typing import Callable
 
 from slacknb.slack.buttons import APP_TOKEN_ENV_VAR, app_token_from_env
 from slacknb.slack.config import resolve_config
-from slacknb.slack.errors import classify, invite_fix
+from slacknb.slack.errors import BOT_TOKEN_FIX, classify, fix_for, invite_fix
 
 __all__ = ["Check", "diagnose", "run_doctor"]
 
@@ -32,7 +32,7 @@ FEATURE_SCOPES = (
     ("users:read", "turn @name mentions into real mentions"),
     ("users:read.email", "mention people by e-mail address"),
     ("channels:history", "find a report whose post timed out instead of posting it twice"),
-    ("files:write", "upload files"),
+    ("files:write", "post the run's chart (a PNG) in the report's thread when the run ends"),
 )
 @dataclass(frozen=True)
 class Check:
@@ -65,8 +65,7 @@ def diagnose(*, channel: str | None = None, base_url: str | None = None,
     except (TypeError, ValueError) as error:
         return [Check(FAIL, str(error))]
     if not config.token:
-        checks.append(Check(FAIL, "no token: set SLACK_BOT_TOKEN=xoxb-... (the Bot User OAuth Token "
-                                  "from your app's OAuth & Permissions page)"))
+        checks.append(Check(FAIL, "no token: " + BOT_TOKEN_FIX))
         return checks
     prefix = config.token[:4]
     checks.append(Check(OK, f"token from {config.token_source} ({prefix}...)"))
@@ -97,8 +96,8 @@ def diagnose(*, channel: str | None = None, base_url: str | None = None,
     if "chat:write" in scopes:
         checks.append(Check(OK, "scope chat:write: can post and edit the report"))
     else:
-        checks.append(Check(FAIL, "scope chat:write is missing: add it under OAuth & Permissions > "
-                                  "Bot Token Scopes, then reinstall the app"))
+        checks.append(Check(FAIL, "scope chat:write is missing: "
+                                  + fix_for("missing_scope", needed="chat:write")))
     for scope, purpose in FEATURE_SCOPES:
         if scope in scopes:
             checks.append(Check(OK, f"scope {scope}: can {purpose}"))

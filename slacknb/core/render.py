@@ -2,29 +2,36 @@
 
 Order of work, so that the byte budget is honest: escape every text slacknb did
 not author, then measure, then let the normalizer choose the rows that fit.
-Rows are formatted and escaped once and cached, so a render costs what fits in
-the budget, not what the log holds.
+Rows are formatted and escaped once and cached (table.AlignedRows), so a
+render costs what fits in the budget, not what the log holds.
 """
 
 from __future__ import annotations
 
+import operator
 from typing import Mapping, Sequence
 
 __all__ = ["CUT_MARKER", "DEFAULT_MAX_BYTES", "MAX_MAX_BYTES", "MIN_MAX_BYTES", "Renderer", "check_max_bytes",
            "cut_utf8", "format_hms", "progress_bar", "utf8_len"]
 
 from slacknb.core.context import RunContext
-from slacknb.core.slack_text import (CUT_MARKER, FENCE, cut, cut_utf8, escape, guard_backticks, inline_code_safe,
-                                     slack_date, utf8_len)
+from slacknb.core.slack_text import CUT_MARKER, FENCE, cut, cut_utf8, escape, inline_code_safe, slack_date, utf8_len
 from slacknb.core.normalize import check_strategy, select_rows
 from slacknb.core.state import ReportState
-from slacknb.core.table import RowFormat, format_header, pick_entries
+from slacknb.core.table import AlignedRows, empty_layout, layout_widths, merge_layout, pick_entries
 from slacknb.core.template import DEFAULT_TEMPLATE, Template
+from slacknb.core.trend import trend
 
 DEFAULT_MAX_BYTES = 4000
 # Below this not even a status line and a cut marker fit; above it Slack
 # refuses chat.postMessage text outright (40,000 characters).
 MIN_MAX_BYTES, MAX_MAX_BYTES = 256, 40000
+# Passes of choose-then-widen before the table settles for the widest layout seen.
+_MAX_PASSES = 4
+# How many characters wider than needed a row may be before the table narrows.
+_NARROW_AT = 2
+# Rows whose widths start a render without a previous layout.
+_PREDICT = 8
 
 
 def check_max_bytes(max_bytes: int) -> int:
@@ -53,25 +60,6 @@ def progress_bar(fraction: float | None, width: int = 10) -> str:
     fraction = min(max(fraction, 0.0), 1.0)
     filled = int(fraction * width)
     return f"[{'#' * filled}{'-' * (width - filled)}] {int(fraction * 100)}%"
-
-
-class _RowCache:
-    """Escaped rows and their byte costs, formatted once per (log, entries)."""
-
-    def __init__(self):
-        self._key = None
-        self._format = None
-        self._rows: dict[int, tuple[str, int]] = {}
-
-    def get(self, log: Sequence[Mapping], entries: tuple, index: int) -> tuple[str, int]:
-        key = (id(log), entries)
-        if key != self._key:
-            self._key, self._rows, self._format = key, {}, RowFormat(entries)
-        cached = self._rows.get(index)
-        if cached is None:
-            text = guard_backticks(escape(self._format(log[index])))
-            cached = self._rows[index] = (text, utf8_len(text) + 1)  # + newline
-        return cached
 
 
 class _AutoEntries:
@@ -112,7 +100,7 @@ class Renderer:
         self.max_bytes = check_max_bytes(max_bytes)
         self.normalizer = check_strategy(normalizer)
         self.context = context if context is not None else RunContext.detect()
-        self._rows = _RowCache()
+        self._rows = AlignedRows()
         # The caches are not thread-safe: only the run's thread renders (the Slack worker
         # never calls back into the renderer, it reads the budget the run renders within).
         self._auto_entries = _AutoEntries()
@@ -130,7 +118,7 @@ class Renderer:
             # The default template shows these inside `inline code`.
             return inline_code_safe(escape(text))
 
-        return {
+        values = {
             # "Stopped by <@U0ALICE>": the who is slacknb's own markup, not escaped.
             "status": escape(state.status) + (f" {state.stopped_by}" if state.stopped_by else ""),
             "hostname": shown(ctx.hostname),
@@ -147,6 +135,9 @@ class Renderer:
             "finish_mentions": state.mentions,
             "updated": slack_date(state.updated_at),
         }
+        if "trend" in self.template.names:  # ~20 us: only paid by templates that show it
+            values["trend"] = escape(trend(state.log))
+        return values
 
     def render(self, state: ReportState, *, max_bytes: int | None = None) -> str:
         budget = self.max_bytes if max_bytes is None else max_bytes
@@ -164,17 +155,74 @@ class Renderer:
         if not log:
             return ""
         entries = tuple(state.entries) if state.entries is not None else self._auto_entries.get(log)
-        header = guard_backticks(escape(format_header(entries)))
         occurrences = self.template.count("content")
         if occurrences == 0:
             return ""
         frame = utf8_len(self.template.render({**values, "content": ""}))
-        fences = utf8_len(f"{FENCE}\n{header}\n{FENCE}")
-        room = (budget - frame) // occurrences - fences
-        if room < 0:
-            # Not even the header fits beside the rest: slack_text.cut decides.
-            return f"{FENCE}\n{header}\n{FENCE}"
-        chosen = select_rows(len(log), lambda i: self._rows.get(log, entries, i)[1],
-                             room, self.normalizer)
-        lines = [header] + [self._rows.get(log, entries, i)[0] for i in chosen]
+        room = (budget - frame) // occurrences - utf8_len(f"{FENCE}\n\n{FENCE}")
+        rows = self._rows
+        rows.use(log, entries)
+        chosen, layout = self._choose(log, entries, room)
+        text = rows.texts(log, entries, layout)
+        lines = [rows.header(entries, layout)] + [text(i) for i in chosen]
         return FENCE + "\n" + "\n".join(lines) + "\n" + FENCE
+
+    def _predict(self, log, entries: tuple, base: tuple, room: int) -> tuple:
+        """A first layout, for a render with none before it: the widths of the rows the
+        normalizer would choose if every row were as long as the newest ones."""
+        rows = self._rows
+        newest = merge_layout(base, *(rows.own_layout(log, entries, i)
+                                      for i in range(max(0, len(log) - _PREDICT), len(log))))
+        length = sum(layout_widths(entries, newest)) + 2 * len(entries) - 1  # + newline
+        header = utf8_len(rows.header(entries, newest))
+        likely = select_rows(len(log), lambda i: length, room - header, self.normalizer)
+        return merge_layout(newest, *(rows.own_layout(log, entries, i) for i in likely))
+
+    def _choose(self, log, entries: tuple, room: int) -> tuple[list, tuple]:
+        """The rows to show, and the layout to show them in.
+
+        Which rows fit depends on the column widths, and the widths on which
+        rows are shown: start from the previous render's layout, choose, widen
+        to what the choice needs, and choose again until the choice fits the
+        layout it was made with (one pass while training, once widths settle).
+        Rows shown in a layout no wider than the one they were chosen with stay
+        within the budget.
+        """
+        rows = self._rows
+        base = empty_layout(entries)
+        layout = rows.last_layout or self._predict(log, entries, base, room)
+        chosen: list = []
+        for _ in range(_MAX_PASSES):
+            header = utf8_len(rows.header(entries, layout))
+            if room - header < 0:
+                # Not even the header fits beside the rest: slack_text.cut decides.
+                return [], base
+            chosen = select_rows(len(log), rows.costs(log, entries, layout), room - header, self.normalizer)
+            exact = merge_layout(base, *(rows.own_layout(log, entries, i) for i in chosen))
+            if all(map(operator.le, exact, layout)):
+                break
+            layout = merge_layout(layout, exact)
+        else:
+            # Widths grew at every pass: keep the newest rows that fit the widest layout.
+            cost = rows.costs(log, entries, layout)
+            used, kept = utf8_len(rows.header(entries, layout)), []
+            for i in reversed(chosen):
+                used += cost(i)
+                if used > room:
+                    break
+                kept.append(i)
+            chosen = kept[::-1]
+            exact = merge_layout(base, *(rows.own_layout(log, entries, i) for i in chosen))
+        # Columns follow the widest value shown, with a little hysteresis: a
+        # layout a character too wide stays (its cached rows serve the next
+        # render); wider than that, the rows are chosen again in the exact
+        # layout, where more of them may fit.
+        if sum(layout_widths(entries, layout)) - sum(layout_widths(entries, exact)) >= _NARROW_AT:
+            header = utf8_len(rows.header(entries, exact))
+            again = select_rows(len(log), rows.costs(log, entries, exact), room - header, self.normalizer)
+            if all(map(operator.le, merge_layout(base, *(rows.own_layout(log, entries, i) for i in again)),
+                       exact)):
+                chosen = again
+            layout = exact
+        rows.last_layout = layout
+        return chosen, layout

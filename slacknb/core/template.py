@@ -14,7 +14,7 @@ from typing import Iterable, Mapping, Union
 
 FIELDS = (
     "status", "hostname", "pwd", "pwdshort", "cmd", "args", "elapsed",
-    "content", "finish_mentions", "progress", "eta", "notebook", "label", "updated",
+    "content", "finish_mentions", "progress", "eta", "notebook", "label", "updated", "trend",
 )
 
 # chainer-slack-report's layout: status and elapsed, the command line in

@@ -80,7 +80,7 @@ class ReportFace:
         label = default_label() if options.label is None else options.label
         if views is None:
             # Like ChainerMN's examples, only rank 0 prints: N copies of one table help nobody.
-            views = default_views(out=out) if rank.owner else []
+            views = default_views(out=out, plot=options.plot) if rank.owner else []
         if options.stop_button and rank.distributed:
             # Every rank would have to leave the loop at the same iteration: that is a
             # collective per iteration, which a button is not worth.

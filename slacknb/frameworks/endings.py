@@ -112,9 +112,10 @@ def _open_watches() -> list[EndingWatch]:
 
 
 def _excepthook(kind, value, tb):
+    previous = _previous_hook or sys.__excepthook__  # the last watch to stop forgets it
     for watch in _open_watches():
         watch._fire(value)
-    (_previous_hook or sys.__excepthook__)(kind, value, tb)
+    previous(kind, value, tb)
 
 
 def _at_exit() -> None:

@@ -54,6 +54,7 @@ _GONE_ERRORS = frozenset({"message_not_found", "cant_update_message", "edit_wind
 _TOO_LONG_ERRORS = frozenset({"msg_too_long", "msg_blocks_too_long"})
 
 _BOT_TOKEN = "set SLACK_BOT_TOKEN to the app's Bot User OAuth Token (xoxb-...)"
+BOT_TOKEN_FIX = _BOT_TOKEN  # what to do without a token (slacknb doctor says it too)
 _NEW_TOKEN = "set SLACK_BOT_TOKEN to the new token"
 _CREDENTIALS_FIX = {
     "invalid_auth": f"the Slack token was not accepted (invalid_auth): {_BOT_TOKEN}",
@@ -164,6 +165,12 @@ def _fatal_fix(error: str, data: dict, channel: str | None) -> str | None:
     if error in ("access_denied", "no_permission", "team_access_not_granted", "ekm_access_denied"):
         return f"the app may not use {where} ({error}): check the app's installation and permissions"
     return None
+
+
+def fix_for(error: str, *, channel: str | None = None, needed: str | None = None) -> str | None:
+    """The fix sentence for Slack's ``error`` name (None when it needs no person), as a run
+    would say it; ``slacknb doctor`` says the same."""
+    return _fatal_fix(error, {"needed": needed} if needed else {}, channel)
 
 
 def _invite_fix(channel: str | None, reason: str) -> str:

@@ -7,9 +7,11 @@ and returns a :class:`~slacknb.slack.message.Step`, like the report message's st
 A reply carries its own id in the message metadata. After an unknown outcome (a timeout,
 ``fatal_error``, HTTP 5xx) it is looked for with ``conversations.replies`` (or the channel
 history when it went to the channel itself) before it is sent again. An upload
-(``files_upload_v2``: the two-step external upload) is made once: a 429 is waited out,
-anything else (``missing_scope``, ``not_in_channel``, a fault) skips it with one problem
-text naming the fix, and the rest of the end of the run is still delivered. :func:`verify`
+(``files_upload_v2``: the two-step external upload) is made once: a 429 or a fault is
+waited out and tried again, after looking in the thread for the file when the fault may
+have come after it was shared; ``missing_scope``, ``not_in_channel`` or a repeated unknown
+error skips it with one problem text naming the fix, and the rest of the end of the run
+is still delivered. :func:`verify`
 reads the report back after a timed-out edit, which Slack may still apply later.
 """
 
@@ -27,6 +29,7 @@ from slacknb.slack.operations import Edit, Operation, Reply, Upload
 __all__ = ["Delivery", "EndOfRun", "send", "shortfall", "verify"]
 
 REPLY_CHARS = 3900
+UPLOAD_TRIES = 3  # unknown errors an upload is tried again after
 
 
 @dataclass
@@ -44,6 +47,8 @@ class Delivery:
     problem: str = ""
     """Why an upload was skipped, in words naming the fix ("" when it was not)."""
     data: bytes | None = field(default=None, repr=False)
+    tries: int = 0
+    """Unknown errors of an upload so far (a few are tried again, then it is skipped)."""
 
     @property
     def key(self) -> str:
@@ -194,6 +199,8 @@ def _find(message: SlackMessage, delivery: Delivery) -> Step:
 
 def _upload(message: SlackMessage, delivery: Delivery) -> Step:
     upload = delivery.op
+    if delivery.uncertain:
+        return _find_upload(message, delivery)
     if delivery.text is None:  # not drawn yet: draw once, on this (the worker's) thread
         try:
             data = upload.draw()
@@ -205,17 +212,24 @@ def _upload(message: SlackMessage, delivery: Delivery) -> Step:
         delivery.data = bytes(data)
         delivery.text = upload.filename
     arguments = {"thread_ts": message.ts} if message.ts else {}
+    sent = message.clock.now()
     answer = message.api.call("files.upload_v2", urgent=True, channel=message.where, file=delivery.data,
                               filename=upload.filename, title=upload.title or upload.filename, **arguments)
     if answer.hold:
         return Step.held(answer)
     failure = answer.failure
     if failure is None:
-        delivery.done = True
-        delivery.data = None
-        return DONE
+        return _shared(delivery)
     if failure.kind is Kind.RATE_LIMITED:
         return Step("wait", failure)  # a 429 was not carried out: try again after Retry-After
+    if failure.kind is Kind.TRANSIENT or (failure.kind is Kind.UNEXPECTED and delivery.tries < UPLOAD_TRIES):
+        delivery.tries += failure.kind is Kind.UNEXPECTED
+        if failure.maybe_performed:
+            # files.completeUploadExternal may have shared it before the answer was lost:
+            # look in the thread before sending it again, so the chart never shows twice.
+            delivery.uncertain = True
+            delivery.check_after = sent + message.settle if failure.timed_out else 0.0
+        return Step("wait", failure)
     if failure.error == "missing_scope":
         why = "add the files:write scope to the Slack app and reinstall it"
     elif failure.kind is Kind.NOT_IN_CHANNEL:
@@ -223,6 +237,37 @@ def _upload(message: SlackMessage, delivery: Delivery) -> Step:
     else:
         why = failure.fix or failure.error
     return _skip(delivery, f"the {upload.kind} was not uploaded ({failure.error}): {why}")
+
+
+def _find_upload(message: SlackMessage, delivery: Delivery) -> Step:
+    """Is the file in the thread already (ours: the only file of that name the bot put there)?"""
+    wait = delivery.check_after - message.clock.now()
+    if wait > 0:
+        return Step("wait", hold=Hold.SETTLING, wait=wait)
+    if message.ts is None:
+        answer = message.api.call("conversations.history", urgent=True, channel=message.where, limit=HISTORY_LIMIT)
+    else:
+        answer = message.api.call("conversations.replies", urgent=True, channel=message.where, ts=message.ts,
+                                  limit=200)
+    if answer.hold:
+        return Step.held(answer)
+    if answer.failure is not None:
+        if answer.failure.kind in (Kind.RATE_LIMITED, Kind.TRANSIENT):
+            return Step("wait", answer.failure)
+        return _skip(delivery, f"could not check whether the {delivery.op.kind} was shared before a fault "
+                               f"({answer.failure.error}), so it was not sent twice: add the channels:history / "
+                               "groups:history scope to the Slack app")
+    delivery.uncertain = False
+    for found in answer.data.get("messages") or []:
+        if found.get("bot_id") and any(f.get("name") == delivery.op.filename for f in found.get("files") or []):
+            return _shared(delivery)
+    return AGAIN
+
+
+def _shared(delivery: Delivery) -> Step:
+    delivery.done = True
+    delivery.data = None
+    return DONE
 
 
 def _skip(delivery: Delivery, problem: str) -> Step:

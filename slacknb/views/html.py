@@ -7,13 +7,15 @@ manager) :func:`frame_html` and :func:`frame_text` show the same report.
 The HTML is standalone: inline styles, no script, no external stylesheet, and
 every text is HTML-escaped (a metric called ``<b>`` shows as ``<b>``). Stable
 class names (``slacknb-report``, ``slacknb-status``, ``slacknb-progress``,
-``slacknb-table``, ``slacknb-sync``, ``slacknb-link``, ``slacknb-preview``) and
+``slacknb-table``, ``slacknb-sync``, ``slacknb-link``, ``slacknb-preview``,
+``slacknb-preview-source``, ``slacknb-trend``, ``slacknb-chart``) and
 ``data-status`` / ``data-sync`` / ``data-rows`` attributes let tests and
 stylesheets find each part.
 """
 
 from __future__ import annotations
 
+import base64
 import math
 from html import escape
 from typing import Mapping, Sequence
@@ -22,6 +24,12 @@ from slacknb.core.context import RunContext
 from slacknb.core.render import format_hms, progress_bar
 from slacknb.core.state import COMPLETED, FAILED, INTERRUPTED, STARTED, STOPPED, TRAINING, ReportState
 from slacknb.core.table import RowFormat, format_header, format_value
+from slacknb.core.trend import trend
+from slacknb.views.mrkdwn import preview_html, preview_note
+
+__all__ = ["MAX_ROWS", "bar_style", "bar_value", "cell_text", "frame_context", "frame_html", "frame_signature",
+           "frame_text", "chart_html", "percent_text", "preview_html", "preview_note", "progress_html", "row_html", "safe_link",
+           "status_html", "status_text", "sync_html", "sync_text", "table_html", "table_text", "where_text"]
 
 # Rows kept in the DOM: a 2,000-row log as HTML would make every update and
 # the saved notebook heavy, and nobody reads past a screenful while it runs.
@@ -114,18 +122,24 @@ def where_text(context: RunContext) -> str:
     return f"{context.hostname}:{context.pwdshort}"
 
 
-def status_text(state: ReportState, context: RunContext) -> str:
-    """One line: status, host:path, elapsed, ETA, label."""
+def status_text(state: ReportState, context: RunContext, trend_text: str | None = None) -> str:
+    """One line: status, host:path, elapsed, ETA, label, loss trend."""
     parts = [f"[{state.status}]", where_text(context), f"elapsed {format_hms(state.elapsed)}"]
     if state.eta is not None and not state.finished:
         parts.append(f"ETA {format_hms(state.eta)}")
     if state.label:
         parts.append(state.label)
+    trend_text = trend(state.log) if trend_text is None else trend_text
+    if trend_text:
+        parts.append(trend_text)
     return "  ".join(parts)
 
 
-def status_html(state: ReportState, context: RunContext) -> str:
-    """The status line: a coloured badge, host:path, elapsed and ETA."""
+def status_html(state: ReportState, context: RunContext, trend_text: str | None = None) -> str:
+    """The status line: a coloured badge, host:path, elapsed, ETA, label and the loss trend.
+
+    ``trend_text`` is ``{trend}`` of the state, when the caller keeps it (default: computed).
+    """
     color = STATUS_COLORS.get(state.status, STATUS_COLORS[STARTED])
     parts = [
         f'<span class="slacknb-badge" style="background:{color};color:#fff;border-radius:3px;'
@@ -137,6 +151,9 @@ def status_html(state: ReportState, context: RunContext) -> str:
         parts.append(f'<span class="slacknb-eta">ETA {format_hms(state.eta)}</span>')
     if state.label:
         parts.append(f'<span class="slacknb-label" style="font-style:italic">{escape(state.label)}</span>')
+    trend_text = trend(state.log) if trend_text is None else trend_text
+    if trend_text:
+        parts.append(f'<code class="slacknb-trend" style="{_MONO}">{escape(trend_text)}</code>')
     return (f'<div class="slacknb-status" data-status="{escape(state.status)}" style="{_FONT};'
             f'display:flex;flex-wrap:wrap;gap:0.8em;align-items:center">' + "".join(parts) + "</div>")
 
@@ -259,28 +276,21 @@ def sync_html(sync) -> str:
     )
 
 
-def preview_note(preview: str, sync) -> str:
-    """Whether Slack already shows ``preview`` or will (or would) get it."""
-    if sync.sent_text is not None and sync.sent_text == preview:
-        return "exactly what Slack shows"
-    if sync.status in ("local", "disabled"):
-        return "what Slack would show"
-    return "what Slack will show"
+def chart_html(png: bytes | None) -> str:
+    """The chart as an inline PNG (a data URI): a saved notebook keeps it, with no file beside it."""
+    if not png:
+        return ""
+    data = base64.b64encode(png).decode("ascii")
+    return (f'<img class="slacknb-chart" alt="training curves" src="data:image/png;base64,{data}" '
+            'style="display:block;max-width:100%;height:auto;margin:4px 0"/>')
 
 
-def preview_html(preview: str, sync) -> str:
-    """The message text Slack gets, character for character (Slack's own escapes included)."""
-    return (
-        f'<div class="slacknb-preview-box" style="{_FONT}">'
-        f'<div class="slacknb-preview-note" style="opacity:0.7">{escape(preview_note(preview, sync))}</div>'
-        f'<div style="max-height:20em;{_SCROLL_BOTTOM}">'
-        f'<pre class="slacknb-preview" style="{_MONO};margin:0;white-space:pre-wrap">{escape(preview)}</pre>'
-        "</div></div>"
-    )
+def frame_html(frame, *, context: RunContext | None = None, max_rows: int = MAX_ROWS,
+               chart: bytes | None = None) -> str:
+    """The whole report as one standalone HTML fragment (no script, inline styles).
 
-
-def frame_html(frame, *, context: RunContext | None = None, max_rows: int = MAX_ROWS) -> str:
-    """The whole report as one standalone HTML fragment (no script, inline styles)."""
+    ``chart`` is the run's chart as PNG bytes, shown under the progress bar.
+    """
     state = frame.state
     context = frame_context(frame, context)
     return (
@@ -288,6 +298,7 @@ def frame_html(frame, *, context: RunContext | None = None, max_rows: int = MAX_
         f'data-sync="{escape(frame.sync.status)}" style="{_FONT};max-width:100%">'
         + status_html(state, context)
         + progress_html(state)
+        + chart_html(chart)
         + table_html(state.log, frame.entries, max_rows=max_rows)
         + sync_html(frame.sync)
         + '<details open style="margin-top:4px"><summary>Slack message</summary>'

@@ -17,30 +17,47 @@ import time
 from typing import Callable
 
 from slacknb.core.guard import guarded
-from slacknb.views import html as report_html
 from slacknb.core.context import RunContext
+from slacknb.views import html as report_html
+from slacknb.views.drawing import ChartDrawer
 from slacknb.views.kernel_poll import kernel_poller
+
+__all__ = ["NotebookView", "ReportSnapshot", "mimebundle", "report_bundle"]
 
 # How often the training thread lets a widget click in (see kernel_poll): a person
 # waits a fifth of a second at most, and training pays one poll per that time.
 POLL_INTERVAL = 0.2
 
 _WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+# How long the end of a run waits for its last chart (drawn on the drawing
+# thread, ~0.1 s) so that the text/html a saved notebook keeps shows it.
+FINAL_CHART_WAIT = 10.0
+
+
+def report_bundle(frame, *, context: RunContext | None = None, max_rows: int = report_html.MAX_ROWS,
+                  chart: bytes | None = None) -> dict:
+    """text/plain and text/html of ``frame``: the report every front end can show.
+
+    The one place a report's mimebundle is made: the widget, the widget-free
+    snapshot and a report object displayed by itself all use it.
+    """
+    return {
+        "text/plain": report_html.frame_text(frame, context=context, max_rows=max_rows),
+        "text/html": report_html.frame_html(frame, context=context, max_rows=max_rows, chart=chart),
+    }
 
 
 def mimebundle(frame, *, widget=None, context: RunContext | None = None,
                max_rows: int = report_html.MAX_ROWS) -> dict:
-    """text/plain and text/html of ``frame``, plus the widget view of ``widget``.
+    """:func:`report_bundle` of ``frame``, plus the widget view of ``widget``.
 
     ``widget`` defaults to the live :class:`~slacknb.views.widget.ReportWidget` that
     shows the same run (same ``ReportState``), when there is one.
     """
-    data = {
-        "text/plain": report_html.frame_text(frame, context=context, max_rows=max_rows),
-        "text/html": report_html.frame_html(frame, context=context, max_rows=max_rows),
-    }
     if widget is None:
         widget = _live_widget(frame.state)
+    chart = widget.drawer.latest if widget is not None else None
+    data = report_bundle(frame, context=context, max_rows=max_rows, chart=chart)
     model_id = getattr(widget, "model_id", None) if widget is not None else None
     if model_id:
         data[_WIDGET_VIEW] = {"version_major": 2, "version_minor": 0, "model_id": model_id}
@@ -58,16 +75,15 @@ def _live_widget(state):
 class ReportSnapshot:
     """One frame as a displayable object (text/plain + text/html), for the widget-free view."""
 
-    def __init__(self, frame, *, context: RunContext | None = None, max_rows: int = report_html.MAX_ROWS):
+    def __init__(self, frame, *, context: RunContext | None = None, max_rows: int = report_html.MAX_ROWS,
+                 chart: bytes | None = None):
         self.frame = frame
         self.context = context
         self.max_rows = max_rows
+        self.chart = chart
 
     def _repr_mimebundle_(self, include=None, exclude=None):
-        return {
-            "text/plain": report_html.frame_text(self.frame, context=self.context, max_rows=self.max_rows),
-            "text/html": report_html.frame_html(self.frame, context=self.context, max_rows=self.max_rows),
-        }
+        return report_bundle(self.frame, context=self.context, max_rows=self.max_rows, chart=self.chart)
 
     def __repr__(self) -> str:
         return report_html.frame_text(self.frame, context=self.context, max_rows=self.max_rows)
@@ -93,18 +109,20 @@ class NotebookView:
       with ``update(obj)``.
     * ``context``: host and path for the status line (default: this process).
     * ``max_rows``: log rows kept on screen (the newest; a note counts the rest).
+    * ``plot``: the chart's entries (None: losses and accuracies; ``[]``: no chart).
     * ``poller``: returns what lets a click reach a busy kernel
       (:func:`~slacknb.views.kernel_poll.kernel_poller` by default); when it returns
       None the widget shows no Stop button. ``clock`` paces the polls.
 
     ``refresh(frame)`` skips a frame that shows nothing new; ``finish(frame)``
     always shows the frame and also refreshes the text/html saved with the
-    notebook, so nbconvert and GitHub show the final report.
+    notebook, so nbconvert and GitHub show the final report and its chart.
+    The widget draws the chart live; the text/html report shows the final one.
     """
 
     def __init__(self, *, widgets: bool | None = None, display: Callable | None = None,
                  context: RunContext | None = None, max_rows: int = report_html.MAX_ROWS,
-                 poller: Callable = kernel_poller, clock: Callable[[], float] = time.monotonic):
+                 plot=None, poller: Callable = kernel_poller, clock: Callable[[], float] = time.monotonic):
         if widgets not in (None, True, False):
             raise TypeError(f"widgets must be True, False or None (automatic), not {widgets!r}")
         if display is not None and not callable(display):
@@ -117,6 +135,7 @@ class NotebookView:
         self._display = display
         self.context = context
         self.max_rows = max_rows
+        self.plot = ChartDrawer(plot=plot).plot  # checked here, before training starts
         self.widget = None
         self._shown = False
         self._handle = None
@@ -159,11 +178,15 @@ class NotebookView:
         if self.widget is not None:
             self.widget.update(frame, force=True)
             # Re-display so that the text/html and text/plain stored next to the
-            # widget view are the final report, not the empty one from show().
+            # widget view are the final report (and chart), not the empty one from show().
             if self._handle is not None:
+                self.widget.wait_chart(FINAL_CHART_WAIT)
                 self._handle.update(self.widget)
             return
-        self._update_snapshot(frame, force=True)
+        # The widget-free view shows the final chart only: drawn off this thread too.
+        drawer = ChartDrawer(plot=self.plot)
+        drawer.submit(frame.state, final=True)
+        self._update_snapshot(frame, force=True, chart=drawer.wait_final(FINAL_CHART_WAIT))
 
     @guarded("the notebook view stopped; training and the Slack mirror go on", stand_down=True)
     def poll(self) -> None:
@@ -190,7 +213,8 @@ class NotebookView:
             from slacknb.views.widget import ReportWidget
         except ImportError:
             return None  # widgets=None: fall back to text/html without a fuss
-        return ReportWidget(context=self.context, max_rows=self.max_rows, stop_button=self._poller is not None)
+        return ReportWidget(context=self.context, max_rows=self.max_rows, plot=self.plot,
+                            stop_button=self._poller is not None)
 
     def _show(self, obj):
         display = self._display
@@ -198,13 +222,13 @@ class NotebookView:
             from IPython.display import display
         return display(obj, display_id=True)
 
-    def _update_snapshot(self, frame, *, force: bool) -> None:
+    def _update_snapshot(self, frame, *, force: bool, chart: bytes | None = None) -> None:
         key = report_html.frame_signature(frame)
         if not force and self._last is not None and self._last == key:
             return
         self._last = key
         if self._handle is not None:
-            self._handle.update(ReportSnapshot(frame, context=self.context, max_rows=self.max_rows))
+            self._handle.update(ReportSnapshot(frame, context=self.context, max_rows=self.max_rows, chart=chart))
 
 
 def _require_ipywidgets() -> None:

@@ -7,6 +7,10 @@ of each changed widget: one message per changed part, none for a frame that
 shows nothing new. The content is made by :mod:`slacknb.views.html`, the same
 code that makes the text/html fallback.
 
+The chart under the progress bar is drawn by a :class:`ChartDrawer` on its own
+thread: the training thread only hands it the newest state, and the drawing
+thread sends the picture when it is ready.
+
 The widget holds no secret: its traits are the rendered report, the sync state
 and the message preview, all of which are written into a saved notebook.
 
@@ -22,9 +26,14 @@ from contextlib import ExitStack
 
 import ipywidgets as widgets
 
-from slacknb.views import html as report_html
 from slacknb.core.context import RunContext
 from slacknb.core.stop import StopRequest
+from slacknb.core.trend import trend
+from slacknb.views import html as report_html
+from slacknb.views.drawing import ChartDrawer
+from slacknb.views.notebook import report_bundle
+
+__all__ = ["ReportWidget", "widget_for"]
 
 _WAITING = '<div class="slacknb-status" data-status="" style="opacity:0.7">waiting for the first report</div>'
 
@@ -42,16 +51,17 @@ def widget_for(state) -> "ReportWidget | None":
 
 
 class ReportWidget(widgets.VBox):
-    """Status line, progress bar, log table and Slack panel of one run.
+    """Status line, progress bar, chart, log table and Slack panel of one run.
 
     ``context`` gives host and path for the status line (default: the frame's
     own, else this process's); ``max_rows`` is how many log rows stay in the
-    DOM; ``stop_button=False`` never shows the Stop button. Call :meth:`update`
-    with each new frame.
+    DOM; ``plot`` chooses the chart's entries (None: losses and accuracies,
+    ``[]``: no chart); ``stop_button=False`` never shows the Stop button. Call
+    :meth:`update` with each new frame.
     """
 
     def __init__(self, *, context: RunContext | None = None, max_rows: int = report_html.MAX_ROWS,
-                 stop_button: bool = True, **kwargs):
+                 plot=None, stop_button: bool = True, **kwargs):
         if isinstance(max_rows, bool) or not isinstance(max_rows, int) or max_rows < 1:
             raise ValueError(f"max_rows must be a whole number >= 1, not {max_rows!r}")
         # Class names go in at construction: adding them later costs a message each.
@@ -63,14 +73,20 @@ class ReportWidget(widgets.VBox):
                               tooltip="Stop after the current iteration (finalizers still run)",
                               layout=widgets.Layout(display="none", width="auto", align_self="flex-start"),
                               _dom_classes=("slacknb-stop-button",))
+        chart = widgets.Image(format="png", layout=widgets.Layout(display="none", max_width="100%", height="auto"),
+                              _dom_classes=("slacknb-chart",))
         table = widgets.HTML("", _dom_classes=("slacknb-table-box",))
         sync = widgets.HTML("", _dom_classes=("slacknb-sync-line",))
         preview = widgets.HTML("", _dom_classes=("slacknb-preview-pane",))
         slack = widgets.Accordion(children=[preview], titles=("Slack message",), selected_index=0,
                                   _dom_classes=("slacknb-slack-message",))
-        super().__init__(children=[status_line, bar, stop, table, sync, slack],
+        super().__init__(children=[status_line, bar, stop, chart, table, sync, slack],
                          _dom_classes=("slacknb-report",), **kwargs)
         self.status_line, self.bar, self.table, self.sync, self.preview = status_line, bar, table, sync, preview
+        self.chart = chart
+        self.drawer = ChartDrawer(plot=plot, on_drawn=self._show_chart)
+        self._submitted = None
+        self._trend_key, self._trend = None, ""
         self.stop_button = stop
         self._can_stop = bool(stop_button)
         self._stop = None  # the StopSignal of the run shown, while it can be stopped
@@ -102,8 +118,9 @@ class ReportWidget(widgets.VBox):
         state = frame.state
         context = self._context(frame)
         value = report_html.bar_value(state)
+        self._hand_to_drawer(state)
         wanted = [
-            (self.status_line, "value", report_html.status_html(state, context)),
+            (self.status_line, "value", report_html.status_html(state, context, self._trend_of(state.log))),
             (self.bar, "value", value if value is not None else 0.0),
             (self.bar, "bar_style", report_html.bar_style(state.status)),
             (self.bar, "description", report_html.percent_text(state)),
@@ -133,6 +150,36 @@ class ReportWidget(widgets.VBox):
         with self.stop_button.hold_sync():
             self.stop_button.disabled = True
             self.stop_button.description = "Stopping..."
+
+    def _hand_to_drawer(self, state) -> None:
+        # The training thread's whole share of a chart: a snapshot, when the log or status changed.
+        shows = (id(state.log), len(state.log), state.status)
+        if shows != self._submitted:
+            self._submitted = shows
+            self.drawer.submit(state, final=state.finished)
+
+    def _trend_of(self, log) -> str:
+        key = (id(log), len(log))
+        if key != self._trend_key:  # a new second without a new row costs nothing
+            self._trend_key, self._trend = key, trend(log)
+        return self._trend
+
+    def _show_chart(self, png: bytes) -> None:
+        # On the drawing thread: the picture goes to the browser from there.
+        self.chart.value = png
+        if self.chart.layout.display == "none":
+            self.chart.layout.display = ""
+
+    def close(self):
+        """Close the widget and stop its drawing thread."""
+        drawer = getattr(self, "drawer", None)  # None: construction failed part way
+        if drawer is not None:
+            drawer.close()
+        super().close()
+
+    def wait_chart(self, timeout: float) -> bytes | None:
+        """Wait up to ``timeout`` s for the final chart (drawn on the drawing thread); the newest chart."""
+        return self.drawer.wait_final(timeout)
 
     def _context(self, frame) -> RunContext:
         if self.context is not None:
@@ -169,8 +216,7 @@ class ReportWidget(widgets.VBox):
         # GitHub, a saved notebook) the same report as text/html and text/plain.
         data = super()._repr_mimebundle_(**kwargs)
         if self.frame is not None:
-            context = self._context(self.frame)
-            data["text/plain"] = report_html.frame_text(self.frame, context=context, max_rows=self.max_rows)
-            data["text/html"] = report_html.frame_html(self.frame, context=context, max_rows=self.max_rows)
+            data.update(report_bundle(self.frame, context=self._context(self.frame), max_rows=self.max_rows,
+                                      chart=self.drawer.latest))
         return data
 

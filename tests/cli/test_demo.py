@@ -1,4 +1,5 @@
-"""``slacknb demo --notebook notebooks/pytorch.ipynb``: the PyTorch notebook through the demo command."""
+"""``slacknb demo`` as a new user runs it: offline, quiet, showing the message and its thread;
+and ``slacknb demo --notebook notebooks/pytorch.ipynb``."""
 
 from __future__ import annotations
 
@@ -12,6 +13,24 @@ import pytest
 pytestmark = pytest.mark.notebook
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_demo_runs_offline_and_prints_the_message_and_its_thread(tmp_path):
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("SLACK_BOT_TOKEN", "SLACK_ACCESS_TOKEN", "SLACK_CHANNEL_ID", "SLACKNB_API_URL")}
+    # The kernelspec starts "python" from PATH: make it this interpreter.
+    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
+    done = subprocess.run([sys.executable, "-m", "slacknb", "demo", "--output", str(tmp_path / "out.ipynb")],
+                          env=env, capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output
+    assert "without encryption" not in output  # ipykernel's TCP warning
+    assert "built-in local Slack-compatible server" in output
+    final = output.split("The Slack message, as Slack shows it")[1]
+    assert final.split("\n", 2)[2].lstrip().startswith("Completed - ")
+    assert "Thread reply:" in final and "@alice" in final and "Completed" in final.split("Thread reply:")[1]
+    assert "<!date" not in output and "(updated " in final  # dates read as times
+    assert (tmp_path / "out.ipynb").exists()
 
 
 def test_demo_runs_the_pytorch_notebook_against_the_local_server(tmp_path):
@@ -28,5 +47,5 @@ def test_demo_runs_the_pytorch_notebook_against_the_local_server(tmp_path):
     assert "local Slack-compatible server" in done.stdout
     final = done.stdout.split("The Slack message, as Slack shows it")[1]
     assert [line.strip() for line in final.splitlines() if line.strip()][1].startswith("Completed - ")
-    assert "epoch       train/loss  train/accuracy  val/accuracy  elapsed_time" in final
+    assert "epoch  train/loss  train/accuracy  val/accuracy  elapsed_time" in final  # the aligned table
     assert out.exists() and not list((ROOT / "notebooks").glob("kernel-ipc-*"))

@@ -48,6 +48,9 @@ def test_missing_chat_write_scope_fails(server):
     info.scopes = tuple(s for s in info.scopes if s != "chat:write")
     status, text = doctor(server)
     assert status == 1 and "scope chat:write is missing" in text
+    from slacknb.slack.errors import fix_for
+
+    assert fix_for("missing_scope", needed="chat:write") in text  # the run's own words
 
 
 def test_missing_optional_scopes_are_warnings_naming_the_feature(server):
@@ -56,7 +59,8 @@ def test_missing_optional_scopes_are_warnings_naming_the_feature(server):
     status, text = doctor(server)
     assert status == 0
     assert "[warn] scope users:read is missing: add it to turn @name mentions" in text
-    assert "[warn] scope files:write is missing" in text
+    assert ("[warn] scope files:write is missing: add it to post the run's chart (a PNG) in the report's thread "
+            "when the run ends") in text
 
 
 def test_wrong_channel(server):

@@ -54,7 +54,9 @@ def test_long_log_fits_budget_with_each_strategy(strategy, expect_first, expect_
         assert rows[1].split()[0] == expect_first
     if expect_last:
         assert rows[-1].split()[0] == expect_last
-    assert utf8_len(text) > 4000 - 80  # the budget is actually used
+    # The budget is actually used; thin_out's uniform interval moves in whole rows
+    # (2,000 rows at interval 16 or 17: 125 or 118 rows), fifo and lifo fill to a row.
+    assert utf8_len(text) > (4000 * 0.93 if strategy == "thin_out" else 4000 - 40)
 
 
 def test_metric_names_cannot_ping_anyone():
@@ -173,3 +175,19 @@ def test_a_cut_keeps_the_staleness_line():
     text = renderer(template=template, max_bytes=300).render(ReportState(updated_at=NOW))
     assert utf8_len(text) <= 300 and CUT_MARKER in text
     assert text.startswith("Started ") and text.endswith(f"updated {DATE}")
+
+
+def test_trend_placeholder_shows_the_main_loss_sparkline():
+    log = [{"epoch": i + 1, "main/loss": 2.0 / (i + 1)} for i in range(6)]
+    text = renderer(template="{status} {trend}").render(ReportState(status="Training", log=log))
+    assert text == "Training main/loss █▄▂▂▁▁ 0.3333"
+    assert renderer(template="{trend}|").render(ReportState()) == "|"
+
+
+def test_trend_is_escaped_and_counted_in_the_budget():
+    # A training loss named so that it would ping the channel, unescaped.
+    log = [{"epoch": i + 1, "<!channel>/loss": 1.0 / (i + 1)} for i in range(3000)]
+    text = renderer(template="{trend}\n{content}", max_bytes=1000).render(
+        ReportState(status="Training", log=log, entries=["epoch", "<!channel>/loss"]))
+    assert text.startswith("&lt;!channel&gt;/loss ") and "<!channel>" not in text
+    assert 1000 - 80 < utf8_len(text) <= 1000

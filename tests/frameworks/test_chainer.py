@@ -15,6 +15,7 @@ from chainer.training import extensions
 
 from slacknb import SlackReport
 
+from support.charts import text_replies
 from support.training import ENTRIES, Boom, make_trainer, raise_at_epoch
 
 TESTS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -80,7 +81,7 @@ def test_early_failure_below_min_iterations_pings_nobody(server, tmp_path):
     with pytest.raises(Boom):
         trainer.run()
     [message] = server.messages(server.channel_id)
-    assert message.text.startswith("Failed") and message.replies == []
+    assert message.text.startswith("Failed") and text_replies(message) == []
 
 
 @pytest.mark.parametrize("alert, replies", [("none", 0), ("failed", 0), ("completed", 1), ("all", 1)])
@@ -89,7 +90,7 @@ def test_alert_choice_decides_the_completion_reply(server, tmp_path, alert, repl
     trainer.extend(report(server, finish_mentions="U0BOB", alert=alert), trigger=(1, "epoch"))
     trainer.run()
     [message] = server.messages(server.channel_id)
-    assert len(message.replies) == replies
+    assert len(text_replies(message)) == replies
 
 
 def test_keyboard_interrupt_is_reported_as_interrupted(server, tmp_path):
@@ -199,6 +200,8 @@ def test_local_only_without_token_trains_normally(tmp_path, monkeypatch):
     (dict(entries="epoch"), TypeError),
     (dict(alert="sometimes"), ValueError),
     (dict(min_iterations=-1), ValueError),
+    (dict(plot="main/loss"), ValueError),
+    (dict(plot=["a/loss", "b", "c", "d", "e"]), ValueError),
 ])
 def test_bad_arguments_fail_at_construction(server, kwargs, error):
     entries = kwargs.pop("entries", ENTRIES)

@@ -24,6 +24,7 @@ from slacknb import SlackReport
 from slacknb.core.ranks import RANK_VARIABLES, Rank, detect_rank
 from slacknb.slack.mirror import SlackMirror
 
+from support.charts import text_replies
 from support.training import ENTRIES, Boom, make_trainer, raise_at_epoch
 
 from support.ci import skip_or_fail
@@ -125,7 +126,7 @@ def test_rank_0_reports_as_usual_and_names_itself_in_its_alert(server, tmp_path,
         trainer.run()
     [message] = server.messages()
     assert message.text.startswith("sweep-7 Failed\n")
-    alert, mention = message.replies
+    alert, mention = text_replies(message)
     assert f"\u00b7 sweep-7 \u00b7 rank 0 of 4 on {HOST}" in alert.text and "out of memory" in alert.text
     assert mention.text.startswith("<@U0ALICE> :x: *Failed*") and "rank" not in mention.text
 
@@ -207,7 +208,7 @@ def test_a_completed_chainermn_run_is_one_message_with_rank_0s_table(server, tmp
     assert message.text.startswith(f"{zero['label']} Completed\n")
     rows = message.text.split("```")[1].strip("\n").splitlines()
     assert rows[0].split() == ENTRIES and [row.split()[0] for row in rows[1:]] == ["1", "2", "3"]
-    [reply] = message.replies
+    [reply] = text_replies(message)
     assert reply.text.startswith("<@U0ALICE> :white_check_mark: *Completed*")
     assert one["api_calls"] == 0  # the other rank never talked to Slack
     assert server.call_counts()["chat.postMessage"] == 2  # the report and its finish reply
@@ -224,7 +225,7 @@ def test_a_rank_that_fails_sends_one_alert_in_rank_0s_thread(server, tmp_path, m
     assert one["status"] == "Failed" and one["api_calls"] == 1  # the alert, nothing else
     [message] = server.messages()
     assert message.text.startswith(f"{one['label']} ") and "Completed" not in message.text
-    [alert] = message.replies
+    [alert] = text_replies(message)
     assert alert.text.startswith(":x: *Failed* after 0:00:0")
     assert f"\u00b7 {one['label']} \u00b7 rank 1 of 2 on {HOST}" in alert.text
     assert "Boom: loss diverged on rank 1" in alert.text and "Traceback" in alert.text
@@ -240,5 +241,5 @@ def test_without_comm_the_rank_variables_decide_and_the_alert_goes_to_the_channe
     [alert] = [m for m in server.messages() if m.text.startswith(":x: *Failed*")]
     [report_message] = [m for m in server.messages() if m is not alert and m.ts != alert.ts]
     assert report_message.text.startswith(f"{one['label']} ")  # rank 0 derived the same label
-    assert report_message.replies == []
+    assert text_replies(report_message) == []
     assert f"\u00b7 {one['label']} \u00b7 rank 1 of 2 on {HOST}" in alert.text

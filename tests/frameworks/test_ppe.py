@@ -13,13 +13,12 @@ import io
 import os
 import subprocess
 import sys
-import textwrap
-import warnings
 
 import pytest
 
 pytest.importorskip("pytorch_pfn_extras")
 
+import torch  # noqa: E402
 from IPython.core.interactiveshell import InteractiveShell  # noqa: E402
 from pytorch_pfn_extras.training import extensions  # noqa: E402
 
@@ -233,3 +232,21 @@ def test_a_cell_interrupted_in_a_hand_written_loop_ends_the_run(shell, slack_env
     shell.run_cell("raise Boom('unrelated')")
     assert slack_env.messages(slack_env.channel_id)[0].text.startswith("Interrupted - ")
     assert len(slack_env.messages(slack_env.channel_id)) == 1
+
+
+def test_a_resumed_run_keeps_the_log(server, tmp_path):
+    first, model, optimizer, loader = make_manager(tmp_path / "a", epochs=2)
+    first.extend(report(server))
+    train_loop(first, model, optimizer, loader)
+    torch.save(first.state_dict(), tmp_path / "snapshot.pt")  # as ppe's snapshot extension does
+
+    second, model, optimizer, loader = make_manager(tmp_path / "b", epochs=4)
+    second.extend(report(server))
+    second.load_state_dict(torch.load(tmp_path / "snapshot.pt", weights_only=False))
+    train_loop(second, model, optimizer, loader)
+
+    messages = server.messages(server.channel_id)
+    assert len(messages) == 2
+    assert [row.split()[0] for row in table_lines(messages[1].text)[1:]] == ["1", "2", "3", "4"]
+    assert messages[1].text.startswith("Completed")
+

@@ -14,6 +14,7 @@ from traitlets.config import Config
 from slacknb.notebook.magic import SlackReportMagics
 from slacknb.frameworks.chainer_patch import is_patched
 
+from support.charts import text_replies
 from support.training import Boom
 
 ORIGINAL_RUN = Trainer.__dict__["run"]
@@ -127,7 +128,7 @@ def test_training_cell_is_one_message_and_its_value_is_the_cells(ip, env, capfd)
     columns, epochs = rows(message.text)
     assert epochs == ["1", "2", "3"] and "main/loss" in columns
     assert message.history[0].startswith("Started")
-    [reply] = message.replies
+    [reply] = text_replies(message)
     assert reply.text.startswith("<@U0ALICE>") and "Completed" in reply.text
     # Outside a kernel the local view is the console table.
     printed = capfd.readouterr().out
@@ -142,7 +143,7 @@ def test_line_options_reach_the_report(ip, env):
     [message] = env.messages("C0PUBLIC2")
     assert message.text.startswith("Completed run 1\n```")
     assert rows(message.text) == (["epoch", "main/loss"], ["1", "2", "3"])
-    assert ["<@U0BOB>" in r.text for r in message.replies] == [True]
+    assert ["<@U0BOB>" in r.text for r in text_replies(message)] == [True]
 
 
 def test_config_beats_environment_and_the_line_beats_config(env, tmp_path, config):
@@ -191,7 +192,7 @@ def test_early_crash_below_min_iterations_says_failed_and_pings_nobody(ip, env):
     with pytest.raises(Boom):
         magic(ip, "--min-iterations 1000 -m @alice", body)
     [message] = env.messages(env.channel_id)
-    assert message.text.startswith("Failed") and message.replies == []
+    assert message.text.startswith("Failed") and text_replies(message) == []
 
 
 def test_interrupted_training_propagates_keyboard_interrupt(ip, env):
@@ -237,7 +238,7 @@ def test_failure_after_training_is_reported_by_the_cell(ip, env):
     trained, evaluated = env.messages(env.channel_id)
     assert trained.text.startswith("Completed") and rows(trained.text)[1] == ["1", "2", "3"]
     assert evaluated.text.startswith("Failed")
-    [alert] = evaluated.replies
+    [alert] = text_replies(evaluated)
     assert "evaluation broke" in alert.text and "eval" in alert.text
 
 
@@ -269,7 +270,7 @@ def test_cell_without_trainer_is_one_job(ip, env):
     assert magic(ip, "-m @alice", "x = 6\nx * 7") == 42
     [message] = env.messages(env.channel_id)
     assert message.text.startswith("Completed - 0:00:0")
-    assert ["Completed" in r.text for r in message.replies] == [True]
+    assert ["Completed" in r.text for r in text_replies(message)] == [True]
 
 
 def test_failing_cell_without_trainer_alerts_with_its_console_tail(ip, env):
@@ -278,7 +279,7 @@ def test_failing_cell_without_trainer_alerts_with_its_console_tail(ip, env):
     assert isinstance(result.error_in_exec, KeyError)
     [message] = env.messages(env.channel_id)
     assert message.text.startswith("Failed - ")
-    [alert] = message.replies
+    [alert] = text_replies(message)
     console = alert.text.split("Console (last lines):")[1]
     assert "step 99" in console and "step 10\n" not in console  # bounded
     assert "KeyError: 'missing'" in alert.text
@@ -321,10 +322,30 @@ def test_training_after_the_job_was_posted_is_alerted_once(ip, env):
     assert job.text.startswith("Completed") and job.history[0].startswith("Started")
     assert trained.text.startswith("Completed") and rows(trained.text)[1] == ["1", "2", "3"]
     # One ending, one ping: the trainer's report sent it, the cell's job stays quiet.
-    assert job.replies == [] and len(trained.replies) == 1
+    assert text_replies(job) == [] and len(text_replies(trained)) == 1
 
 
 def test_magic_help_is_the_docstring(ip):
     doc = SlackReportMagics.slackreport.__doc__
     assert "--min-iterations N" in doc and "c.SlackReportMagics.channel" in doc
     assert "SLACK_BOT_TOKEN" in doc
+
+
+def test_plot_comes_from_the_line_or_config_and_is_checked(ip):
+    from IPython.core.magic_arguments import parse_argstring
+
+    from slacknb.notebook.line import resolve
+
+    magics = SlackReportMagics(shell=ip)
+
+    def plot(line):
+        return resolve(magics, parse_argstring(magics.slackreport, "--local " + line)).plot
+
+    assert plot("") is None  # the default curves: every */loss and */accuracy
+    assert plot("--plot main/loss validation/main/loss,lr") == ("main/loss", "validation/main/loss", "lr")
+    assert plot("--plot ''") == ()  # no chart
+    magics.plot = ["main/accuracy"]
+    assert plot("") == ("main/accuracy",)
+    assert plot("--plot main/loss") == ("main/loss",)
+    with pytest.raises(UsageError, match="at most 4"):
+        plot("--plot a/loss b c d e")

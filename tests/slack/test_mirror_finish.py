@@ -10,7 +10,7 @@ import warnings
 import pytest
 from slack_sdk import WebClient
 
-from slacknb.slack.mirror import SlackMirror, SlackMirrorWarning
+from slacknb.slack.mirror import SlackMirrorWarning
 
 from support.mirror import States, mirror_for
 

@@ -20,7 +20,7 @@ import pytest
 
 from slacknb.slack import exit_wait
 from slacknb.core.context import run_id, run_name
-from slacknb.slack.mirror import SlackMirror, SlackMirrorWarning
+from slacknb.slack.mirror import SlackMirrorWarning
 from slacknb.slack.limits import BUDGETS, STEP_ASIDE, WINDOW, SharedLimits
 
 from support.training import ENTRIES
@@ -268,8 +268,9 @@ def test_twenty_training_processes_each_end_in_their_own_message(server, tmp_pat
         assert message.text.startswith(f"{result['label']} Completed\n")
         rows = message.text.split("```")[1].strip("\n").splitlines()
         assert rows[0].split() == ENTRIES and len(rows) == 1 + result["epochs"]
-        [reply] = message.replies
+        reply, chart = message.replies  # the mention reply, then the run's chart
         assert reply.text.startswith("<@U0ALICE> :white_check_mark: *Completed*") and result["label"] in reply.text
+        assert [f["name"] for f in chart.files] == [f"{result['label']}-completed.png"]
         others = [label for label in labels if label != result["label"]]
         for text in [message.text, reply.text, *message.history]:
             assert not any(label in text for label in others)

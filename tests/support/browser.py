@@ -191,6 +191,7 @@ RECORDER = r"""
     const table = report.querySelector('.slacknb-table');
     const bar = report.querySelector('.slacknb-progress-bar .progress-bar');
     const sync = report.querySelector('.slacknb-sync');
+    const chart = report.querySelector('img.slacknb-chart');
     const state = {
       prompt: prompt ? prompt.textContent.trim() : null,
       status: status ? status.dataset.status : null,
@@ -199,6 +200,8 @@ RECORDER = r"""
       bar: bar ? parseFloat(bar.style.width) : null,
       barClass: bar ? bar.className : null,
       sync: sync ? sync.dataset.sync : null,
+      // Each new picture is a new blob URL: the chart's history is its sources.
+      chart: chart && chart.getAttribute('src') ? chart.getAttribute('src') : null,
     };
     const last = seen[seen.length - 1];
     if (!last || JSON.stringify(last) !== JSON.stringify(state)) seen.push(state);
@@ -267,7 +270,7 @@ class NotebookPage:
 
     def preview_text(self) -> str:
         """The Slack message as the widget's preview shows it."""
-        return self.report.locator(".slacknb-preview").text_content()
+        return self.report.locator(".slacknb-preview-source").text_content()
 
 
 def failing_copy(source: Path, target: Path, *, epoch: int, message: str) -> None:

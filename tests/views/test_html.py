@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
+from slacknb.core.trend import trend
 from slacknb.views import html as report_html
 from slacknb.core.context import RunContext
 from slacknb.slack.mirror import MirrorState
@@ -40,7 +41,7 @@ def test_text_is_status_bar_printreport_table_and_slack_line():
     text = text_of(make_frame(state))
     fmt = RowFormat(ENTRIES)
     assert text.splitlines() == [
-        "[Training]  gpu-host:/srv/exp  elapsed 0:01:05  ETA 0:02:33",
+        "[Training]  gpu-host:/srv/exp  elapsed 0:01:05  ETA 0:02:33  " + trend(log),
         "[######--------------] 30%",
         format_header(ENTRIES),
         fmt(log[0]), fmt(log[1]), fmt(log[2]),
@@ -52,7 +53,7 @@ def test_text_keeps_the_newest_rows_and_counts_the_rest():
     log = make_log(120)
     state = ReportState(status=COMPLETED, log=log, entries=ENTRIES, elapsed=10, progress=1.0)
     lines = text_of(make_frame(state), max_rows=5).splitlines()
-    assert lines[0] == "[Completed]  gpu-host:/srv/exp  elapsed 0:00:10"  # no ETA once finished
+    assert lines[0] == "[Completed]  gpu-host:/srv/exp  elapsed 0:00:10  " + trend(log)  # no ETA once finished
     assert lines[3] == "(115 earlier rows not shown)"
     assert lines[4:9] == [RowFormat(ENTRIES)(o) for o in log[-5:]]
     assert lines[8].split()[0] == "120"
@@ -98,7 +99,7 @@ def test_html_parts_carry_stable_classes_and_data_attributes():
     assert table_rows(table) == [[str(o["epoch"]), f"{o['main/loss']:g}", f"{o['elapsed_time']:g}"] for o in log]
     assert root.find("slacknb-sync").attrs["data-sync"] == "synced"
     assert root.find("slacknb-link").attrs["href"] == LINK
-    assert root.find("slacknb-preview").text() == frame.preview
+    assert root.find("slacknb-preview-source").text() == frame.preview
     assert root.find("slacknb-preview-note").text() == "what Slack will show"
 
 
@@ -160,7 +161,7 @@ def test_html_escapes_everything_it_did_not_write():
     assert root.find("slacknb-link").attrs["href"] == 'https://x/"><script>alert(1)</script>'
     # The preview is Slack's text, Slack's own &lt; escapes included, character for character.
     assert "&lt;b&gt;loss&lt;/b&gt;" in frame.preview
-    assert root.find("slacknb-preview").text() == frame.preview
+    assert root.find("slacknb-preview-source").text() == frame.preview
 
 
 @pytest.mark.parametrize("url", ["javascript:alert(1)", "data:text/html,hi", "", None])

@@ -86,7 +86,7 @@ def training(n_rows=3, **fields) -> ReportState:
 
 
 def shown_preview(widget: ReportWidget) -> str:
-    return parse(widget.preview.value).find("slacknb-preview").text()
+    return parse(widget.preview.value).find("slacknb-preview-source").text()
 
 
 # -- what the widget shows -------------------------------------------------------------
@@ -184,7 +184,7 @@ def test_sync_line_for_every_mirror_state(wire, sync, expected):
 
 def test_changes_are_batched_one_message_per_changed_part(wire):
     state = training(progress=0.5)
-    widget = ReportWidget(context=CONTEXT)
+    widget = ReportWidget(context=CONTEXT, plot=[])  # charts: see test_chart_*
     widget.update(frame_of(state))
     since = wire.mark()
     state.status, state.progress, state.eta = COMPLETED, 1.0, 0.0
@@ -202,7 +202,7 @@ def test_changes_are_batched_one_message_per_changed_part(wire):
 
 def test_a_new_second_resends_only_what_shows_it(wire):
     state = training()
-    widget = ReportWidget(context=CONTEXT)
+    widget = ReportWidget(context=CONTEXT, plot=[])  # charts: see test_chart_*
     widget.update(frame_of(state))
     since = wire.mark()
     state.elapsed += 1  # the status line and the Slack text show elapsed; the table does not
@@ -212,13 +212,14 @@ def test_a_new_second_resends_only_what_shows_it(wire):
     state.log.append({"epoch": 4, "main/loss": 0.1, "elapsed_time": 4.5})
     widget.update(frame_of(state))
     by_model = dict(wire.updates(since))
-    assert set(by_model) == {widget.table.model_id, widget.preview.model_id}
+    # A new row: the table, the Slack text and the status line's {trend}.
+    assert set(by_model) == {widget.table.model_id, widget.preview.model_id, widget.status_line.model_id}
     assert set(by_model[widget.table.model_id]) == {"value"}
 
 
 def test_a_frame_that_shows_nothing_new_sends_nothing(wire):
     state = training()
-    widget = ReportWidget(context=CONTEXT)
+    widget = ReportWidget(context=CONTEXT, plot=[])  # charts: see test_chart_*
     widget.update(frame_of(state))
     since = wire.mark()
     assert widget.update(frame_of(state)) is False
@@ -423,3 +424,125 @@ def test_a_failing_display_costs_one_warning_and_stops_neither_training_nor_slac
     assert len(caught) == 1 and len(calls) == 1
     [message] = server.messages(server.channel_id)
     assert message.text.startswith("Completed")
+
+
+def test_every_display_of_a_report_carries_the_same_bundle(wire):
+    from slacknb.views.notebook import ReportSnapshot, report_bundle
+
+    frame = frame_of(training(label="mnist"))
+    expected = report_bundle(frame, context=CONTEXT)
+    widget = ReportWidget(context=CONTEXT)
+    widget.update(frame)
+    shown = {
+        "widget": widget._repr_mimebundle_(),
+        "snapshot": ReportSnapshot(frame, context=CONTEXT)._repr_mimebundle_(),
+        "mimebundle": mimebundle(frame, widget=widget, context=CONTEXT),
+    }
+    for name, data in shown.items():
+        assert {k: data[k] for k in expected} == expected, name
+    assert shown["mimebundle"]["application/vnd.jupyter.widget-view+json"]["model_id"] == widget.model_id
+
+
+# -- the chart -------------------------------------------------------------------------
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def chart_images(html: str) -> list[bytes]:
+    import base64
+
+    return [base64.b64decode(img.attrs["src"].split(",", 1)[1])
+            for img in parse(html).find_all("slacknb-chart", tag="img")]
+
+
+def test_chart_under_the_bar_is_drawn_off_the_training_thread_and_ends_final(wire, monkeypatch):
+    import io
+    import threading
+
+    from PIL import Image
+
+    from slacknb.core import chart
+
+    drawn_on = []
+    real = chart.chart_png
+
+    def recording(state, **kwargs):
+        drawn_on.append(threading.get_ident())
+        return real(state, **kwargs)
+
+    monkeypatch.setattr(chart, "chart_png", recording)
+    widget = ReportWidget(context=CONTEXT)
+    assert widget.children.index(widget.chart) == widget.children.index(widget.bar) + 1
+    assert widget.chart.layout.display == "none"  # nothing drawn yet: no empty box
+    state = training()
+    widget.update(frame_of(state))
+    for epoch in range(4, 30):
+        state.log.append({"epoch": epoch, "main/loss": 1.0 / epoch, "elapsed_time": epoch})
+        widget.update(frame_of(state))
+    state.status = COMPLETED
+    widget.update(frame_of(state), force=True)
+    final = widget.wait_chart(timeout=60)
+    assert drawn_on and threading.get_ident() not in drawn_on
+    assert final.startswith(PNG_SIGNATURE) and widget.chart.value == final
+    assert widget.chart.layout.display == ""
+    assert Image.open(io.BytesIO(final)).size == (chart.WIDTH_PX, chart.PANEL_PX + chart.TOP_PX + chart.BOTTOM_PX)
+    # The picture went to the front end as a binary buffer of the chart's model.
+    assert any(comm_id == widget.chart.model_id and ["value"] in data.get("buffer_paths", [])
+               for _, comm_id, data in wire.messages if data.get("method") == "update")
+    # The saved text/html carries the same final chart as an inline PNG.
+    assert chart_images(widget._repr_mimebundle_()["text/html"]) == [final]
+
+
+def test_chart_changes_as_the_run_trains(wire):
+    import threading
+
+    widget = ReportWidget(context=CONTEXT)
+    drawn, changed = [], threading.Condition()
+
+    def on_drawn(png):
+        with changed:
+            drawn.append(png)
+            changed.notify_all()
+
+    widget.drawer.on_drawn = on_drawn
+    state = training()
+    widget.update(frame_of(state))
+    with changed:
+        assert changed.wait_for(lambda: drawn, timeout=60)
+    for epoch in range(4, 12):
+        state.log.append({"epoch": epoch, "main/loss": 3.0 / epoch, "elapsed_time": epoch})
+        widget.update(frame_of(state))
+    state.status = COMPLETED
+    widget.update(frame_of(state), force=True)
+    assert widget.wait_chart(timeout=60) is not None
+    assert len(set(drawn)) >= 2 and drawn[-1] == widget.drawer.latest
+
+
+def test_view_saves_the_final_chart_with_the_widget_and_without(wire, shell):
+    for widgets in (None, False):
+        view = NotebookView(context=CONTEXT, widgets=widgets)
+        state = training()
+        with capture_output() as captured:
+            view.show()
+            state.log.append({"epoch": 4, "main/loss": 0.1, "elapsed_time": 4.5})
+            view.refresh(frame_of(state))
+            state.status = FAILED
+            view.finish(frame_of(state))
+        *live, last = captured.outputs
+        assert all(not chart_images(o.data.get("text/html", "")) for o in live), "the fallback shows the final chart only"
+        [png] = chart_images(last.data["text/html"])
+        assert png.startswith(PNG_SIGNATURE)
+
+
+def test_plot_empty_means_no_chart_anywhere(wire, shell):
+    view = NotebookView(context=CONTEXT, plot=[])
+    state = training()
+    with capture_output() as captured:
+        view.show()
+        view.refresh(frame_of(state))
+        state.status = COMPLETED
+        view.finish(frame_of(state))
+    assert view.widget.chart.layout.display == "none" and view.widget.drawer.latest is None
+    assert not chart_images(captured.outputs[-1].data["text/html"])
+    with pytest.raises(ValueError, match="list of entry names"):
+        NotebookView(plot="main/loss")
