@@ -80,7 +80,7 @@ class ReportWidget(widgets.VBox):
         preview = widgets.HTML("", _dom_classes=("slacknb-preview-pane",))
         slack = widgets.Accordion(children=[preview], titles=("Slack message",), selected_index=0,
                                   _dom_classes=("slacknb-slack-message",))
-        super().__init__(children=[status_line, bar, stop, chart, table, sync, slack],
+        super().__init__(children=[status_line, bar, chart, stop, table, sync, slack],
                          _dom_classes=("slacknb-report",), **kwargs)
         self.status_line, self.bar, self.table, self.sync, self.preview = status_line, bar, table, sync, preview
         self.chart = chart
