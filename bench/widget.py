@@ -10,6 +10,13 @@ kernel would before sending it, and counts its bytes. Measured:
 - no-op refresh: a frame that shows the same as the last one;
 - text/html + text/plain: what the widget-free view (and a saved notebook) gets.
 Frames are rendered beforehand: only the view's own work is timed.
+
+The Stop button's cost on the training thread is measured in a real kernel (a
+separate process started with jupyter_client), against one iteration of a small
+Chainer training in the same kernel:
+- stop check, no poll due: what the stop trigger costs on most iterations;
+- poll, inbox empty: one look at the kernel's inbox (at most every 0.2 s);
+- poll, N clicks waiting: handling pending widget messages, per message.
 """
 
 from __future__ import annotations
@@ -128,5 +135,93 @@ def main() -> None:
     size = len(report_html.frame_html(frame, context=CONTEXT)) + len(report_html.frame_text(frame, context=CONTEXT))
     summary("text/html + text/plain (fallback)", times, f"   {size / 1024:.1f} KiB")
 
+KERNEL_BENCH = """
+import time, statistics, json
+import chainer, numpy as np
+import ipywidgets as w
+from slacknb.run import ReportRun
+from slacknb.views.kernel_poll import kernel_poller
+from slacknb.views.notebook import NotebookView
+from slacknb.slack.mirror import SlackMirror
+from slacknb.core.render import Renderer
+from support.training import make_trainer
+
+def per_call(fn, n):
+    t = time.perf_counter()
+    for _ in range(n):
+        fn()
+    return (time.perf_counter() - t) / n
+
+trainer = make_trainer("/tmp/slacknb-bench", epochs=1000)
+updater = trainer.updater
+per_call(updater.update, 50)
+iteration = per_call(updater.update, 300)
+view = NotebookView(display=lambda *a, **k: None)
+run = ReportRun(renderer=Renderer(), mirror=SlackMirror(local=True), views=[view])
+run.stoppable = True
+run.start()
+check = per_call(run.should_stop, 100000)  # the clock says no poll is due nearly every time
+poller = kernel_poller()
+empty = per_call(poller.poll, 20000)
+button = w.Button()
+print(json.dumps({"iteration": iteration, "check": check, "empty": empty, "model_id": button.model_id}))
+"""
+
+
+def kernel_bench(clicks: int) -> None:
+    import os
+    import sys
+
+    from jupyter_client import KernelManager
+
+    tests = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests")
+    manager = KernelManager(kernel_name="python3")
+    # Chainer 7.8.1 imports beside a newer setuptools only with this (README: install).
+    manager.start_kernel(env={"SETUPTOOLS_USE_DISTUTILS": "stdlib", **os.environ, "PYTHONPATH": tests})
+    client = manager.client()
+    client.start_channels()
+    try:
+        client.wait_for_ready(timeout=60)
+        measured = json.loads(_run(client, KERNEL_BENCH))
+        waiting = client.execute("time.sleep(1.5)\nt = time.perf_counter(); n = poller.poll()\n"
+                                 "print(json.dumps({'n': n, 'seconds': time.perf_counter() - t}))")
+        for _ in range(clicks):
+            content = {"comm_id": measured["model_id"], "data": {"method": "custom", "content": {"event": "click"}}}
+            client.shell_channel.send(client.session.msg("comm_msg", content))
+        handled = json.loads(_output(client, waiting))
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
+    iteration = measured["iteration"]
+    print(f"\nStop button, on the training thread (real kernel; one Chainer iteration of a small MLP "
+          f"= {iteration * 1e6:.0f} us):")
+    print(f"{'stop check, no poll due':<34} {measured['check'] * 1e6:8.2f} us   "
+          f"{measured['check'] / iteration:.4f} x an iteration")
+    print(f"{'poll, inbox empty':<34} {measured['empty'] * 1e6:8.2f} us   "
+          f"{measured['empty'] / iteration:.4f} x an iteration (at most every 0.2 s)")
+    per = handled["seconds"] / max(1, handled["n"])
+    name = f"poll, {handled['n']} clicks waiting"
+    print(f"{name:<34} {per * 1e6:8.2f} us per click handled")
+
+
+def _run(client, code: str) -> str:
+    return _output(client, client.execute(code))
+
+
+def _output(client, msg_id: str) -> str:
+    out = []
+    while True:
+        message = client.get_iopub_msg(timeout=120)
+        if message["parent_header"].get("msg_id") != msg_id:
+            continue
+        if message["msg_type"] == "stream":
+            out.append(message["content"]["text"])
+        elif message["msg_type"] == "error":
+            raise RuntimeError("\n".join(message["content"]["traceback"]))
+        elif message["msg_type"] == "status" and message["content"]["execution_state"] == "idle":
+            return "".join(out).strip().splitlines()[-1]
+
+
 if __name__ == "__main__":
     main()
+    kernel_bench(clicks=50)

@@ -20,6 +20,7 @@ from slacknb.core.series import check_plot
 from slacknb.core.normalize import STRATEGIES, check_strategy
 from slacknb.core.render import DEFAULT_MAX_BYTES, check_max_bytes
 from slacknb.core.template import DEFAULT_TEMPLATE, Template
+from slacknb.slack.buttons import allowed_people
 from slacknb.slack.config import resolve_config
 from slacknb.slack.mentions import parse_mentions
 
@@ -90,6 +91,13 @@ def check_alert(value):
 def _mentions(value):
     parse_mentions(value or None)  # TypeError for anything but text or a list of text
     return value or ()
+
+
+def _stop_allowed(value):
+    if value is None:
+        return None
+    parse_mentions(value)  # TypeError for anything but text or a list of text
+    return value
 
 
 def _label(value):
@@ -182,6 +190,11 @@ OPTIONS: tuple[Option, ...] = (
            shown_default="`None`: every \\*/loss, every \\*/accuracy"),
     Option("local", False, bool, "Report locally only, never to Slack", flags=("--local",), trait="local",
            kind="bool"),
+    Option("stop_button", False, bool, "A Stop button under the report in Slack, for the people in stop_allowed: "
+           "the run ends after the current iteration, as Stopped (needs SLACK_APP_TOKEN, Socket Mode and "
+           "Interactivity in the app)", flags=("--stop-button",), trait="stop_button", kind="bool"),
+    Option("stop_allowed", None, _stop_allowed, "Who may press Slack's Stop button: user IDs, @name, e-mail (several)",
+           flags=("--stop-allowed",), trait="stop_allowed", kind="list", shown_default="the people in finish_mentions"),
     Option("grace", 10.0, _seconds("grace / --grace"), "Seconds a cell runs without a trainer before it is posted as a job "
            "(magic only)", flags=("--grace",), trait="grace", kind="float"),
     Option("comm", None, _as_is, "A ChainerMN communicator: only rank 0 reports (extension only; slacknb.ppe uses "
@@ -213,6 +226,8 @@ def check(**values) -> ReportOptions:
     options = ReportOptions(**{o.name: o.check(values.get(o.name, o.default)) for o in OPTIONS})
     if not options.local:
         resolve_config(None, options.channel_id, base_url=options.base_url)  # channel and URL shape
+    if options.stop_button:
+        allowed_people(options.stop_allowed, options.finish_mentions)  # somebody may press it
     return options
 
 

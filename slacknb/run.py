@@ -12,24 +12,35 @@ import dataclasses
 import sys
 import threading
 import time
-import traceback
 import warnings
 from dataclasses import dataclass
-from typing import Callable, Sequence, TextIO
+from typing import Callable, Sequence
 
 from slacknb.core.chart import ChartsUnavailable, Drawing, final_drawing, missing_once
-from slacknb.core.context import in_kernel
 from slacknb.core.guard import guarded
+from slacknb.core.outcome import error_line, eta, traceback_tail
 from slacknb.core.render import Renderer, format_hms
-from slacknb.core.state import COMPLETED, FAILED, STARTED, TRAINING, ReportState
+from slacknb.core.state import (
+    COMPLETED,
+    FAILED,
+    STARTED,
+    STOPPED,
+    TRAINING,
+    ReportState,
+)
+from slacknb.core.stop import StopSignal
 from slacknb.options import check_alert
+from slacknb.slack.blocks import report_blocks
+from slacknb.slack.buttons import allowed_people, stop_listener
 from slacknb.slack.mirror import SlackMirror
 from slacknb.slack.operations import Upload
-from slacknb.views.console import ConsoleView
+from slacknb.views.select import default_views
+
+__all__ = ["DEFAULT_REFRESH", "Frame", "ReportRun", "default_views"]
+
 # Rendering more often than this only burns the training thread: Slack edits
 # are rarer still (min_interval) and a person cannot read faster.
 DEFAULT_REFRESH = 0.5
-TRACEBACK_LINES = 20
 
 
 @dataclass(frozen=True)
@@ -41,16 +52,24 @@ class Frame:
     preview: str
     sync: object  # MirrorState
     context: object = None  # RunContext: host, directory, command
+    stop: StopSignal | None = None  # where a Stop button writes, while the run can be stopped
 
 
 class ReportRun:
-    """Keeps one run's report and sends it to the views and to Slack."""
+    """Keeps one run's report and sends it to the views and to Slack.
+
+    ``stop`` is the run's :class:`~slacknb.core.stop.StopSignal` and ``listener`` the
+    Slack Stop button's (:class:`~slacknb.slack.buttons.StopListener`, or None). A
+    framework that can end its loop at an iteration boundary sets :attr:`stoppable`
+    and asks :meth:`should_stop` at each one.
+    """
 
     def __init__(self, *, renderer: Renderer, mirror, views: Sequence = (),
                  alert: str = "all", min_iterations: int = 0,
                  refresh_interval: float = DEFAULT_REFRESH,
                  clock: Callable[[], float] = time.monotonic,
-                 wall_clock: Callable[[], float] = time.time, plot: Sequence[str] | None = None):
+                 wall_clock: Callable[[], float] = time.time, plot: Sequence[str] | None = None,
+                 stop: StopSignal | None = None, listener=None):
         self.renderer = renderer
         self.mirror = mirror
         self.views = list(views)
@@ -68,11 +87,19 @@ class ReportRun:
         self._finished = False
         self._sync_lock = threading.Lock()
         self._shown_sync = None
+        self.stop = stop if stop is not None else StopSignal()
+        self.listener = listener
+        self.stoppable = False
+        self._stopped = False
+        self._button_shown = False
 
     @classmethod
     def from_options(cls, options, *, views: Sequence, label: str, alert_label: str | None = None,
-                     owns_message: bool = True) -> "ReportRun":
-        """The run of one report, made from its :class:`~slacknb.options.ReportOptions`."""
+                     owns_message: bool = True, stop_button: bool = True) -> "ReportRun":
+        """The run of one report, made from its :class:`~slacknb.options.ReportOptions`.
+
+        ``stop_button=False`` leaves Slack's Stop button out whatever the options say
+        (a multi-process job cannot stop all its ranks at one iteration)."""
         renderer = Renderer(template=options.template, max_bytes=options.max_bytes,
                             normalizer=options.len_normalizer)
         mirror = SlackMirror(options.access_token, options.channel_id, base_url=options.base_url,
@@ -80,8 +107,13 @@ class ReportRun:
                              min_interval=options.min_interval, flush_timeout=options.flush_timeout,
                              delivery_timeout=options.delivery_timeout, label=label, alert_label=alert_label,
                              owns_message=owns_message, local=options.local)
+        stop = StopSignal()
+        listener = None
+        if options.stop_button and stop_button and owns_message and mirror.enabled:
+            listener = stop_listener(token=options.access_token, base_url=options.base_url, signal=stop,
+                                     allowed=allowed_people(options.stop_allowed, options.finish_mentions))
         return cls(renderer=renderer, mirror=mirror, views=views, alert=options.alert,
-                   min_iterations=options.min_iterations, plot=options.plot)
+                   min_iterations=options.min_iterations, plot=options.plot, stop=stop, listener=listener)
 
     @property
     def finished(self) -> bool:
@@ -93,7 +125,29 @@ class ReportRun:
         budget = getattr(sync, "budget", None)
         max_bytes = None if budget is None else max(256, min(self.renderer.max_bytes, budget))
         preview = self.renderer.render(self.state, max_bytes=max_bytes)
-        return Frame(self.state, self.renderer.entries(self.state), preview, sync, self.renderer.context)
+        return Frame(self.state, self.renderer.entries(self.state), preview, sync, self.renderer.context,
+                     self._stop_for_views())
+
+    def _stop_for_views(self) -> StopSignal | None:
+        return self.stop if self.stoppable and not self._finished else None
+
+    def should_stop(self) -> bool:
+        """Asked at each iteration boundary: True once a Stop button was pressed (the run
+        then ends as Stopped). Views get a moment to hear a click (bounded by each view)."""
+        self._each_view("poll")
+        if self.stop.requested is not None:
+            self._stopped = True
+            return True
+        return False
+
+    def _blocks(self, text: str) -> list | None:
+        """The message's blocks: the report and the Stop button while Slack's listener is
+        connected; None (keep what the message has) otherwise."""
+        listener = self.listener
+        if listener is None or not listener.listening:
+            return None
+        self._button_shown = True
+        return report_blocks(text, listener.stream_id)
 
     @guarded("internal error ignored so training can go on")
     def start(self, *, log=None, entries=None, label: str = "") -> None:
@@ -103,6 +157,8 @@ class ReportRun:
         self.state.entries = entries
         self.state.label = label
         self.state.status = STARTED
+        if self.listener is not None:
+            self.listener.start()
         self._each_view("show")
         self.push(force=True)
 
@@ -125,16 +181,17 @@ class ReportRun:
         if not force and self._last_push is not None and now - self._last_push < self.refresh_interval:
             return
         self._last_push = now
-        self.state.eta = _eta(self.state.elapsed, self.state.progress)
+        self.state.eta = eta(self.state.elapsed, self.state.progress)
         self.state.updated_at = self.wall_clock()
         frame = self.frame()
-        self.mirror.update(frame.preview)
+        self.mirror.update(frame.preview, blocks=self._blocks(frame.preview))
         self._each_view("refresh", frame)
 
     @guarded("internal error ignored so training can go on")
     def finish(self, status: str, *, error: BaseException | None = None,
                console_tail: str | None = None) -> bool:
-        """The run ended (Completed, Failed or Interrupted): deliver the final state.
+        """The run ended (Completed, Failed or Interrupted; Completed after a Stop click
+        reads Stopped): deliver the final state.
 
         Waits for Slack only up to the mirror's ``flush_timeout`` (0 by default); returns True
         when the final edit and every reply were delivered by then. The delivery goes on in
@@ -143,6 +200,12 @@ class ReportRun:
         if self._finished:
             return True
         self._finished = True
+        request = self.stop.requested
+        if self._stopped and status == COMPLETED and request is not None:
+            status = STOPPED
+            self.state.stopped_by = request.description
+        # From here on a click is told the run ended.
+        self.stop.end(status)
         self.state.status = status
         self.state.eta = 0.0 if status == COMPLETED else None
         if status == COMPLETED:
@@ -156,13 +219,17 @@ class ReportRun:
             frame.preview,
             outcome=status,
             elapsed=format_hms(self.state.elapsed),
-            error=_error_line(error),
-            traceback_tail=_traceback_tail(error),
+            error=error_line(error),
+            traceback_tail=traceback_tail(error),
             console_tail=console_tail,
             alert=wants_reply and status == FAILED,
             mention=wants_reply,
+            # The final edit takes the button away (an edit without blocks would keep it).
+            blocks=[] if self._button_shown else None,
             uploads=self._chart_upload(),
         )
+        if self.listener is not None:
+            self.listener.close()
         # The sync state changed while Slack was flushed: show where it ended.
         final = Frame(self.state, frame.entries, frame.preview, self.mirror.state, frame.context)
         self._each_view("refresh", final)
@@ -211,7 +278,8 @@ class ReportRun:
             # Quick debug crashes (ClearML's min-iterations filter) still say
             # Failed in the message, but ping nobody.
             return self.alert in ("failed", "all") and self.iterations >= self.min_iterations
-        if status == COMPLETED:
+        if status in (COMPLETED, STOPPED):
+            # A stop is a person's decision that the run is done: told like a completion.
             return self.alert in ("completed", "all")
         return self.alert == "all"
 
@@ -229,41 +297,3 @@ def _told_if_missing(drawing: Drawing) -> Callable[[], bytes | None]:
             return None
 
     return draw
-
-
-def _eta(elapsed: float, progress: float | None) -> float | None:
-    if not progress or progress <= 0 or elapsed <= 0:
-        return None
-    return elapsed * (1 - min(progress, 1.0)) / progress
-
-
-def _error_line(error: BaseException | None) -> str | None:
-    if error is None:
-        return None
-    message = str(error)
-    return f"{type(error).__name__}: {message}" if message else type(error).__name__
-
-
-def _traceback_tail(error: BaseException | None) -> str | None:
-    if error is None or error.__traceback__ is None:
-        return None
-    lines = "".join(traceback.format_exception(type(error), error, error.__traceback__)).splitlines()
-    return "\n".join(lines[-TRACEBACK_LINES:])
-
-
-def default_views(out: TextIO | None = None, *, plot=None) -> list:
-    """In a Jupyter kernel the live notebook view; elsewhere the console table.
-
-    An explicit ``out`` stream always gets the console table as well; ``plot``
-    chooses the notebook chart's entries (the ``plot`` option).
-    """
-    views = []
-    if in_kernel():
-        from slacknb.views.notebook import NotebookView
-
-        views.append(NotebookView(plot=plot))
-        if out is not None:
-            views.append(ConsoleView(out))
-    else:
-        views.append(ConsoleView(out))
-    return views

@@ -31,6 +31,7 @@ REPO = Path(__file__).resolve().parent.parent
 QUICKSTART = REPO / "notebooks" / "quickstart.ipynb"
 ARTIFACTS = REPO / "artifacts" / "browser"
 FAILING = "failing.ipynb"
+STOPPABLE = "stoppable.ipynb"
 FAILURE_MESSAGE = "loss diverged at epoch 3"
 # Long enough for a cold kernel on a loaded 2-core machine: importing Chainer
 # and starting the kernel take most of it.
@@ -59,6 +60,7 @@ def lab(chromium_path, slack, tmp_path_factory):
     root.mkdir()
     shutil.copy(QUICKSTART, root / "quickstart.ipynb")
     failing_copy(QUICKSTART, root / FAILING, epoch=3, message=FAILURE_MESSAGE)
+    stoppable_copy(QUICKSTART, root / STOPPABLE)
     env = dict(os.environ, SLACKNB_API_URL=slack.url, SLACK_BOT_TOKEN=slack.token,
                SLACK_CHANNEL_ID=slack.channel_id, HOME=str(home))
     env.pop("SLACK_ACCESS_TOKEN", None)
@@ -222,3 +224,47 @@ def test_failing_cell_shows_red_bar_and_failed_in_widget_and_message(open_notebo
     message = new_messages(slack, before)[0]
     assert any("Failed" in reply.text and FAILURE_MESSAGE in reply.text for reply in message.replies), \
         [reply.text for reply in message.replies]
+
+
+def stoppable_copy(source: Path, target: Path) -> None:
+    """``source`` (the quickstart) training for far longer than any test waits."""
+    import nbformat
+
+    nb = nbformat.read(source, as_version=4)
+    index = next(i for i, cell in enumerate(nb.cells)
+                 if cell.cell_type == "code" and cell.source.lstrip().startswith("%%slackreport"))
+    nb.cells.insert(index, nbformat.v4.new_code_cell(
+        "trainer.stop_trigger = training.get_trigger((100000, 'epoch'))"))
+    nbformat.write(nb, target)
+
+
+def test_widget_stop_button_stops_the_training_cell(open_notebook, slack):
+    from playwright.sync_api import expect
+
+    before = {m.ts for m in slack.messages()}
+    nb = open_notebook(STOPPABLE)
+    nb.run_all()
+    nb.wait_until_seen("s => s.status === 'Training' && s.rows >= 2", timeout_ms=RUN_TIMEOUT_MS)
+    report = nb.report
+    button = report.locator(".slacknb-stop-button")
+    expect(button).to_be_visible()
+    nb.report.screenshot(path=ARTIFACTS / "stoppable-running-widget.png")
+    button.click()
+
+    # The click reaches the kernel while the cell still trains; the run ends at the
+    # next iteration boundary, as Stopped, and the cell finishes normally.
+    expect(report.locator(".slacknb-status")).to_have_attribute("data-status", "Stopped", timeout=60_000)
+    expect(report.locator(".slacknb-badge")).to_have_text("Stopped")
+    expect(button).to_be_hidden()
+    cell = nb.report_cell()
+    expect(cell.locator(".jp-InputPrompt")).to_have_text(re.compile(r"^\[\d+\]:$"), timeout=60_000)
+    expect(cell.locator(".jp-OutputArea-output").last).to_contain_text("epochs run:")
+    nb.page.screenshot(path=ARTIFACTS / "stoppable-final.png")
+    report.screenshot(path=ARTIFACTS / "stoppable-widget.png")
+    seen = nb.seen()
+    assert seen[-1]["status"] == "Stopped" and seen[-1]["bar"] < 100, seen[-1]
+
+    expect(report.locator(".slacknb-sync")).to_have_attribute("data-sync", "synced", timeout=60_000)
+    [message] = new_messages(slack, before)
+    assert message.text.startswith("Stopped from the notebook"), message.text
+    assert message.text == nb.preview_text()

@@ -2,8 +2,10 @@
 
 It posts nothing: the token is checked with auth.test, its scopes are read
 from the ``x-oauth-scopes`` header Slack sends with every answer, and the
-channel with conversations.info. The token itself is never printed; at most
-its first four characters (``xoxb``), which tell its kind.
+channel with conversations.info. With ``SLACK_APP_TOKEN`` set (the Stop button) the
+app-level token is checked with apps.connections.open, which hands out a Socket Mode
+URL without connecting. A token itself is never printed; at most its first four
+characters (``xoxb``, ``xapp``), which tell its kind.
 """
 
 from __future__ import annotations
@@ -11,12 +13,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+from slacknb.slack.buttons import APP_TOKEN_ENV_VAR, app_token_from_env
 from slacknb.slack.config import resolve_config
 from slacknb.slack.errors import BOT_TOKEN_FIX, classify, fix_for, invite_fix
 
 __all__ = ["Check", "diagnose", "run_doctor"]
 
-OK, WARN, FAIL = "ok", "warn", "FAIL"
+OK, WARN, FAIL, NOTE = "ok", "warn", "FAIL", "note"
+# Where the Stop button's settings are, in the app's configuration pages.
+APP_TOKEN_PAGE = "Basic Information > App-Level Tokens, with scope connections:write"
+SOCKET_MODE_PAGE = "Settings > Socket Mode"
+INTERACTIVITY_PAGE = "Features > Interactivity & Shortcuts"
 
 # Scopes and what each one is for; chat:write is the only one slacknb cannot work without.
 FEATURE_SCOPES = (
@@ -98,7 +105,33 @@ def diagnose(*, channel: str | None = None, base_url: str | None = None,
             checks.append(Check(WARN, f"scope {scope} is missing: add it to {purpose}"))
 
     checks.extend(_channel_checks(client, config.channel, scopes))
+    app_token = app_token_from_env(environ)
+    if app_token is not None:
+        checks.extend(_app_token_checks(client, app_token))
     return checks
+
+
+def _app_token_checks(client, app_token: str) -> list[Check]:
+    """The Stop button's app-level token: its kind, then apps.connections.open."""
+    if not app_token.startswith("xapp-"):
+        return [Check(FAIL, f"{APP_TOKEN_ENV_VAR} ({app_token[:4]}...) is not an app-level token: create one "
+                            f"under {APP_TOKEN_PAGE}, and enable {SOCKET_MODE_PAGE}")]
+    try:
+        client.apps_connections_open(app_token=app_token)
+    except Exception as error:  # noqa: BLE001 - every failure becomes one line with its fix
+        response = getattr(error, "response", None)
+        name = response.get("error") if response is not None else None
+        if name == "missing_scope":
+            fix = f"the app-level token lacks connections:write: make one under {APP_TOKEN_PAGE}"
+        elif name in ("invalid_auth", "not_authed", "token_revoked", "not_allowed_token_type"):
+            fix = f"{name}: set {APP_TOKEN_ENV_VAR} to a valid app-level token of this app ({APP_TOKEN_PAGE})"
+        else:
+            fix = (f"{name or type(error).__name__}: is Socket Mode enabled ({SOCKET_MODE_PAGE})? "
+                   "The Stop button needs it")
+        return [Check(FAIL, f"{APP_TOKEN_ENV_VAR}: apps.connections.open failed, {fix}")]
+    return [Check(OK, f"{APP_TOKEN_ENV_VAR} (xapp...): Socket Mode connections open, the Stop button can listen"),
+            Check(NOTE, f"the Stop button's clicks arrive only with {INTERACTIVITY_PAGE} on (the doctor cannot "
+                        "see it); who may press it: stop_allowed, else the people in finish_mentions")]
 
 
 def _channel_checks(client, channel: str | None, scopes: set) -> list[Check]:

@@ -119,7 +119,8 @@ class Renderer:
             return inline_code_safe(escape(text))
 
         values = {
-            "status": escape(state.status),
+            # "Stopped by <@U0ALICE>": the who is slacknb's own markup, not escaped.
+            "status": escape(state.status) + (f" {state.stopped_by}" if state.stopped_by else ""),
             "hostname": shown(ctx.hostname),
             "pwd": shown(ctx.pwd),
             "pwdshort": shown(ctx.pwdshort),

@@ -10,7 +10,8 @@ import enum
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
-__all__ = ["COMPLETED", "FAILED", "FINAL_STATUSES", "INTERRUPTED", "STARTED", "TRAINING", "ReportState", "Status"]
+__all__ = ["COMPLETED", "FAILED", "FINAL_STATUSES", "INTERRUPTED", "STARTED", "STOPPED", "TRAINING", "ReportState",
+           "Status"]
 
 
 class Status(str, enum.Enum):
@@ -21,6 +22,8 @@ class Status(str, enum.Enum):
     COMPLETED = "Completed"
     FAILED = "Failed"
     INTERRUPTED = "Interrupted"
+    #: Ended by a Stop button (Slack's or the notebook's) at an iteration boundary.
+    STOPPED = "Stopped"
 
     # str(), format() and repr() read exactly as the plain word did before the Enum
     # (not "Status.COMPLETED"), on every Python: users' notebooks print them.
@@ -34,8 +37,8 @@ class Status(str, enum.Enum):
         return self in FINAL_STATUSES
 
 
-STARTED, TRAINING, COMPLETED, FAILED, INTERRUPTED = Status
-FINAL_STATUSES = frozenset({Status.COMPLETED, Status.FAILED, Status.INTERRUPTED})
+STARTED, TRAINING, COMPLETED, FAILED, INTERRUPTED, STOPPED = Status
+FINAL_STATUSES = frozenset({Status.COMPLETED, Status.FAILED, Status.INTERRUPTED, Status.STOPPED})
 
 
 @dataclass
@@ -47,6 +50,8 @@ class ReportState:
     ``elapsed`` and ``eta`` are seconds; ``progress`` a fraction in [0, 1] or
     None when the stop trigger does not tell. ``updated_at`` is the wall-clock
     time (Unix seconds) this state was last changed, or None when unknown.
+    ``stopped_by`` says who stopped a Stopped run ("by <@U0ALICE>", "from the
+    notebook"): ``{status}`` reads "Stopped by <@U0ALICE>".
     """
 
     status: Status = Status.STARTED
@@ -58,6 +63,7 @@ class ReportState:
     mentions: str = ""
     label: str = ""
     updated_at: float | None = None
+    stopped_by: str = ""
 
     @property
     def finished(self) -> bool:

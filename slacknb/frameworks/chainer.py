@@ -81,6 +81,11 @@ class SlackReport(ReportFace, chainer_extensions.PrintReport):
         self._outer_exception = sys.exc_info()[1]
         log = self._log(trainer)
         self._seen_rows = len(log) if log is not None else 0
+        if not self._rank.distributed:
+            # Trainer.run reads stop_trigger after the initializers: a Stop click ends the
+            # loop at the next iteration boundary, and finalize() still runs.
+            trainer.stop_trigger = StopTrigger(trainer.stop_trigger, self._run.should_stop)
+            self._run.stoppable = True
         self._run.start(log=log if log is not None else [], entries=self._entries_arg, label=self._label)
         if self._comm is not None:
             self._share_message(self._comm)
@@ -135,6 +140,22 @@ class SlackReport(ReportFace, chainer_extensions.PrintReport):
             self._run.state.elapsed = trainer.elapsed_time
             self._run.state.progress = progress
             self._run.iterations = trainer.updater.iteration
+
+
+class StopTrigger:
+    """The trainer's stop trigger, also true once ``should_stop()`` says so. Everything
+    else (``get_training_length``, ``serialize``...) is the wrapped trigger's."""
+
+    def __init__(self, trigger, should_stop) -> None:
+        self.trigger = trigger
+        self._should_stop = should_stop
+
+    def __call__(self, trainer) -> bool:
+        # The wrapped trigger first: a run that ends on its own reads Completed.
+        return bool(self.trigger(trainer)) or self._should_stop()
+
+    def __getattr__(self, name):
+        return getattr(self.trigger, name)
 
 
 def _progress(trainer) -> float | None:

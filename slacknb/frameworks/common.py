@@ -81,8 +81,14 @@ class ReportFace:
         if views is None:
             # Like ChainerMN's examples, only rank 0 prints: N copies of one table help nobody.
             views = default_views(out=out, plot=options.plot) if rank.owner else []
+        if options.stop_button and rank.distributed:
+            # Every rank would have to leave the loop at the same iteration: that is a
+            # collective per iteration, which a button is not worth.
+            warnings.warn("slacknb: the Stop button is for single-process runs; this one has "
+                          f"{rank.size} processes, so it has none", RuntimeWarning, stacklevel=3)
         self._run = ReportRun.from_options(options, views=views, label=label,
-                                           alert_label=alert_label(label, rank), owns_message=rank.owner)
+                                           alert_label=alert_label(label, rank), owns_message=rank.owner,
+                                           stop_button=not rank.distributed)
         if not rank.owner and options.comm is None:
             # A launcher's variable, no communicator: rank 0's message cannot be learned,
             # so a failure here is announced in the channel under the (job-wide) label.

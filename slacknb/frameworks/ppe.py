@@ -116,6 +116,10 @@ class SlackReport(ReportFace, ppe_extension.Extension):
             self._rows = list(log_report.log)  # a resumed run's earlier rows
             # Our own reader of the log, as PrintReport has: LogReport(append=True) empties its own.
             self._looker = log_report._log_buffer.emit_new_looker()
+        if not self._rank.distributed:
+            # A Stop button is asked at the end of each iteration, where ppe decides finalize.
+            manager._internal_stop_trigger = _AskRun(manager._internal_stop_trigger, self._run.should_stop)
+            self._run.stoppable = True
         self._run.start(log=self._rows, entries=self._entries_arg, label=self._label)
         comm = self._comm if self._comm is not None else torch_group()
         if comm is not None and (self._rank.distributed or comm is self._comm):
@@ -223,6 +227,26 @@ class _Stopping:
 
     def __getattr__(self, name):
         # get_training_length (progress), may_fire, state_dict: the original's.
+        return getattr(self._trigger, name)
+
+
+class _AskRun:
+    """ppe's internal stop trigger, also asking the run whether a Stop button was pressed;
+    once it was, the manager stops as :func:`request_stop` makes it, at this iteration."""
+
+    def __init__(self, trigger, should_stop):
+        self._trigger = trigger
+        self._should_stop = should_stop
+
+    def __call__(self, manager) -> bool:
+        if self._trigger(manager):
+            return True  # the planned end: reads Completed
+        if not self._should_stop():
+            return False
+        request_stop(manager)
+        return manager._internal_stop_trigger(manager)  # request_stop's own: fires now
+
+    def __getattr__(self, name):
         return getattr(self._trigger, name)
 
 

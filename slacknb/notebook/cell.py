@@ -55,7 +55,8 @@ def _ends_with_semicolon(source: str) -> bool:
 
 def make_cell_run(options, views: list, *, label: str) -> ReportRun:
     """A :class:`ReportRun` for a cell reported as one job (no trainer reported it)."""
-    return ReportRun.from_options(options, views=views, label=label)
+    # A job without a trainer has no iteration boundary to stop at: no Slack Stop button.
+    return ReportRun.from_options(options, views=views, label=label, stop_button=False)
 
 
 class CellJob:

@@ -10,8 +10,8 @@
 """
 
 from .faults import FaultHandle
-from .messages import Message
-from .server import Call, SlackServer
+from .messages import Ephemeral, Message
+from .server import Ack, Call, SlackServer
 from .workspace import Channel, TokenInfo, User, Workspace
 
-__all__ = ["Call", "Channel", "FaultHandle", "Message", "SlackServer", "TokenInfo", "User", "Workspace"]
+__all__ = ["Ack", "Call", "Channel", "Ephemeral", "FaultHandle", "Message", "SlackServer", "TokenInfo", "User", "Workspace"]

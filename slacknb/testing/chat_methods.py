@@ -22,7 +22,7 @@ def post_message(ctx: Context) -> dict[str, Any]:
     channel = ctx.channel()
     ctx.check_can_post(channel)
     text = ctx.param("text", required=False) or ""
-    blocks = _blocks(ctx)
+    blocks = blocks_param(ctx) or None
     if not text and not blocks:
         raise ApiError("no_text")
     warning = None
@@ -47,18 +47,19 @@ def update(ctx: Context) -> dict[str, Any]:
     channel = ctx.channel(by_name=False)
     message = _own_message(ctx, channel, ctx.param("ts"), "cant_update_message")
     text = ctx.param("text", required=False)
-    blocks = _blocks(ctx)
+    blocks = blocks_param(ctx)
     if text is None and blocks is None:
         raise ApiError("no_text")
     if text is not None and len(text) > MAX_UPDATE_TEXT:
         raise ApiError("msg_too_long")
     metadata = _metadata(ctx)
     message.text = text or ""
-    # An update without blocks drops the old ones, as Slack does.
-    message.blocks = blocks
+    # As on Slack, an update without blocks keeps the old ones; blocks=[] removes them.
+    if blocks is not None:
+        message.blocks = blocks or None
     if metadata is not None:
         message.metadata = metadata
-    message.history.append(message.text)
+    message.record()
     return {"channel": channel.id, "ts": message.ts, "text": message.text, "message": _echo(message)}
 
 
@@ -159,10 +160,12 @@ def _thread_parent(ctx: Context, channel: Channel) -> Message | None:
     return parent
 
 
-def _blocks(ctx: Context) -> list | None:
+def blocks_param(ctx: Context) -> list | None:
+    """The ``blocks`` parameter checked against Block Kit's limits: None when absent,
+    ``[]`` when sent empty (an update's way to remove them)."""
     blocks = ctx.structured("blocks")
     if blocks is None or blocks == []:
-        return None
+        return blocks
     if not isinstance(blocks, list) or not all(isinstance(b, dict) and "type" in b for b in blocks):
         raise ApiError("invalid_blocks", response_metadata={"messages": ["blocks must be a list of objects with a type"]})
     if len(blocks) > MAX_BLOCKS:

@@ -12,6 +12,7 @@ import sys
 import threading
 from typing import Sequence
 
+from .pipeline import PRESS_PATH
 from .server import SlackServer
 
 __all__ = ["add_arguments", "main", "parser", "serve"]
@@ -53,9 +54,12 @@ def serve(args: argparse.Namespace) -> int:
         print(f"slacknb local Slack server: cannot listen on port {args.port}: {e.strerror}. "
               "Pick another --port, or leave it out to get a free one.", file=sys.stderr)
         return 1
-    # The token printed is the server's own local fake, not a real Slack credential.
+    # The tokens printed are the server's own local fakes, not real Slack credentials.
     print(f"slacknb local Slack server: SLACKNB_API_URL={server.url} SLACK_BOT_TOKEN={server.token} "
-          f"SLACK_CHANNEL_ID={server.channel_id}", flush=True)
+          f"SLACK_CHANNEL_ID={server.channel_id} SLACK_APP_TOKEN={server.app_token}", flush=True)
+    # A Stop button (Socket Mode) is pressed from another terminal.
+    print(f"Press the newest message's button as alice: curl -d user=U0ALICE {server.root}{PRESS_PATH} "
+          "(fields: channel, ts, user, action_id)", flush=True)
     try:
         while not stop.wait(0.5):
             pass

@@ -35,6 +35,8 @@ class Context:
     info: TokenInfo
     params: dict[str, Any]
     new_file_id: Callable[[], str]
+    #: Mints a Socket Mode ticket and answers the WebSocket URL that redeems it.
+    open_socket: Callable[[], str]
 
     def param(self, name: str, *, required: bool = True) -> str | None:
         """A string parameter; a missing required one is Slack's ``invalid_arguments``."""

@@ -12,7 +12,8 @@ from typing import Any, Callable
 class Message:
     """One message as the server stores it.
 
-    ``history`` is every text the message had, first post first (``history[-1] == text``);
+    ``history`` is every text the message had, first post first (``history[-1] == text``),
+    and ``blocks_history`` its blocks at each of those moments (None: no blocks);
     ``replies`` are its thread replies, oldest first. Deleted messages stay, with
     ``deleted=True``, so tests can see what happened to them.
     """
@@ -27,6 +28,7 @@ class Message:
     metadata: dict | None = None
     files: list[dict] = field(default_factory=list)
     history: list[str] = field(default_factory=list)
+    blocks_history: list[list | None] = field(default_factory=list)
     replies: list[Message] = field(default_factory=list)
     deleted: bool = False
     reply_broadcast: bool = False
@@ -51,6 +53,24 @@ class Message:
             out["metadata"] = self.metadata
         return out
 
+    def record(self) -> None:
+        """Note the current text and blocks in the histories (after a post or an edit)."""
+        self.history.append(self.text)
+        self.blocks_history.append(copy.deepcopy(self.blocks))
+
+
+@dataclass
+class Ephemeral:
+    """A chat.postEphemeral message: only ``user`` sees it, and it is never in history."""
+
+    ts: str
+    channel: str
+    user: str
+    text: str
+    sender: str
+    blocks: list | None = None
+    thread_ts: str | None = None
+
 
 class MessageStore:
     """All messages of all channels, indexed by ``(channel, ts)``. Not thread-safe: the
@@ -59,6 +79,7 @@ class MessageStore:
     def __init__(self, *, clock: Callable[[], float] = time.time) -> None:
         self._clock = clock
         self._top: list[Message] = []
+        self.ephemerals: list[Ephemeral] = []
         self._index: dict[tuple[str, str], Message] = {}
         self._last_us = 0
 
@@ -71,7 +92,7 @@ class MessageStore:
 
     def add(self, message: Message, *, parent: Message | None = None) -> Message:
         """Store a new message, as a reply of ``parent`` if given."""
-        message.history.append(message.text)
+        message.record()
         if parent is None:
             self._top.append(message)
         else:
@@ -103,6 +124,7 @@ class MessageStore:
         """Forget every message (the ts clock keeps counting up)."""
         self._top.clear()
         self._index.clear()
+        self.ephemerals.clear()
 
     @staticmethod
     def snapshot(messages: list[Message]) -> list[Message]:

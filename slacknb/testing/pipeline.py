@@ -18,7 +18,12 @@ from .faults import Fault
 from .file_methods import store_bytes
 from .methods import METHODS, authenticate
 from .ratelimit import POST_MESSAGE
+from .socket_mode import find_button
 from .wire import Reply
+
+#: POST here (form fields channel, ts, user, action_id; all optional) to press a button
+#: from outside the process, e.g. with curl while ``slacknb server`` runs.
+PRESS_PATH = "/local/press"
 
 if TYPE_CHECKING:
     from .server import SlackServer
@@ -43,6 +48,10 @@ def handle(server: SlackServer, handler: BaseHTTPRequestHandler) -> None:
     arrived = time.monotonic()
     body = wire.read_body(handler)
     parts = urlsplit(handler.path)
+    if parts.path == PRESS_PATH:
+        # The server's own control, not a Slack method: not recorded as a call.
+        wire.send(handler, _press(server, parts.query, body, handler.headers.get("Content-Type") or ""))
+        return
     is_upload = parts.path.startswith("/upload/")
     method = "upload" if is_upload else parts.path.removeprefix("/api/")
     if server.down:
@@ -99,7 +108,7 @@ def _perform(server: SlackServer, method: str, params: dict[str, Any], token: st
         try:
             if spec is None:
                 raise ApiError("unknown_method")
-            info = authenticate(server.workspace, token)
+            info = authenticate(server.workspace, token, spec.token_kind)
             headers["x-oauth-scopes"] = ",".join(info.scopes)
             if spec.scope:
                 headers["x-accepted-oauth-scopes"] = spec.scope
@@ -110,7 +119,8 @@ def _perform(server: SlackServer, method: str, params: dict[str, Any], token: st
             if spec.scope and spec.scope not in info.scopes:
                 raise missing_scope(info, spec.scope)
             ctx = Context(workspace=server.workspace, store=server._store, uploads=server._uploads,
-                          root=server._root or "", info=info, params=params, new_file_id=server._new_file_id)
+                          root=server._root or "", info=info, params=params, new_file_id=server._new_file_id,
+                          open_socket=server._sockets.open_url)
             payload = {"ok": True, **spec.run(ctx)}
         except ApiError as e:
             payload = {"ok": False, "error": e.error, **e.extra}
@@ -148,6 +158,33 @@ def _receive_upload(server: SlackServer, file_id: str, body: bytes) -> Reply:
     if not stored:
         return Reply(status=404, body=b"upload URL not found", content_type=wire.TEXT, error="http_404")
     return Reply(status=200, body=f"OK - {len(body)}".encode(), content_type=wire.TEXT, ok=True)
+
+
+def _press(server: SlackServer, query: str, body: bytes, content_type: str) -> Reply:
+    """Press a button for :data:`PRESS_PATH`: by default alice presses the first button
+    of the newest message that has one in the default channel."""
+    try:
+        params = wire.parse_params(query, body, content_type)
+        channel = _text(params.get("channel")) or server.channel_id
+        ts = _text(params.get("ts")) or _newest_with_button(server, channel)
+        envelope_id = server.press(channel, ts, _text(params.get("action_id")),
+                                   user=_text(params.get("user")) or "U0ALICE")
+    except (ApiError, ValueError, RuntimeError) as e:
+        return Reply.api({"ok": False, "error": str(e)}, status=400)
+    return Reply.api({"ok": True, "envelope_id": envelope_id})
+
+
+def _newest_with_button(server: SlackServer, channel: str) -> str:
+    with server.lock:
+        found = server.workspace.find_channel(channel)
+        for message in reversed(server._store.top_level(found.id if found else channel)):
+            try:
+                find_button(message)
+            except ValueError:
+                continue
+            if not message.deleted:
+                return message.ts
+    raise ValueError(f"no message with a button in {channel}")
 
 
 def _channel_of(server: SlackServer, params: dict[str, Any]) -> str | None:

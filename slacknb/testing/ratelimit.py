@@ -26,6 +26,10 @@ PER_MINUTE: dict[str, int] = {
     "files.completeUploadExternal": 100,
     "auth.test": 600,
     "chat.getPermalink": 600,
+    "chat.postEphemeral": 100,
+    # Listed as Tier 1 by one reference and Tier 3 by another; reconnecting clients
+    # call it after every drop, so the generous one keeps reconnect tests honest.
+    "apps.connections.open": 50,
 }
 
 # chat.postMessage is special: about one message per second per channel, with short

@@ -16,20 +16,24 @@ from typing import Any, Callable
 
 from . import pipeline
 from .faults import FaultHandle, FaultQueue, make_fault
-from .messages import Message, MessageStore
+from .messages import Ephemeral, Message, MessageStore
 from .pipeline import Call
 from .ratelimit import RateLimiter, RetryLedger
+from .socket_mode import Ack, SocketHub, SocketModeSide
 from .wire import HTTPServer
-from .workspace import DEFAULT_CHANNEL_ID, DEFAULT_TOKEN, Workspace
+from .workspace import DEFAULT_APP_TOKEN, DEFAULT_CHANNEL_ID, DEFAULT_TOKEN, Workspace
 
-__all__ = ["Call", "SlackServer"]
+__all__ = ["Ack", "Call", "SlackServer"]
 
 
-class SlackServer:
+class SlackServer(SocketModeSide):
     """A local Slack Web API. Use as a context manager, or ``start()`` / ``stop()``.
 
     ``rate_limits``, ``latency`` (seconds before every answer) and ``down`` (drop every
     connection) can be changed while it runs; ``workspace`` is live state too.
+
+    It speaks Socket Mode as well: ``slack_sdk.socket_mode.SocketModeClient`` connects
+    with :attr:`app_token`, and :meth:`press` clicks a message's button as a user.
     """
 
     def __init__(self, workspace: Workspace | None = None, *, rate_limits: bool = True,
@@ -51,6 +55,7 @@ class SlackServer:
         self._calls: list[Call] = []
         self._uploads: dict[str, dict] = {}
         self._files_made = 0
+        self._sockets = SocketHub(self)
         self._address = (host, port)
         self._httpd: HTTPServer | None = None
         self._root: str | None = None
@@ -79,6 +84,7 @@ class SlackServer:
         if httpd is None:
             return
         self._stopping.set()
+        self._sockets.stop()
         httpd.shutdown()
         httpd.server_close()
         if self._thread is not None:
@@ -113,6 +119,17 @@ class SlackServer:
     def token(self) -> str:
         """The default bot token (a local fake: ``xoxb-local-slacknb-token``)."""
         return DEFAULT_TOKEN if DEFAULT_TOKEN in self.workspace.tokens else next(iter(self.workspace.tokens))
+
+    @property
+    def app_token(self) -> str:
+        """The default app-level token for Socket Mode (``xapp-1-local-slacknb-app-token``)."""
+        tokens = self.workspace.tokens
+        if DEFAULT_APP_TOKEN in tokens:
+            return DEFAULT_APP_TOKEN
+        for token, info in tokens.items():
+            if info.kind == "app":
+                return token
+        raise LookupError("this workspace has no app-level token: add one with TokenInfo(kind='app')")
 
     @property
     def channel_id(self) -> str:
@@ -166,6 +183,11 @@ class SlackServer:
             return copy.deepcopy(message)
 
     # -- observing ------------------------------------------------------------------
+
+    def ephemerals(self, channel: str | None = None) -> list[Ephemeral]:
+        """chat.postEphemeral messages, oldest first, optionally of one channel (by ID)."""
+        with self.lock:
+            return copy.deepcopy([e for e in self._store.ephemerals if channel is None or e.channel == channel])
 
     def messages(self, channel: str | None = None, *, include_deleted: bool = True) -> list[Message]:
         """Top-level messages, oldest first, optionally of one channel (by ID). Snapshots:
@@ -222,6 +244,8 @@ class SlackServer:
             self._faults.clear()
             self._limiter.reset()
             self._retries.reset()
+            self._sockets.envelopes.clear()
+            self._sockets.acks.clear()
             self.ratelimited = 0
             self.errors.clear()
 

@@ -10,6 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 DEFAULT_TOKEN = "xoxb-local-slacknb-token"
+# An app-level token (Socket Mode): a local fake, like the bot token.
+DEFAULT_APP_TOKEN = "xapp-1-local-slacknb-app-token"
+APP_ID = "A0LOCAL"
+APP_SCOPES: tuple[str, ...] = ("connections:write",)
 DEFAULT_CHANNEL_ID = "C0TRAINING"
 BOT_USER_ID = "U0BOT"
 BOT_ID = "B0BOT"
@@ -34,7 +38,12 @@ FILLER_USERS = 250
 
 @dataclass
 class TokenInfo:
-    """What the server knows about one token (the token itself is the dict key)."""
+    """What the server knows about one token (the token itself is the dict key).
+
+    ``kind`` is ``"bot"`` (``xoxb-``: the Web API) or ``"app"`` (``xapp-``: only
+    apps.connections.open, for Socket Mode); using one where the other belongs is
+    Slack's ``not_allowed_token_type``.
+    """
 
     scopes: tuple[str, ...] = ALL_SCOPES
     user_id: str = BOT_USER_ID
@@ -42,6 +51,7 @@ class TokenInfo:
     revoked: bool = False
     expired: bool = False
     inactive: bool = False
+    kind: str = "bot"
 
 
 @dataclass
@@ -88,15 +98,15 @@ class Workspace:
 
     @classmethod
     def default(cls) -> Workspace:
-        """One all-scopes bot token, three channels and a few hundred users.
+        """One all-scopes bot token, one app-level token, three channels and a few hundred users.
 
-        - ``C0TRAINING`` "training": public, the bot is a member (the default target).
+        - ``C0TRAINING`` "training": public; the bot, alice and bob are members (the default target).
         - ``C0PRIVATE`` "secret": private, the bot is not a member.
         - ``C0PUBLIC2`` "random": public, the bot is not a member.
         - users ``U0BOT`` (the bot), ``U0ALICE``, ``U0BOB`` and filler ``user000``...
         """
         channels = [
-            Channel(DEFAULT_CHANNEL_ID, "training"),
+            Channel(DEFAULT_CHANNEL_ID, "training", members={BOT_USER_ID, "U0ALICE", "U0BOB"}),
             Channel("C0PRIVATE", "secret", is_private=True, members={"U0ALICE"}),
             Channel("C0PUBLIC2", "random", members={"U0ALICE", "U0BOB"}),
         ]
@@ -112,7 +122,10 @@ class Workspace:
             for i in range(FILLER_USERS)
         ]
         return cls(
-            tokens={DEFAULT_TOKEN: TokenInfo()},
+            tokens={
+                DEFAULT_TOKEN: TokenInfo(),
+                DEFAULT_APP_TOKEN: TokenInfo(scopes=APP_SCOPES, bot_id=None, kind="app"),
+            },
             channels={c.id: c for c in channels},
             users=users,
         )

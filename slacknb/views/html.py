@@ -16,19 +16,30 @@ stylesheets find each part.
 from __future__ import annotations
 
 import base64
-import math
 from html import escape
 from typing import Mapping, Sequence
 
 from slacknb.core.context import RunContext
 from slacknb.core.render import format_hms, progress_bar
-from slacknb.core.state import COMPLETED, FAILED, INTERRUPTED, STARTED, TRAINING, ReportState
+from slacknb.core.state import (
+    COMPLETED,
+    FAILED,
+    INTERRUPTED,
+    STARTED,
+    STOPPED,
+    TRAINING,
+    ReportState,
+)
 from slacknb.core.table import RowFormat, format_header, format_value
 from slacknb.core.trend import trend
 from slacknb.views.mrkdwn import preview_html, preview_note
+from slacknb.views.style import FONT as _FONT
+from slacknb.views.style import MONO as _MONO
+from slacknb.views.style import SCROLL_BOTTOM as _SCROLL_BOTTOM
+from slacknb.views.sync import SYNC_COLORS, safe_link, sync_html, sync_text
 
 __all__ = ["MAX_ROWS", "bar_style", "bar_value", "cell_text", "frame_context", "frame_html", "frame_signature",
-           "frame_text", "chart_html", "percent_text", "preview_html", "preview_note", "progress_html", "row_html", "safe_link",
+           "frame_text", "chart_html", "SYNC_COLORS", "percent_text", "preview_html", "preview_note", "progress_html", "row_html", "safe_link",
            "status_html", "status_text", "sync_html", "sync_text", "table_html", "table_text", "where_text"]
 
 # Rows kept in the DOM: a 2,000-row log as HTML would make every update and
@@ -41,27 +52,11 @@ STATUS_COLORS = {
     COMPLETED: "#1a7f37",
     FAILED: "#cf222e",
     INTERRUPTED: "#bc4c00",
+    STOPPED: "#8250df",
 }
 # ipywidgets' FloatProgress bar_style for each status ('' is the theme's colour).
-BAR_STYLES = {COMPLETED: "success", FAILED: "danger", INTERRUPTED: "warning"}
-_BAR_COLORS = {"": "#0969da", "success": "#1a7f37", "danger": "#cf222e", "warning": "#bc4c00"}
-SYNC_COLORS = {
-    "local": "#6e7781",
-    "posting": "#0969da",
-    "sending": "#0969da",
-    "synced": "#1a7f37",
-    "retrying": "#bc4c00",
-    "rate_limited": "#bc4c00",
-    "disabled": "#cf222e",
-}
-
-_FONT = "font-family:var(--jp-ui-font-family,system-ui,sans-serif);font-size:13px"
-_MONO = "font-family:var(--jp-code-font-family,monospace);font-size:12px"
-# column-reverse anchors a scroll box at its bottom without any script, so the
-# newest row stays in view while rows are added.
-_SCROLL_BOTTOM = "overflow:auto;display:flex;flex-direction:column-reverse"
-
-
+BAR_STYLES = {COMPLETED: "success", FAILED: "danger", INTERRUPTED: "warning", STOPPED: "info"}
+_BAR_COLORS = {"": "#0969da", "success": "#1a7f37", "danger": "#cf222e", "warning": "#bc4c00", "info": "#8250df"}
 def frame_context(frame, context: RunContext | None = None) -> RunContext:
     """The run's context: ``context`` if given, else the frame's own, else this process's."""
     if context is not None:
@@ -94,7 +89,8 @@ def frame_signature(frame) -> tuple:
 
 
 def bar_style(status: str) -> str:
-    """FloatProgress bar_style: green when completed, red when failed, orange when interrupted."""
+    """FloatProgress bar_style: green when completed, red when failed, orange when interrupted,
+    "info" when stopped."""
     return BAR_STYLES.get(status, "")
 
 
@@ -225,53 +221,6 @@ def table_text(log: Sequence[Mapping], entries: Sequence[str], *, max_rows: int 
         lines.append(f"({earlier:,} earlier row{'s' if earlier != 1 else ''} not shown)")
     lines.extend(fmt(observation) for observation in log[total - shown:])
     return "\n".join(lines)
-
-
-def _seconds(value: float | None) -> int | None:
-    if value is None or value != value:
-        return None
-    return max(0, math.ceil(value))
-
-
-def sync_text(sync) -> str:
-    """The Slack mirror's state in a few words: 'synced', 'retrying in 3s: ...', 'disabled: why'."""
-    status, detail = sync.status, sync.detail
-    wait = _seconds(sync.next_attempt_in)
-    if status == "synced":
-        return "synced"
-    if status == "local":
-        return f"local only: {detail}" if detail else "local only"
-    if status == "disabled":
-        return f"disabled: {detail}" if detail else "disabled"
-    if status == "posting":
-        return "posting the message"
-    if status == "sending":
-        return f"sending (next edit in {wait}s)" if wait else "sending"
-    if status in ("retrying", "rate_limited"):
-        head = "rate-limited, retrying" if status == "rate_limited" else "retrying"
-        head = f"{head} in {wait}s" if wait else f"{head} now"
-        return f"{head}: {detail}" if detail else head
-    return f"{status}: {detail}" if detail else status
-
-
-def safe_link(url: str | None) -> str | None:
-    """``url`` if it is an http(s) link; anything else (javascript:, data:) is not linked."""
-    if isinstance(url, str) and url.lower().startswith(("https://", "http://")):
-        return url
-    return None
-
-
-def sync_html(sync) -> str:
-    """The Slack line: a coloured dot, the sync state and a link to the message."""
-    color = SYNC_COLORS.get(sync.status, "#6e7781")
-    link = safe_link(sync.permalink)
-    anchor = (f' <a class="slacknb-link" href="{escape(link)}" target="_blank" rel="noopener noreferrer">'
-              "open in Slack</a>") if link else ""
-    return (
-        f'<div class="slacknb-sync" data-sync="{escape(sync.status)}" style="{_FONT}">'
-        f'<span style="color:{color}">&#9679;</span> Slack: '
-        f'<span class="slacknb-sync-text">{escape(sync_text(sync))}</span>{anchor}</div>'
-    )
 
 
 def chart_html(png: bytes | None) -> str:

@@ -14,11 +14,12 @@ import time
 from html import escape
 from typing import Mapping
 
+from slacknb.views.style import FONT as _FONT
+from slacknb.views.style import MONO as _MONO
+from slacknb.views.style import SCROLL_BOTTOM as _SCROLL_BOTTOM
+
 __all__ = ["mrkdwn_html", "mrkdwn_text", "preview_html", "preview_note"]
 
-_FONT = "font-family:var(--jp-ui-font-family,system-ui,sans-serif);font-size:13px"
-_MONO = "font-family:var(--jp-code-font-family,monospace);font-size:12px"
-_SCROLL_BOTTOM = "overflow:auto;display:flex;flex-direction:column-reverse"
 _CODE = "background:var(--jp-layout-color2,#f6f8fa);border-radius:3px;padding:0 3px"
 _MENTION = "background:rgba(29,155,209,0.1);color:#1264a3;border-radius:3px;padding:0 2px"
 

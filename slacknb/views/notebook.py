@@ -13,14 +13,20 @@ same run, that widget's view.
 
 from __future__ import annotations
 
+import time
 from typing import Callable
 
 from slacknb.core.guard import guarded
 from slacknb.core.context import RunContext
 from slacknb.views import html as report_html
 from slacknb.views.drawing import ChartDrawer
+from slacknb.views.kernel_poll import kernel_poller
 
 __all__ = ["NotebookView", "ReportSnapshot", "mimebundle", "report_bundle"]
+
+# How often the training thread lets a widget click in (see kernel_poll): a person
+# waits a fifth of a second at most, and training pays one poll per that time.
+POLL_INTERVAL = 0.2
 
 _WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 # How long the end of a run waits for its last chart (drawn on the drawing
@@ -104,6 +110,9 @@ class NotebookView:
     * ``context``: host and path for the status line (default: this process).
     * ``max_rows``: log rows kept on screen (the newest; a note counts the rest).
     * ``plot``: the chart's entries (None: losses and accuracies; ``[]``: no chart).
+    * ``poller``: returns what lets a click reach a busy kernel
+      (:func:`~slacknb.views.kernel_poll.kernel_poller` by default); when it returns
+      None the widget shows no Stop button. ``clock`` paces the polls.
 
     ``refresh(frame)`` skips a frame that shows nothing new; ``finish(frame)``
     always shows the frame and also refreshes the text/html saved with the
@@ -113,7 +122,7 @@ class NotebookView:
 
     def __init__(self, *, widgets: bool | None = None, display: Callable | None = None,
                  context: RunContext | None = None, max_rows: int = report_html.MAX_ROWS,
-                 plot=None):
+                 plot=None, poller: Callable = kernel_poller, clock: Callable[[], float] = time.monotonic):
         if widgets not in (None, True, False):
             raise TypeError(f"widgets must be True, False or None (automatic), not {widgets!r}")
         if display is not None and not callable(display):
@@ -131,6 +140,10 @@ class NotebookView:
         self._shown = False
         self._handle = None
         self._last = None  # signature of what the widget-free view shows
+        self._find_poller = poller
+        self._poller = None
+        self._clock = clock
+        self._polled_at: float | None = None
 
     @property
     def uses_widget(self) -> bool:
@@ -140,6 +153,7 @@ class NotebookView:
     @guarded("the notebook view stopped; training and the Slack mirror go on", stand_down=True)
     def show(self) -> None:
         """Display a new, empty report in the current cell (one per run)."""
+        self._poller = self._find_poller() if self._want_widgets is not False else None
         self.widget = self._make_widget()
         self._last = None
         # Outside IPython, display() prints and returns no handle: nothing to update then.
@@ -174,6 +188,18 @@ class NotebookView:
         drawer.submit(frame.state, final=True)
         self._update_snapshot(frame, force=True, chart=drawer.wait_final(FINAL_CHART_WAIT))
 
+    @guarded("the notebook view stopped; training and the Slack mirror go on", stand_down=True)
+    def poll(self) -> None:
+        """Let a click on the widget's Stop button in (called between iterations; at most
+        every :data:`POLL_INTERVAL` seconds it costs a look at the kernel's inbox)."""
+        if self._poller is None or self.widget is None:
+            return
+        now = self._clock()
+        if self._polled_at is not None and now - self._polled_at < POLL_INTERVAL:
+            return
+        self._polled_at = now
+        self._poller.poll()
+
     def mimebundle(self, frame) -> dict:
         """``frame`` as text/plain + text/html, with this view's widget when it has one."""
         return mimebundle(frame, widget=self.widget, context=self.context, max_rows=self.max_rows)
@@ -187,7 +213,8 @@ class NotebookView:
             from slacknb.views.widget import ReportWidget
         except ImportError:
             return None  # widgets=None: fall back to text/html without a fuss
-        return ReportWidget(context=self.context, max_rows=self.max_rows, plot=self.plot)
+        return ReportWidget(context=self.context, max_rows=self.max_rows, plot=self.plot,
+                            stop_button=self._poller is not None)
 
     def _show(self, obj):
         display = self._display

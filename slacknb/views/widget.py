@@ -13,6 +13,10 @@ thread sends the picture when it is ready.
 
 The widget holds no secret: its traits are the rendered report, the sync state
 and the message preview, all of which are written into a saved notebook.
+
+While a run can be stopped (its frame carries a StopSignal) a Stop button shows; a
+click asks for a graceful stop at the next iteration boundary (the notebook view
+lets the click reach a kernel busy training: :mod:`slacknb.views.kernel_poll`).
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from contextlib import ExitStack
 import ipywidgets as widgets
 
 from slacknb.core.context import RunContext
+from slacknb.core.stop import StopRequest
 from slacknb.core.trend import trend
 from slacknb.views import html as report_html
 from slacknb.views.drawing import ChartDrawer
@@ -51,11 +56,12 @@ class ReportWidget(widgets.VBox):
     ``context`` gives host and path for the status line (default: the frame's
     own, else this process's); ``max_rows`` is how many log rows stay in the
     DOM; ``plot`` chooses the chart's entries (None: losses and accuracies,
-    ``[]``: no chart). Call :meth:`update` with each new frame.
+    ``[]``: no chart); ``stop_button=False`` never shows the Stop button. Call
+    :meth:`update` with each new frame.
     """
 
     def __init__(self, *, context: RunContext | None = None, max_rows: int = report_html.MAX_ROWS,
-                 plot=None, **kwargs):
+                 plot=None, stop_button: bool = True, **kwargs):
         if isinstance(max_rows, bool) or not isinstance(max_rows, int) or max_rows < 1:
             raise ValueError(f"max_rows must be a whole number >= 1, not {max_rows!r}")
         # Class names go in at construction: adding them later costs a message each.
@@ -63,6 +69,10 @@ class ReportWidget(widgets.VBox):
         bar = widgets.FloatProgress(value=0.0, min=0.0, max=1.0, bar_style="",
                                     layout=widgets.Layout(width="auto", display="none"),
                                     _dom_classes=("slacknb-progress-bar",))
+        stop = widgets.Button(description="Stop", button_style="danger", icon="stop",
+                              tooltip="Stop after the current iteration (finalizers still run)",
+                              layout=widgets.Layout(display="none", width="auto", align_self="flex-start"),
+                              _dom_classes=("slacknb-stop-button",))
         chart = widgets.Image(format="png", layout=widgets.Layout(display="none", max_width="100%", height="auto"),
                               _dom_classes=("slacknb-chart",))
         table = widgets.HTML("", _dom_classes=("slacknb-table-box",))
@@ -70,13 +80,17 @@ class ReportWidget(widgets.VBox):
         preview = widgets.HTML("", _dom_classes=("slacknb-preview-pane",))
         slack = widgets.Accordion(children=[preview], titles=("Slack message",), selected_index=0,
                                   _dom_classes=("slacknb-slack-message",))
-        super().__init__(children=[status_line, bar, chart, table, sync, slack],
+        super().__init__(children=[status_line, bar, chart, stop, table, sync, slack],
                          _dom_classes=("slacknb-report",), **kwargs)
         self.status_line, self.bar, self.table, self.sync, self.preview = status_line, bar, table, sync, preview
         self.chart = chart
         self.drawer = ChartDrawer(plot=plot, on_drawn=self._show_chart)
         self._submitted = None
         self._trend_key, self._trend = None, ""
+        self.stop_button = stop
+        self._can_stop = bool(stop_button)
+        self._stop = None  # the StopSignal of the run shown, while it can be stopped
+        stop.on_click(self._stop_clicked)
         self.context = context
         self._detected = None
         self.max_rows = max_rows
@@ -92,9 +106,12 @@ class ReportWidget(widgets.VBox):
         A frame that would show the same as the last one costs a tuple
         comparison and sends nothing, unless ``force`` (the final frame).
         """
-        key = report_html.frame_signature(frame)
+        stop = getattr(frame, "stop", None) if self._can_stop else None
+        key = (report_html.frame_signature(frame), stop is not None)
         if not force and key == self._key:
             return False
+        self._stop = stop
+        stopping = stop is not None and stop.requested is not None
         self._key = key
         self.frame = frame
         _by_state[id(frame.state)] = self
@@ -111,6 +128,9 @@ class ReportWidget(widgets.VBox):
             (self.table, "value", self._table_html(state.log, frame.entries)),
             (self.sync, "value", report_html.sync_html(frame.sync)),
             (self.preview, "value", report_html.preview_html(frame.preview, frame.sync)),
+            (self.stop_button.layout, "display", "none" if stop is None else ""),
+            (self.stop_button, "disabled", stop is None or stopping),
+            (self.stop_button, "description", "Stopping..." if stopping else "Stop"),
             (self, "_dom_classes", ("slacknb-report", "slacknb-" + state.status.lower())),
         ]
         changed = [(owner, name, new) for owner, name, new in wanted if getattr(owner, name) != new]
@@ -122,6 +142,14 @@ class ReportWidget(widgets.VBox):
             for owner, name, new in changed:
                 setattr(owner, name, new)
         return True
+
+    def _stop_clicked(self, _button) -> None:
+        stop = self._stop
+        if stop is None or stop.request(StopRequest("notebook")) is None:
+            return
+        with self.stop_button.hold_sync():
+            self.stop_button.disabled = True
+            self.stop_button.description = "Stopping..."
 
     def _hand_to_drawer(self, state) -> None:
         # The training thread's whole share of a chart: a snapshot, when the log or status changed.

@@ -11,9 +11,9 @@ import sys
 from slacknb.cli.doctor import run_doctor
 
 
-def doctor(server, *, token=None, channel=None, **kwargs):
+def doctor(server, *, token=None, channel=None, environ_extra=None, **kwargs):
     environ = {"SLACK_BOT_TOKEN": server.token if token is None else token,
-               "SLACKNB_API_URL": server.url}
+               "SLACKNB_API_URL": server.url, **(environ_extra or {})}
     if channel is not False:
         environ["SLACK_CHANNEL_ID"] = channel or server.channel_id
     out = io.StringIO()
@@ -129,3 +129,26 @@ def test_command_line(server):
                           env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "ready to post" in done.stdout and server.token not in done.stdout + done.stderr
+
+
+def test_app_token_is_checked_when_set(server):
+    status, text = doctor(server, environ_extra={"SLACK_APP_TOKEN": server.app_token})
+    assert status == 0, text
+    assert "Socket Mode connections open" in text and "Interactivity & Shortcuts" in text
+    assert server.app_token not in text
+    assert server.call_counts()["apps.connections.open"] == 1 and server.socket_connections == 0
+
+
+def test_bad_app_tokens_name_the_fix(server):
+    status, text = doctor(server, environ_extra={"SLACK_APP_TOKEN": server.token})
+    assert status == 1 and "is not an app-level token" in text and "App-Level Tokens" in text
+    status, text = doctor(server, environ_extra={"SLACK_APP_TOKEN": "xapp-1-not-real"})
+    assert status == 1 and "invalid_auth" in text and "not-real" not in text
+    server.workspace.tokens[server.app_token].scopes = ()
+    status, text = doctor(server, environ_extra={"SLACK_APP_TOKEN": server.app_token})
+    assert status == 1 and "lacks connections:write" in text
+
+
+def test_no_app_token_no_app_checks(server):
+    status, text = doctor(server)
+    assert "SLACK_APP_TOKEN" not in text and server.call_counts()["apps.connections.open"] == 0

@@ -553,10 +553,14 @@ def test_command_line_prints_where_to_connect(tmp_path):
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         line = process.stdout.readline()
-        found = re.search(r"SLACKNB_API_URL=(\S+) SLACK_BOT_TOKEN=(\S+) SLACK_CHANNEL_ID=(\S+)", line)
+        found = re.search(r"SLACKNB_API_URL=(\S+) SLACK_BOT_TOKEN=(\S+) SLACK_CHANNEL_ID=(\S+) "
+                          r"SLACK_APP_TOKEN=(\S+)", line)
         assert found, line
-        url, token, channel = found.groups()
+        url, token, channel, app_token = found.groups()
         assert url.startswith("http://127.0.0.1:") and url.endswith("/api/") and channel == "C0TRAINING"
+        assert app_token.startswith("xapp-")
+        press = process.stdout.readline()
+        assert f"curl -d user=U0ALICE {url.removesuffix('/api/')}/local/press" in press, press
         cli_client = WebClient(token=token, base_url=url, retry_handlers=[])
         assert cli_client.auth_test()["user_id"] == "U0BOT"
     finally:

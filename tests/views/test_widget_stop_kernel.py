@@ -1,0 +1,173 @@
+"""The widget's Stop button in a real kernel (nbclient): a click sent while the cell
+trains reaches the busy kernel and stops the run at an iteration boundary."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+import threading
+from pathlib import Path
+
+import nbformat
+import pytest
+from jupyter_client import BlockingKernelClient
+from nbclient import NotebookClient
+
+pytestmark = pytest.mark.notebook
+
+TESTS = Path(__file__).resolve().parent.parent
+WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+TOKEN_SHAPE = re.compile(r"(?i)(?:xox[a-z]|xapp)-[A-Za-z0-9]")
+
+SETUP = f"""
+import json, os, sys
+sys.path.insert(0, {str(TESTS)!r})
+import ipykernel
+from chainer import training
+from slacknb import SlackReport
+from support.training import ENTRIES, make_trainer
+"""
+
+TRAIN = """
+trainer = make_trainer(".", stop=(20000, "iteration"))
+# Slack's Stop button listens too (SLACK_APP_TOKEN is set): its token must stay out of the notebook.
+report = SlackReport(None, None, ENTRIES, min_interval=0, stop_button=True, finish_mentions="@alice")
+trainer.extend(report, trigger=(1, "epoch"))
+
+@training.make_extension(trigger=(1, "iteration"))
+def announce(tr):
+    if tr.updater.iteration == 3:
+        widget = report._run.views[0].widget
+        with open("click-me.tmp", "w") as f:
+            json.dump({"model_id": widget.stop_button.model_id,
+                       "connection_file": ipykernel.get_connection_file()}, f)
+        os.replace("click-me.tmp", "click-me.json")  # whole, or not there
+
+class Finalized(training.Extension):
+    def __call__(self, tr):
+        pass
+
+    def finalize(self):
+        with open("finalized.txt", "w") as f:
+            f.write(str(trainer.updater.iteration))
+
+trainer.extend(announce)
+trainer.extend(Finalized(), trigger=(1, "iteration"))
+trainer.run()
+print("iterations", trainer.updater.iteration, report.state.status)
+"""
+
+
+@pytest.fixture
+def kernel_env(slack_env, monkeypatch):
+    monkeypatch.setenv("PATH", os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
+    monkeypatch.setenv("SLACK_APP_TOKEN", slack_env.app_token)
+    return slack_env
+
+
+def click_when_announced(workdir: Path, done: threading.Event) -> None:
+    marker = workdir / "click-me.json"
+    while not marker.exists() and not done.wait(0.05):
+        pass
+    if not marker.exists():
+        return
+    info = json.loads(marker.read_text())
+    client = BlockingKernelClient(connection_file=info["connection_file"])
+    client.load_connection_file()
+    client.start_channels()
+    try:
+        # What the browser sends for a click on an ipywidgets Button.
+        content = {"comm_id": info["model_id"], "data": {"method": "custom", "content": {"event": "click"}}}
+        message = client.session.msg("comm_msg", content)
+        client.shell_channel.send(message)
+        # Closing at once could drop the unsent message: wait until the kernel handled
+        # it (the button's "Stopping..." update comes back with it as parent).
+        while True:
+            reply = client.get_iopub_msg(timeout=60)
+            if reply["parent_header"].get("msg_id") == message["header"]["msg_id"]:
+                break
+    finally:
+        client.stop_channels()
+
+
+def test_widget_stop_button_stops_a_training_cell(kernel_env, tmp_path):
+    server = kernel_env
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(SETUP), nbformat.v4.new_code_cell(TRAIN)])
+    client = NotebookClient(nb, kernel_name="python3", timeout=120, startup_timeout=60,
+                            resources={"metadata": {"path": str(tmp_path)}})
+    done = threading.Event()
+    clicker = threading.Thread(target=click_when_announced, args=(tmp_path, done))
+    clicker.start()
+    try:
+        client.execute()
+    finally:
+        done.set()
+        clicker.join(10)
+
+    printed = "".join(o.get("text", "") for o in nb.cells[1].outputs if o.output_type == "stream")
+    found = re.search(r"iterations (\d+) Stopped", printed)
+    assert found, (printed[-500:], [o for o in nb.cells[1].outputs if o.output_type != "stream"][:1])
+    iterations = int(found.group(1))
+    assert 3 <= iterations < 20000
+    assert (tmp_path / "finalized.txt").read_text() == str(iterations)
+    states = [m["state"] for m in nb.metadata["widgets"][WIDGET_STATE]["state"].values()]
+    [status] = [s["value"] for s in states if "slacknb-status-line" in s.get("_dom_classes", ())]
+    assert 'data-status="Stopped"' in status
+    models = nb.metadata["widgets"][WIDGET_STATE]["state"]
+    [button] = [s for s in states if "slacknb-stop-button" in s.get("_dom_classes", ())]
+    assert models[button["layout"].removeprefix("IPY_MODEL_")]["state"]["display"] == "none"
+    [message] = server.messages(server.channel_id)
+    assert message.text.startswith("Stopped from the notebook - ") and message.blocks is None
+    assert server.call_counts()["apps.connections.open"] >= 1
+    text = nbformat.writes(nb)
+    assert server.token not in text and server.app_token not in text and not TOKEN_SHAPE.search(text)
+
+
+def test_poll_handles_a_click_mid_cell_and_queued_cells_run_after_in_order(monkeypatch):
+    from jupyter_client import KernelManager
+
+    monkeypatch.setenv("PATH", os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
+    manager = KernelManager(kernel_name="python3")
+    manager.start_kernel()
+    client = manager.client()
+    client.start_channels()
+    try:
+        client.wait_for_ready(timeout=60)
+        model = _output(client, client.execute(
+            "import time, ipywidgets\nfrom slacknb.views.kernel_poll import kernel_poller\n"
+            "button = ipywidgets.Button(); clicks = []\nbutton.on_click(lambda _: clicks.append(1))\n"
+            "print(button.model_id, end='')"))
+        # A cell that polls until the click arrived (at most 60 s), like the stop check does.
+        busy = client.execute("poller = kernel_poller(); start = time.monotonic()\n"
+                              "while not clicks and time.monotonic() - start < 60:\n"
+                              "    poller.poll(); time.sleep(0.01)\n"
+                              "print('clicked during the cell:', len(clicks), end='')")
+        queued = [client.execute(f"print('queued {i}, clicks', len(clicks), end='')") for i in range(2)]
+        content = {"comm_id": model, "data": {"method": "custom", "content": {"event": "click"}}}
+        client.shell_channel.send(client.session.msg("comm_msg", content))
+        assert _output(client, busy) == "clicked during the cell: 1"
+        assert [_output(client, m) for m in queued] == ["queued 0, clicks 1", "queued 1, clicks 1"]
+        replies = [client.get_shell_msg(timeout=60) for _ in range(4)]
+        executed = [r for r in replies if r["msg_type"] == "execute_reply"]
+        assert [r["parent_header"]["msg_id"] for r in executed][-3:] == [busy] + queued
+        counts = [r["content"]["execution_count"] for r in executed][-3:]
+        assert counts == sorted(counts) and all(r["content"]["status"] == "ok" for r in executed)
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
+
+
+def _output(client, msg_id: str) -> str:
+    out = []
+    while True:
+        message = client.get_iopub_msg(timeout=90)
+        if message["parent_header"].get("msg_id") != msg_id:
+            continue
+        if message["msg_type"] == "stream":
+            out.append(message["content"]["text"])
+        elif message["msg_type"] == "error":
+            raise AssertionError("\n".join(message["content"]["traceback"]))
+        elif message["msg_type"] == "status" and message["content"]["execution_state"] == "idle":
+            return "".join(out)
