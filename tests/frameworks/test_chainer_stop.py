@@ -20,6 +20,7 @@ def app_env(server, monkeypatch):
 
 def report(server, **kwargs):
     kwargs.setdefault("min_interval", 0)
+    kwargs.setdefault("flush_timeout", 10)  # the test reads Slack right after the run
     kwargs.setdefault("out", io.StringIO())
     kwargs.setdefault("finish_mentions", "@alice @bob")
     return SlackReport(server.token, server.channel_id, ENTRIES, base_url=server.url, stop_button=True, **kwargs)

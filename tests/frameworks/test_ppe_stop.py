@@ -19,7 +19,7 @@ from support.stop import button_message  # noqa: E402
 def test_allowed_click_stops_a_ppe_run_at_its_iteration(server, tmp_path, monkeypatch, way):
     monkeypatch.setenv("SLACK_APP_TOKEN", server.app_token)
     r = SlackReport(server.token, server.channel_id, ENTRIES, base_url=server.url, min_interval=0,
-                    out=io.StringIO(), finish_mentions="@alice", stop_button=True)
+                    flush_timeout=10, out=io.StringIO(), finish_mentions="@alice", stop_button=True)
     pressed = []
 
     def press_stop(manager):

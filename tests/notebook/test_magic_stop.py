@@ -16,6 +16,7 @@ def ip(slack_env, tmp_path, monkeypatch):
     config = Config()
     config.HistoryManager.hist_file = ":memory:"
     config.SlackReportMagics.interval = 0.0
+    config.SlackReportMagics.flush_timeout = 10.0  # the tests read Slack right after the cell
     shell = InteractiveShell.instance(config=config)
     shell.run_line_magic("load_ext", "slacknb")
     shell.user_ns.update(out=str(tmp_path / "result"), server=slack_env)
