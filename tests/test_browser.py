@@ -197,6 +197,8 @@ def test_failing_cell_shows_red_bar_and_failed_in_widget_and_message(open_notebo
     expect(report.locator(".slacknb-badge")).to_have_text("Failed")
     bar = report.locator(".slacknb-progress-bar .progress-bar")
     expect(bar).to_have_class(re.compile(r"\bprogress-bar-danger\b"))
+    # The class can land a frame before the theme's colour does: wait for a computed rgb().
+    expect(bar).to_have_css("background-color", re.compile(r"^rgba?\(\d+, \d+, \d+"))
     red, green, blue = rgb(bar.evaluate("e => getComputedStyle(e).backgroundColor"))
     assert red > 150 and red > 2 * green and red > 2 * blue, (red, green, blue)
     # It stopped part way: the bar stays where training stopped.
