@@ -1,5 +1,5 @@
 """The house of ARCHITECTURE.md holds: imports point down the layers (import-linter's
-contracts in pyproject.toml)."""
+contracts in pyproject.toml), modules stay under 300 lines and declare __all__."""
 
 from __future__ import annotations
 
@@ -23,3 +23,26 @@ def test_the_readme_configuration_table_is_the_options_table():
     start = readme.index("<!-- options table -->\n") + len("<!-- options table -->\n")
     assert readme[start:readme.index("\n<!-- /options table -->")] == readme_table(), (
         "README.md's configuration table is stale: paste `python -m slacknb.options` between its markers")
+
+
+MAX_MODULE_LINES = 300
+
+
+def _modules():
+    return sorted(PACKAGE.rglob("*.py"))
+
+
+def test_no_module_is_longer_than_300_lines():
+    long = {str(path.relative_to(ROOT)): count for path in _modules()
+            if (count := len(path.read_text().splitlines())) > MAX_MODULE_LINES}
+    assert _modules() and not long, f"modules over {MAX_MODULE_LINES} lines (split them): {long}"
+
+
+def test_every_module_declares_its_public_names():
+    import ast
+
+    missing = [str(path.relative_to(ROOT)) for path in _modules()
+               if path.name not in ("__init__.py", "__main__.py")
+               and not any(isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "__all__" for t in node.targets)
+                           for node in ast.parse(path.read_text()).body)]
+    assert not missing, f"modules without __all__: {missing}"

@@ -13,6 +13,7 @@ from slacknb import SlackReport
 from slacknb.core.chart import BOTTOM_PX, PANEL_PX, TOP_PX, WIDTH_PX, chart_png
 from slacknb.core.state import ReportState
 
+from support.reports import local_report
 from support.training import ENTRIES, Boom, make_trainer, raise_at_epoch
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -20,11 +21,7 @@ TWO_PANELS = (WIDTH_PX, 2 * PANEL_PX + TOP_PX + BOTTOM_PX)  # loss and accuracy
 
 
 def report(server, **kwargs):
-    kwargs.setdefault("min_interval", 0)
-    # The end of the run waits for Slack on purpose (0 by default): the tests read Slack next.
-    kwargs.setdefault("flush_timeout", 10)
-    kwargs.setdefault("out", io.StringIO())
-    return SlackReport(server.token, server.channel_id, ENTRIES, base_url=server.url, label="mnist", **kwargs)
+    return local_report(SlackReport, server, ENTRIES, label="mnist", **kwargs)
 
 
 def shared_charts(server, message) -> list[bytes]:

@@ -10,6 +10,8 @@ from typing import Sequence
 from slacknb import __version__
 from slacknb.testing import command as server_command
 
+__all__ = ["build_parser", "main"]
+
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``slacknb`` parser with its three commands."""

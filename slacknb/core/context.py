@@ -17,6 +17,11 @@ import sys
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
+__all__ = [
+    "ID_LENGTH", "JOB_VARIABLES", "RunContext", "default_label", "in_kernel", "notebook_path", "run_id",
+    "run_name", "shorten_home"
+]
+
 
 @dataclass(frozen=True)
 class RunContext:

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from typing import Callable
 
+__all__ = ["RowCost", "STRATEGIES", "check_strategy", "select_rows"]
+
 STRATEGIES = ("thin_out", "fifo", "lifo")
 
 RowCost = Callable[[int], int]

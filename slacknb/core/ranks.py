@@ -24,6 +24,8 @@ import warnings
 from dataclasses import dataclass
 from typing import Mapping
 
+__all__ = ["RANK_VARIABLES", "Rank", "alert_label", "detect_rank"]
+
 # Each rank variable with the variable its launcher sets to the number of processes.
 RANK_VARIABLES = (
     ("OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE"),

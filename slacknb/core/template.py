@@ -12,6 +12,8 @@ import warnings
 from dataclasses import dataclass
 from typing import Iterable, Mapping, Union
 
+__all__ = ["DEFAULT_TEMPLATE", "FIELDS", "Field", "Part", "Template"]
+
 FIELDS = (
     "status", "hostname", "pwd", "pwdshort", "cmd", "args", "elapsed",
     "content", "finish_mentions", "progress", "eta", "notebook", "label", "updated", "trend",

@@ -22,9 +22,8 @@ import warnings
 
 from slacknb.core.state import FAILED
 from slacknb.core.template import DEFAULT_TEMPLATE
-from slacknb.frameworks.common import ReportFace, ending_status, exception_in_flight, framework_missing, progress_of
+from slacknb.frameworks.common import ReportFace, document_parameters, ending_status, exception_in_flight, framework_missing, progress_of
 from slacknb.frameworks.distributed import abort_hook_installed
-from slacknb.options import parameters_doc
 
 try:
     from chainer.training import extensions as chainer_extensions
@@ -48,15 +47,7 @@ class SlackReport(ReportFace, chainer_extensions.PrintReport):
     ``PMI_RANK``, ``RANK``, ``SLURM_PROCID``) only rank 0 reports, and with ``comm`` the
     report must be added on every rank (see :mod:`slacknb.frameworks.distributed`).
 
-    Parameters
-    ----------
-    OPTIONS
-    out : default sys.stdout
-        Where the console view prints PrintReport's table (outside a notebook).
-    views : default None
-        The local views (None: the notebook widget in a kernel, else the console table).
-    console_tail : default None
-        A callable returning the console's last lines, for the failure alert.
+    PARAMETERS
     """
 
     def __init__(self, access_token=None, channel_id=None, entries=None,
@@ -167,4 +158,4 @@ def _progress(trainer) -> float | None:
     return progress_of(length_unit, trainer.updater.iteration, trainer.updater.epoch_detail)
 
 
-SlackReport.__doc__ = SlackReport.__doc__.replace("    OPTIONS\n", "    " + parameters_doc().replace("\n", "\n    ") + "\n")
+document_parameters(SlackReport)

@@ -16,10 +16,10 @@ from slacknb.core.context import default_label
 from slacknb.core.ranks import alert_label, detect_rank
 from slacknb.core.state import COMPLETED, FAILED, INTERRUPTED
 from slacknb.frameworks.distributed import share_message
-from slacknb.options import check
+from slacknb.options import check, parameters_doc
 from slacknb.run import ReportRun, default_views
 
-__all__ = ["ReportFace", "framework_missing", "ending_status", "exception_in_flight", "progress_of", "trigger_spec"]
+__all__ = ["ReportFace", "document_parameters", "framework_missing", "ending_status", "exception_in_flight", "progress_of", "trigger_spec"]
 
 
 def framework_missing(what: str, module: str, extra: str, error: ImportError) -> ImportError:
@@ -68,6 +68,22 @@ def trigger_spec(trigger, default: tuple) -> tuple:
     if unit in ("epoch", "iteration") and period:
         return period, unit
     return default
+
+
+# The keywords every framework's SlackReport takes beside the options, documented once.
+_VIEW_PARAMETERS = """out : default sys.stdout
+    Where the console view prints PrintReport's table (outside a notebook).
+views : default None
+    The local views (None: the notebook widget in a kernel, else the console table).
+console_tail : default None
+    A callable returning the console's last lines, for the failure alert."""
+
+
+def document_parameters(cls: type) -> type:
+    """Fill the ``PARAMETERS`` line of ``cls``'s docstring with every option and the view keywords."""
+    text = "Parameters\n----------\n" + parameters_doc() + "\n" + _VIEW_PARAMETERS
+    cls.__doc__ = cls.__doc__.replace("    PARAMETERS\n", "    " + text.replace("\n", "\n    ") + "\n")
+    return cls
 
 
 class ReportFace:

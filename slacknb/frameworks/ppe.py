@@ -41,10 +41,9 @@ import warnings
 
 from slacknb.core.state import FAILED, INTERRUPTED
 from slacknb.core.template import DEFAULT_TEMPLATE
-from slacknb.frameworks.common import ReportFace, ending_status, exception_in_flight, framework_missing, progress_of
+from slacknb.frameworks.common import ReportFace, document_parameters, ending_status, exception_in_flight, framework_missing, progress_of
 from slacknb.frameworks.endings import EndingWatch
 from slacknb.frameworks.torch_group import torch_group
-from slacknb.options import parameters_doc
 
 try:
     from pytorch_pfn_extras.training import extension as ppe_extension
@@ -72,15 +71,7 @@ class SlackReport(ReportFace, ppe_extension.Extension):
     failing rank's alert goes into rank 0's thread. Without a group it goes to
     the channel, under the job's label.
 
-    Parameters
-    ----------
-    OPTIONS
-    out : default sys.stdout
-        Where the console view prints PrintReport's table (outside a notebook).
-    views : default None
-        The local views (None: the notebook widget in a kernel, else the console table).
-    console_tail : default None
-        A callable returning the console's last lines, for the failure alert.
+    PARAMETERS
     """
 
     trigger = (1, "epoch")
@@ -250,7 +241,7 @@ class _AskRun:
         return getattr(self._trigger, name)
 
 
-SlackReport.__doc__ = SlackReport.__doc__.replace("    OPTIONS\n", "    " + parameters_doc().replace("\n", "\n    ") + "\n")
+document_parameters(SlackReport)
 
 
 def request_stop(manager) -> None:

@@ -20,25 +20,17 @@ ending was reported.
 from __future__ import annotations
 
 import functools
-import threading
-import warnings
 from typing import Callable
 
 from pytorch_pfn_extras.training.extensions import LogReport
 from pytorch_pfn_extras.training.manager import _BaseExtensionsManager
 
-from slacknb.frameworks.common import trigger_spec
+from slacknb.frameworks.patching import MethodPatch, attach_with_log_report, extensions_of
 
 __all__ = ["ManagerPatch", "attach_report", "extensions_of", "is_patched"]
 
-DEFAULT_TRIGGER = (1, "epoch")
 
-_lock = threading.RLock()
-_active: list["ManagerPatch"] = []
-_original = None  # _BaseExtensionsManager.start_extensions as found when the first patch began
-
-
-class ManagerPatch:
+class ManagerPatch(MethodPatch):
     """Context manager: a ppe manager starting its extensions calls ``attach(manager)`` first.
 
     ``attach`` may raise: the failure becomes one warning and training runs
@@ -47,13 +39,12 @@ class ManagerPatch:
     exception that left the block ended one of the reports attached here.
     """
 
+    owner = _BaseExtensionsManager
+    method = "start_extensions"
+
     def __init__(self, attach: Callable[[object], object]):
-        if not callable(attach):
-            raise TypeError("attach must be a callable taking a ppe ExtensionsManager")
-        self.attach = attach
-        self.trainers: list = []
+        super().__init__(attach, what="ppe ExtensionsManager")
         self.reports: list = []
-        self._warned = False
 
     def raised(self, exc: BaseException | None) -> bool:
         """True when ``exc`` ended one of the reports this block attached."""
@@ -64,71 +55,35 @@ class ManagerPatch:
         """The most iterations any manager of the block reached (0 without managers)."""
         return max((getattr(m, "_iteration", 0) for m in self.trainers), default=0)
 
-    def __enter__(self) -> "ManagerPatch":
-        global _original
-        with _lock:
-            if not _active:
-                _original = _BaseExtensionsManager.__dict__["start_extensions"]
-                _BaseExtensionsManager.start_extensions = _wrap(_original)
-            _active.append(self)
-        return self
-
     def __exit__(self, kind, exc, tb) -> None:
-        global _original
-        with _lock:
-            for index in range(len(_active) - 1, -1, -1):
-                if _active[index] is self:
-                    del _active[index]
-                    break
-            if not _active and _original is not None:
-                _BaseExtensionsManager.start_extensions = _original
-                _original = None
+        super().__exit__(kind, exc, tb)
         if exc is not None:
             # ppe told these reports nothing (an interrupt, a failure between iterations):
             # the exception leaving the cell is their ending.
             for report in self.reports:
                 report.end_with(exc)
 
-    def _attach(self, manager) -> None:
-        try:
-            report = self.attach(manager)
-        except Exception as exc:  # noqa: BLE001 - reporting must never stop training
-            if not self._warned:
-                self._warned = True
-                warnings.warn(f"slacknb: could not attach a SlackReport ({type(exc).__name__}: {exc}); "
-                              "training runs without it", RuntimeWarning, stacklevel=4)
-            return
-        if report is not None:
-            self.reports.append(report)
+    @classmethod
+    def _wrap(cls, original):
+        @functools.wraps(original)
+        def start_extensions(self):
+            # Called on every manager.iteration; only the first call of a manager starts it.
+            if not self._start_extensions_called:
+                patches = cls._patches()
+                for patch in patches:
+                    patch.trainers.append(self)
+                if patches:
+                    report = patches[-1]._attach(self)
+                    if report is not None:
+                        patches[-1].reports.append(report)
+            return original(self)
 
-
-def _wrap(original):
-    @functools.wraps(original)
-    def start_extensions(self):
-        # Called on every manager.iteration; only the first call of a manager starts it.
-        if not self._start_extensions_called:
-            with _lock:
-                patches = list(_active)
-            for patch in patches:
-                patch.trainers.append(self)
-            if patches:
-                patches[-1]._attach(self)
-        return original(self)
-
-    return start_extensions
+        return start_extensions
 
 
 def is_patched() -> bool:
     """True while some :class:`ManagerPatch` is active."""
-    with _lock:
-        return bool(_active)
-
-
-def extensions_of(manager, kind: type) -> list[tuple[str, object]]:
-    """``(name, extension)`` for every extension of ``manager`` that is a ``kind``."""
-    # ppe has no public listing before the extensions start; _extensions is ppe 0.9's.
-    entries = getattr(manager, "_extensions", {})
-    return [(name, entry.extension) for name, entry in entries.items() if isinstance(entry.extension, kind)]
+    return ManagerPatch.is_active()
 
 
 def attach_report(manager, make_report: Callable[[str], object], *, report_type: type):
@@ -138,13 +93,4 @@ def attach_report(manager, make_report: Callable[[str], object], *, report_type:
     of its log; the report runs on the LogReport's trigger. Returns the new report,
     or None when one was there.
     """
-    if extensions_of(manager, report_type):
-        return None
-    found = extensions_of(manager, LogReport)
-    if not found:
-        manager.extend(LogReport(trigger=DEFAULT_TRIGGER))
-        found = extensions_of(manager, LogReport)
-    name, log_report = found[0]
-    report = make_report(name)
-    manager.extend(report, trigger=trigger_spec(getattr(log_report, "_trigger", None), DEFAULT_TRIGGER))
-    return report
+    return attach_with_log_report(manager, make_report, report_type=report_type, log_report_type=LogReport)

@@ -18,6 +18,8 @@ from IPython.core.displayhook import DisplayHook
 from slacknb.run import ReportRun
 from slacknb.run import default_views
 
+__all__ = ["CellBody", "CellJob", "make_cell_run"]
+
 
 class CellBody:
     """A cell body compiled as ``%%time`` compiles it; :meth:`run` returns its last expression's value."""

@@ -17,6 +17,8 @@ import re
 import sys
 import threading
 
+__all__ = ["ConsoleTail", "MAX_CHARS", "MAX_LINES", "TailBuffer", "TeeStream"]
+
 MAX_LINES = 50
 MAX_CHARS = 4096
 _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[@-Z\\-_]")

@@ -15,6 +15,11 @@ import socket
 import urllib.error
 from dataclasses import dataclass
 
+__all__ = [
+    "BOT_TOKEN_FIX", "Failure", "Kind", "NON_JSON_PREFIX", "classify", "error_name", "fix_for",
+    "invite_fix", "scrub"
+]
+
 NON_JSON_PREFIX = "Received a response in a non-JSON format"
 
 

@@ -8,6 +8,11 @@ from .context import ApiError, Context, page
 from .messages import Message, ts_key
 from .workspace import Channel
 
+__all__ = [
+    "MAX_BLOCKS", "MAX_HEADER_TEXT", "MAX_POST_TEXT", "MAX_SECTION_TEXT", "MAX_UPDATE_TEXT", "blocks_param",
+    "delete", "get_permalink", "history", "post_message", "replies", "update"
+]
+
 # chat.update's reference lists msg_too_long above 4,000 characters; chat.postMessage
 # accepts up to 40,000 and truncates beyond, with a warning.
 MAX_UPDATE_TEXT = 4000

@@ -14,6 +14,8 @@ from typing import Any, Callable
 from .messages import MessageStore
 from .workspace import Channel, TokenInfo, Workspace
 
+__all__ = ["ApiError", "Context", "decode_cursor", "encode_cursor", "missing_scope", "page"]
+
 
 class ApiError(Exception):
     """A Slack error answer: ``{"ok": false, "error": error, **extra}`` (HTTP 200)."""

@@ -7,6 +7,8 @@ from typing import Any
 from .context import ApiError, Context, page
 from .workspace import Channel, User
 
+__all__ = ["auth_test", "info", "join", "lookup_by_email", "users_list"]
+
 
 def auth_test(ctx: Context) -> dict[str, Any]:
     """auth.test: the team and the token's user."""

@@ -7,6 +7,8 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
+__all__ = ["Fault", "FaultHandle", "FaultQueue", "make_fault"]
+
 
 @dataclass
 class Fault:

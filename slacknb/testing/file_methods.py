@@ -13,6 +13,8 @@ from typing import Any
 from .context import ApiError, Context
 from .messages import Message
 
+__all__ = ["complete_upload", "get_upload_url", "store_bytes"]
+
 
 def get_upload_url(ctx: Context) -> dict[str, Any]:
     """files.getUploadURLExternal(filename, length)."""

@@ -7,6 +7,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+__all__ = ["Ephemeral", "Message", "MessageStore", "ts_key"]
+
 
 @dataclass
 class Message:

@@ -12,6 +12,8 @@ from . import file_methods as files
 from .context import ApiError, Context
 from .workspace import TokenInfo, Workspace
 
+__all__ = ["METHODS", "Method", "authenticate"]
+
 
 @dataclass(frozen=True)
 class Method:

@@ -28,6 +28,8 @@ PRESS_PATH = "/local/press"
 if TYPE_CHECKING:
     from .server import SlackServer
 
+__all__ = ["Call", "PRESS_PATH", "handle"]
+
 
 @dataclass(frozen=True)
 class Call:

@@ -10,6 +10,10 @@ import time
 from collections import deque
 from typing import Callable, Hashable
 
+__all__ = [
+    "PER_MINUTE", "POST_BURST", "POST_MESSAGE", "POST_PER_MINUTE", "RateLimiter", "RetryLedger", "WINDOW"
+]
+
 WINDOW = 60.0
 
 # Calls per minute, per method and token (Slack's tiers; see the method reference).

@@ -15,6 +15,11 @@ from urllib.parse import parse_qsl
 
 from .context import ApiError
 
+__all__ = [
+    "HTML", "HTTPServer", "JSON", "Reply", "TEXT", "bearer_token", "parse_params", "read_body",
+    "reset_connection", "send"
+]
+
 JSON = "application/json; charset=utf-8"
 HTML = "text/html; charset=utf-8"
 TEXT = "text/plain; charset=utf-8"

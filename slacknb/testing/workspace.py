@@ -9,6 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+__all__ = [
+    "ALL_SCOPES", "APP_ID", "APP_SCOPES", "BOT_ID", "BOT_USER_ID", "Channel", "DEFAULT_APP_TOKEN",
+    "DEFAULT_CHANNEL_ID", "DEFAULT_TOKEN", "FILLER_USERS", "TokenInfo", "User", "Workspace"
+]
+
 DEFAULT_TOKEN = "xoxb-local-slacknb-token"
 # An app-level token (Socket Mode): a local fake, like the bot token.
 DEFAULT_APP_TOKEN = "xapp-1-local-slacknb-app-token"

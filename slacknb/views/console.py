@@ -7,6 +7,8 @@ from typing import TextIO
 
 from slacknb.core.table import RowFormat, format_header
 
+__all__ = ["ConsoleView"]
+
 
 class ConsoleView:
     """Writes the header once, then every new log row, as PrintReport does.

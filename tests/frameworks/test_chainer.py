@@ -17,22 +17,14 @@ from chainer.training import extensions
 from slacknb import SlackReport
 
 from support.charts import text_replies
+from support.reports import local_report, table_lines
 from support.training import ENTRIES, Boom, make_trainer, raise_at_epoch
 
 TESTS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def report(server, entries=ENTRIES, **kwargs):
-    kwargs.setdefault("min_interval", 0)
-    # The end of the run waits for Slack on purpose (0 by default): the tests read Slack next.
-    kwargs.setdefault("flush_timeout", 10)
-    kwargs.setdefault("out", io.StringIO())
-    return SlackReport(server.token, server.channel_id, entries, base_url=server.url, **kwargs)
-
-
-def table_lines(text):
-    """The rows of the code block in a message, header first."""
-    return text.split("```")[1].strip("\n").splitlines()
+    return local_report(SlackReport, server, entries, **kwargs)
 
 
 def test_completed_run_edits_one_message_and_mentions_once(server, tmp_path):

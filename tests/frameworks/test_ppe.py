@@ -26,6 +26,7 @@ from slacknb.frameworks.ppe import request_stop  # noqa: E402
 from slacknb.ppe import SlackReport  # noqa: E402
 
 from support.ppe_training import ENTRIES, Boom, make_manager, make_trainer, train_loop  # noqa: E402
+from support.reports import local_report, table_lines  # noqa: E402
 
 TESTS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SUPPORT = os.path.join(TESTS, "support")
@@ -33,16 +34,7 @@ WAYS = ["trainer", "loop"]
 
 
 def report(server, entries=ENTRIES, **kwargs):
-    kwargs.setdefault("min_interval", 0)
-    # The end of the run waits for Slack on purpose (0 by default): the tests read Slack next.
-    kwargs.setdefault("flush_timeout", 10)
-    kwargs.setdefault("out", io.StringIO())
-    return SlackReport(server.token, server.channel_id, entries, base_url=server.url, **kwargs)
-
-
-def table_lines(text):
-    """The rows of the code block in a message, header first."""
-    return text.split("```")[1].strip("\n").splitlines()
+    return local_report(SlackReport, server, entries, **kwargs)
 
 
 def train(way, tmp_path, extension, *, trigger=(1, "epoch"), **kwargs):

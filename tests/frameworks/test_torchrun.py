@@ -16,6 +16,8 @@ import pytest
 
 pytest.importorskip("pytorch_pfn_extras")
 
+from support.reports import table_lines  # noqa: E402
+
 TESTS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SUPPORT = os.path.join(TESTS, "support")
 HOST = socket.gethostname()
@@ -28,10 +30,6 @@ def torchrun(case, tmp_path):
     return subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--standalone",
                            os.path.join(SUPPORT, "ppe_torchrun.py"), case, str(tmp_path)],
                           env=env, capture_output=True, text=True, timeout=240)
-
-
-def table_lines(text):
-    return text.split("```")[1].strip("\n").splitlines()
 
 
 def test_a_completed_job_is_one_message_with_rank_0s_table(slack_env, tmp_path):
