@@ -1,5 +1,5 @@
 """The house of ARCHITECTURE.md holds: imports point down the layers (import-linter's
-contracts in pyproject.toml), modules stay under 300 lines and declare __all__."""
+contracts in pyproject.toml), modules stay under 400 lines (past 300, look at them) and declare __all__."""
 
 from __future__ import annotations
 
@@ -25,14 +25,14 @@ def test_the_readme_configuration_table_is_the_options_table():
         "README.md's configuration table is stale: paste `python -m slacknb.options` between its markers")
 
 
-MAX_MODULE_LINES = 300
+MAX_MODULE_LINES = 400
 
 
 def _modules():
     return sorted(PACKAGE.rglob("*.py"))
 
 
-def test_no_module_is_longer_than_300_lines():
+def test_no_module_is_longer_than_400_lines():
     long = {str(path.relative_to(ROOT)): count for path in _modules()
             if (count := len(path.read_text().splitlines())) > MAX_MODULE_LINES}
     assert _modules() and not long, f"modules over {MAX_MODULE_LINES} lines (split them): {long}"
