@@ -29,7 +29,7 @@ from slacknb.core.state import (
     ReportState,
 )
 from slacknb.core.stop import StopSignal
-from slacknb.options import check_alert
+from slacknb.options import check_alert, scrubber
 from slacknb.slack.blocks import report_blocks
 from slacknb.slack.buttons import allowed_people, stop_listener
 from slacknb.slack.mirror import SlackMirror
@@ -53,6 +53,7 @@ class Frame:
     sync: object  # MirrorState
     context: object = None  # RunContext: host, directory, command
     stop: StopSignal | None = None  # where a Stop button writes, while the run can be stopped
+    scrub: object = None  # the run's Scrubber: what a view shows besides the preview goes through it
 
 
 class ReportRun:
@@ -101,7 +102,7 @@ class ReportRun:
         ``stop_button=False`` leaves Slack's Stop button out whatever the options say
         (a multi-process job cannot stop all its ranks at one iteration)."""
         renderer = Renderer(template=options.template, max_bytes=options.max_bytes,
-                            normalizer=options.len_normalizer)
+                            normalizer=options.len_normalizer, scrub=scrubber(options))
         mirror = SlackMirror(options.access_token, options.channel_id, base_url=options.base_url,
                              mentions=options.finish_mentions or None, alert_prefix=options.alert_prefix,
                              min_interval=options.min_interval, flush_timeout=options.flush_timeout,
@@ -126,7 +127,7 @@ class ReportRun:
         max_bytes = None if budget is None else max(256, min(self.renderer.max_bytes, budget))
         preview = self.renderer.render(self.state, max_bytes=max_bytes)
         return Frame(self.state, self.renderer.entries(self.state), preview, sync, self.renderer.context,
-                     self._stop_for_views())
+                     self._stop_for_views(), self.renderer.scrub)
 
     def _stop_for_views(self) -> StopSignal | None:
         return self.stop if self.stoppable and not self._finished else None
@@ -231,7 +232,7 @@ class ReportRun:
         if self.listener is not None:
             self.listener.close()
         # The sync state changed while Slack was flushed: show where it ended.
-        final = Frame(self.state, frame.entries, frame.preview, self.mirror.state, frame.context)
+        final = dataclasses.replace(frame, sync=self.mirror.state, stop=None)
         self._each_view("refresh", final)
         self._each_view("finish", final)
         if getattr(final.sync, "delivering", False):

@@ -120,12 +120,13 @@ class ReportWidget(widgets.VBox):
         value = report_html.bar_value(state)
         self._hand_to_drawer(state)
         wanted = [
-            (self.status_line, "value", report_html.status_html(state, context, self._trend_of(state.log))),
+            (self.status_line, "value", report_html.status_html(state, context, self._trend_of(state.log),
+                                                                scrub=report_html.frame_scrub(frame))),
             (self.bar, "value", value if value is not None else 0.0),
             (self.bar, "bar_style", report_html.bar_style(state.status)),
             (self.bar, "description", report_html.percent_text(state)),
             (self.bar.layout, "display", "none" if value is None else ""),
-            (self.table, "value", self._table_html(state.log, frame.entries)),
+            (self.table, "value", self._table_html(state.log, frame.entries, report_html.frame_scrub(frame))),
             (self.sync, "value", report_html.sync_html(frame.sync)),
             (self.preview, "value", report_html.preview_html(frame.preview, frame.sync)),
             (self.stop_button.layout, "display", "none" if stop is None else ""),
@@ -191,7 +192,7 @@ class ReportWidget(widgets.VBox):
             self._detected = RunContext.detect()  # once per widget, not on every refresh
         return self._detected
 
-    def _table_html(self, log, entries) -> str:
+    def _table_html(self, log, entries, scrub) -> str:
         total = len(log)
         key = (id(log), total, entries)
         if key == self._table_key:
@@ -204,7 +205,7 @@ class ReportWidget(widgets.VBox):
         for index in range(first, total):
             row = self._rows.get(index)
             if row is None:
-                row = self._rows[index] = report_html.row_html(log[index], entries)
+                row = self._rows[index] = report_html.row_html(log[index], entries, scrub=scrub)
             rows.append(row)
         for index in [i for i in self._rows if i < first]:
             del self._rows[index]
