@@ -159,6 +159,8 @@ class Renderer:
         # Specs such as {content:>999} or a template longer than the budget
         # can still overflow: cut, keeping the status, the mentions and the
         # staleness line (every version of the message says how old it is).
+        if utf8_len(text) <= budget:
+            return text
         updated = f"updated {values['updated']}" if values["updated"] and "updated" in self.template.names else ""
         keep = (values["status"], values["finish_mentions"], updated)
         return cut(text, budget, keep=tuple(scrub(encodable(k)) for k in keep))
