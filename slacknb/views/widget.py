@@ -21,6 +21,7 @@ lets the click reach a kernel busy training: :mod:`slacknb.views.kernel_poll`).
 
 from __future__ import annotations
 
+import numbers
 import weakref
 from contextlib import ExitStack
 
@@ -62,8 +63,9 @@ class ReportWidget(widgets.VBox):
 
     def __init__(self, *, context: RunContext | None = None, max_rows: int = report_html.MAX_ROWS,
                  plot=None, stop_button: bool = True, **kwargs):
-        if isinstance(max_rows, bool) or not isinstance(max_rows, int) or max_rows < 1:
+        if isinstance(max_rows, bool) or not isinstance(max_rows, numbers.Integral) or max_rows < 1:
             raise ValueError(f"max_rows must be a whole number >= 1, not {max_rows!r}")
+        max_rows = int(max_rows)
         # Class names go in at construction: adding them later costs a message each.
         status_line = widgets.HTML(_WAITING, _dom_classes=("slacknb-status-line",))
         bar = widgets.FloatProgress(value=0.0, min=0.0, max=1.0, bar_style="",

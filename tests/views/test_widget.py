@@ -577,3 +577,14 @@ def test_the_widget_hides_the_runs_secrets_in_its_table_and_status_line(wire):
     shown = json.dumps(wire.updates())
     assert "plain-secret-value" not in shown and "[hidden]" in widget.table.value
     assert "plain-secret-value" not in widget.status_line.value + widget.preview.value
+
+
+def test_max_rows_takes_any_integral_number(wire):
+    import numpy as np
+
+    widget = ReportWidget(context=CONTEXT, max_rows=np.int64(2))
+    assert widget.max_rows == 2 and type(widget.max_rows) is int
+    widget.update(frame_of(training(n_rows=5)))
+    assert len(table_rows(parse(widget.table.value))) == 2
+    with pytest.raises(ValueError, match="max_rows"):
+        ReportWidget(context=CONTEXT, max_rows=2.0)
