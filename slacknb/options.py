@@ -48,8 +48,9 @@ def _seconds(name: str, *, zero: bool = True, most: float = MAX_SECONDS) -> Call
             raise TypeError(f"{name} must be a number of seconds, not {type(value).__name__}")
         value = float(value)
         if not math.isfinite(value) or value < 0 or (value == 0 and not zero) or value > most:
-            raise ValueError(f"{name} must be {'from 0' if zero else 'more than 0'} up to {most:,g} seconds "
-                             f"(a day), not {value:g}")
+            day = " (a day)" if most == MAX_SECONDS else ""
+            raise ValueError(f"{name} must be {'from 0' if zero else 'more than 0'} up to {most:,g} seconds{day}, "
+                             f"not {value:g}")
         return value
 
     return check_seconds
