@@ -5,7 +5,7 @@ Usage: python bench/scrub.py [--repeat 2000] [--rounds 5]
 In the same run, interleaved, on a 4,000-byte message of a 10,000-row log:
 - render: a steady render (one row appended, then a render) with no scrub at all;
 - render + scrub: the same with a run's scrub (two configured tokens; then also three
-  patterns), the renderer's real cost of scrubbing;
+  patterns), the renderer's real cost of scrubbing (the same renderer, in turns);
 - scrub alone on the rendered text, clean or holding two tokens, for three scrubbers:
   the built-in shapes only, + two configured tokens, + three patterns;
 - the scrub of the same text as Block Kit sections (Scrubber.nested), as the Slack layer
@@ -62,28 +62,38 @@ def main() -> None:
     log = [observation(i, rng) for i in range(10000)]
     state = ReportState(status="Training", log=log, entries=ENTRIES, elapsed=3723, updated_at=1796102577)
     run_scrub = Scrubber(secrets=(BOT, APP), patterns=PATTERNS)
-    plain = Renderer(context=CONTEXT, scrub=str)  # str(text) is text: no scrub at all
-    tokens = Renderer(context=CONTEXT, scrub=Scrubber(secrets=(BOT, APP)))
-    scrubbed = Renderer(context=CONTEXT, scrub=run_scrub)
-    clean = plain.render(state)
+    renderer = Renderer(context=CONTEXT, scrub=str)  # str(text) is text: no scrub at all
+    clean = renderer.render(state)
     dirty = clean.replace("train.py", f"train.py {BOT}", 1).replace("mnist", APP, 1)
     scrubbers = {"shapes": Scrubber(), "+ tokens": Scrubber(secrets=(BOT, APP)), "+ patterns": run_scrub}
-    assert scrubbed.render(state) == clean and run_scrub(dirty).count("[hidden]") == 2
+    assert Renderer(context=CONTEXT, scrub=run_scrub).render(state) == clean
+    assert run_scrub(dirty).count("[hidden]") == 2
+    # One renderer, its scrub swapped call by call (in turns, first one then another), so that
+    # every case renders the same kind of state: one row more than the last render.
+    renders = {"render": str, "render + scrub, tokens": scrubbers["+ tokens"], "render + scrub, + patterns": run_scrub}
+    times: dict[str, list[float]] = {name: [] for name in renders}
 
-    def steady(renderer):
-        def call():
-            log.append(observation(len(log), rng))
-            return renderer.render(state)
-        return call
+    def render_round() -> None:
+        spent = dict.fromkeys(renders, 0.0)
+        order = list(renders.items())
+        for i in range(args.repeat):
+            for name, scrub in order[i % 3:] + order[:i % 3]:
+                log.append(observation(len(log), rng))
+                renderer.scrub = scrub
+                start = time.process_time()
+                renderer.render(state)
+                spent[name] += time.process_time() - start
+        for name in renders:
+            times[name].append(spent[name] / args.repeat)
 
-    cases = {"render": steady(plain), "render + scrub, tokens": steady(tokens),
-             "render + scrub, + patterns": steady(scrubbed)}
+    cases = {}
     for name, scrub in scrubbers.items():
         cases[f"scrub {name}, clean"] = lambda scrub=scrub: scrub(clean)
         cases[f"scrub {name}, 2 tokens"] = lambda scrub=scrub: scrub(dirty)
     cases["nested blocks + patterns"] = lambda blocks=blocks_of(dirty): run_scrub.nested(blocks)
-    times: dict[str, list[float]] = {name: [] for name in cases}
+    times.update({name: [] for name in cases})
     for _ in range(args.rounds):
+        render_round()
         for name, call in cases.items():  # interleaved: each round measures every case
             times[name].append(per_call(call, args.repeat))
     render = statistics.median(times["render"])
