@@ -390,13 +390,14 @@ def test_the_slack_panel_follows_the_delivery_after_the_run_returned(wire, shell
     with capture_output():
         run.start(log=log, entries=ENTRIES)
         assert run.mirror.wait_posted(10)
-        slow = server.inject("chat.update", delay=0.5, times=None)
+        # Slow enough to outlast the end of finish(), which waits for the widget's final chart.
+        slow = server.inject("chat.update", delay=5, times=None)
         assert run.finish(Ending(COMPLETED)) is False  # returned at once: the final edit is on its way
         assert run.mirror.state.delivering
         assert parse(view.widget.sync.value).find("slacknb-sync-text").text() != "synced"
         slow.cancel()
         # The worker's new states reach the widget (the run subscribed it), no push needed.
-        wait_until(lambda: parse(view.widget.sync.value).find("slacknb-sync-text").text() == "synced", 10)
+        wait_until(lambda: parse(view.widget.sync.value).find("slacknb-sync-text").text() == "synced", 20)
     assert shown_preview(view.widget) == server.messages()[0].text == run.mirror.state.sent_text
 
 
