@@ -17,7 +17,8 @@ def build_parser() -> argparse.ArgumentParser:
     """The ``slacknb`` parser with its three commands."""
     parser = argparse.ArgumentParser(
         prog="slacknb",
-        description="Live Chainer training reports in Jupyter, mirrored to one edited Slack message.",
+        description="Live Chainer and PyTorch (pytorch-pfn-extras) training reports in Jupyter, "
+                    "mirrored to one edited Slack message.",
     )
     parser.add_argument("--version", action="version", version=f"slacknb {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
