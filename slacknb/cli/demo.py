@@ -17,6 +17,7 @@ from pathlib import Path
 from traitlets.config import Config
 
 from slacknb.slack.config import resolve_config
+from slacknb.testing.show import describe_file
 from slacknb.views.mrkdwn import mrkdwn_text
 
 __all__ = ["run_demo"]
@@ -75,7 +76,10 @@ def _show_local_messages(server) -> None:
         print(_indent(mrkdwn_text(message.text, names)))
         for reply in message.replies:
             print("\n  Thread reply:\n")
-            print(_indent(mrkdwn_text(reply.text, names)))
+            if reply.text:
+                print(_indent(mrkdwn_text(reply.text, names)))
+            for file in reply.files:
+                print(_indent(f"[file] {describe_file(file)}"))
 
 
 def _indent(text: str) -> str:

@@ -29,6 +29,9 @@ def test_demo_runs_offline_and_prints_the_message_and_its_thread(tmp_path):
     final = output.split("The Slack message, as Slack shows it")[1]
     assert final.split("\n", 2)[2].lstrip().startswith("Completed - ")
     assert "Thread reply:" in final and "@alice" in final and "Completed" in final.split("Thread reply:")[1]
+    # The chart's reply has no text: the file is named instead of an empty reply.
+    replies = [part.strip() for part in final.split("Thread reply:")[1:]]
+    assert all(replies) and any(r.startswith("[file] quickstart-completed.png (image/png, ") for r in replies)
     assert "<!date" not in output and "(updated " in final  # dates read as times
     assert (tmp_path / "out.ipynb").exists()
 
