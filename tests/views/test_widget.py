@@ -112,6 +112,21 @@ def test_widget_shows_status_bar_table_sync_and_preview(wire):
     assert widget.frame is frame
 
 
+def test_the_widget_preview_shows_mentions_as_names_once_the_sync_state_knows_them(wire):
+    import dataclasses
+
+    named = dataclasses.make_dataclass("NamedState", [("names", dict, dataclasses.field(default_factory=dict))],
+                                       bases=(MirrorState,), frozen=True)
+    widget = ReportWidget(context=CONTEXT)
+    state = training(mentions="<@U0ALICE>")
+    widget.update(frame_of(state, named("synced", permalink=LINK)))
+    mentions = lambda: [m.text() for m in parse(widget.preview.value).find_all("slacknb-mention")]  # noqa: E731
+    assert mentions() == ["@U0ALICE"]
+    # The look-up's names arrive with a later sync state: the same text now reads as Slack shows it.
+    assert widget.update(frame_of(state, named("synced", permalink=LINK, names={"U0ALICE": "alice"}))) is True
+    assert mentions() == ["@alice"] and "<@U0ALICE>" in shown_preview(widget)
+
+
 @pytest.mark.parametrize("status, progress, value, style, display", [
     (STARTED, None, 0.0, "", "none"),
     (TRAINING, None, 0.0, "", "none"),       # unknown length: no bar rather than a stuck one
