@@ -1,4 +1,4 @@
-"""The ``slacknb`` command line: ``demo``, ``server``, ``doctor``."""
+"""The ``slacknb`` command line: ``demo``, ``server``, ``doctor``, ``manifest``."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ __all__ = ["build_parser", "main"]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The ``slacknb`` parser with its three commands."""
+    """The ``slacknb`` parser with its commands."""
     parser = argparse.ArgumentParser(
         prog="slacknb",
         description="Live Chainer and PyTorch (pytorch-pfn-extras) training reports in Jupyter, "
@@ -42,6 +42,17 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.add_argument("--channel", help="channel ID or #name (default: $SLACK_CHANNEL_ID)")
     doctor.add_argument("--base-url", help="Slack API URL (default: $SLACKNB_API_URL or Slack's)")
 
+    manifest = commands.add_parser(
+        "manifest", help="print the Slack app manifest slacknb needs (paste it at Create New App > From a manifest)",
+        description="Print a Slack app manifest (JSON) with every bot scope slacknb's features use, and Socket "
+                    "Mode and interactivity on for the Stop button. Paste it at https://api.slack.com/apps > "
+                    "Create New App > From an app manifest.")
+    manifest.add_argument("--name", default="slacknb", help="the app's name in Slack (default: %(default)s)")
+    manifest.add_argument("--no-stop-button", action="store_true",
+                          help="leave out the Stop button (no Socket Mode, no interactivity)")
+    manifest.add_argument("--no-charts", action="store_true",
+                          help="leave out the end-of-run chart (no files:write scope)")
+
     return parser
 
 
@@ -53,6 +64,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_demo(notebook=args.notebook, output=args.output, timeout=args.timeout)
     if args.command == "server":
         return server_command.serve(args)
+    if args.command == "manifest":
+        from slacknb.cli.manifest import run_manifest
+
+        return run_manifest(name=args.name, stop_button=not args.no_stop_button, charts=not args.no_charts)
     if args.command == "doctor":
         from slacknb.cli.doctor import run_doctor
 
