@@ -117,3 +117,16 @@ def test_the_ppe_snippet_reports_a_manager_that_had_no_log_report(slack_env, tmp
     table = final_text(slack_env).split("```")[1].strip().splitlines()
     assert table[0].split() == ["epoch", "train/loss", "val/loss", "elapsed_time"]  # as the snippet asks
     assert [row.split()[0] for row in table[1:]] == ["1", "2"]
+
+
+def test_links_to_slack_go_to_its_current_addresses():
+    # Slack's developer documentation moved to docs.slack.dev (2025); the app management pages
+    # (https://api.slack.com/apps) stayed where they were.
+    texts = {path: path.read_text(errors="ignore") for folder in ("slacknb", "docs", "notebooks", "scripts", "tests")
+             for path in (ROOT / folder).rglob("*") if path.is_file() and path.suffix in (".py", ".md", ".ipynb", "")}
+    texts[ROOT / "README.md"] = README
+    old = {str(path.relative_to(ROOT)): link for path, text in texts.items()
+           for link in re.findall(r"https?://api\.slack\.com/[^\s)>\"'`]*", text)
+           if link.rstrip(".,;:") != "https://api.slack.com/apps"}
+    assert not old, old
+    assert "https://docs.slack.dev/" in README
