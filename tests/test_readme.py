@@ -122,7 +122,7 @@ def test_the_ppe_snippet_reports_a_manager_that_had_no_log_report(slack_env, tmp
 def test_links_to_slack_go_to_its_current_addresses():
     # Slack's developer documentation moved to docs.slack.dev (2025); the app management pages
     # (https://api.slack.com/apps) stayed where they were.
-    texts = {path: path.read_text(errors="ignore") for folder in ("slacknb", "docs", "notebooks", "scripts", "tests")
+    texts = {path: path.read_text(errors="ignore") for folder in ("slacknb", "docs", "scripts", "tests")
              for path in (ROOT / folder).rglob("*") if path.is_file() and path.suffix in (".py", ".md", ".ipynb", "")}
     texts[ROOT / "README.md"] = README
     old = {str(path.relative_to(ROOT)): link for path, text in texts.items()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from typing import Sequence
 
@@ -24,13 +23,15 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     demo = commands.add_parser(
-        "demo", help="run notebooks/quickstart.ipynb headless and show the Slack message",
-        description="Execute the quickstart notebook in a real Jupyter kernel. With SLACK_BOT_TOKEN and "
+        "demo", help="run an example notebook headless and show the Slack message",
+        description="Execute an example notebook in a real Jupyter kernel: Chainer's quickstart, or the "
+                    "PyTorch (ppe) one when Chainer is not installed. With SLACK_BOT_TOKEN and "
                     "SLACK_CHANNEL_ID set it posts to Slack; otherwise to the built-in local "
                     "Slack-compatible server.")
-    demo.add_argument("--notebook", help="the notebook to run (default: notebooks/quickstart.ipynb)")
-    demo.add_argument("--output", default=os.path.join("demo-output", "quickstart.ipynb"),
-                      help="where the executed notebook is written (default: %(default)s)")
+    demo.add_argument("--notebook", help="the notebook to run (default: the example for the installed "
+                                         "framework, quickstart.ipynb or pytorch.ipynb)")
+    demo.add_argument("--output", help="where the executed notebook is written "
+                                       "(default: demo-output/<the notebook's name>)")
     demo.add_argument("--timeout", type=float, default=600, help="seconds a cell may run (default: %(default)s)")
 
     server = commands.add_parser("server", help="run the local Slack-compatible server until Ctrl-C",

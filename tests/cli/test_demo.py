@@ -1,5 +1,5 @@
 """``slacknb demo`` as a new user runs it: offline, quiet, showing the message and its thread;
-and ``slacknb demo --notebook notebooks/pytorch.ipynb``."""
+and ``slacknb demo --notebook slacknb/examples/pytorch.ipynb``; which example runs by default."""
 
 from __future__ import annotations
 
@@ -45,11 +45,33 @@ def test_demo_runs_the_pytorch_notebook_against_the_local_server(tmp_path):
     env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
     env["IPYTHONDIR"] = str(tmp_path / "ipython")
     out = tmp_path / "pytorch.executed.ipynb"
-    done = subprocess.run([sys.executable, "-m", "slacknb", "demo", "--notebook", "notebooks/pytorch.ipynb",
+    done = subprocess.run([sys.executable, "-m", "slacknb", "demo", "--notebook", "slacknb/examples/pytorch.ipynb",
                            "--output", str(out)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "local Slack-compatible server" in done.stdout
     final = done.stdout.split("The Slack message, as Slack shows it")[1]
     assert [line.strip() for line in final.splitlines() if line.strip()][1].startswith("Completed - ")
     assert "epoch  train/loss  train/accuracy  val/accuracy  elapsed_time" in final  # the aligned table
-    assert out.exists() and not list((ROOT / "notebooks").glob("kernel-ipc-*"))
+    assert out.exists() and not list((ROOT / "slacknb" / "examples").glob("kernel-ipc-*"))
+
+
+@pytest.mark.parametrize("installed, example", [
+    ({"chainer", "pytorch_pfn_extras"}, "quickstart.ipynb"),
+    ({"chainer"}, "quickstart.ipynb"),
+    ({"pytorch_pfn_extras"}, "pytorch.ipynb"),
+    (set(), None),
+])
+def test_the_demo_runs_the_example_of_the_installed_framework(installed, example):
+    from slacknb.cli.demo import demo_notebook
+
+    found = demo_notebook(find_spec=lambda name: object() if name in installed else None)
+    assert (found.name if found else None) == example
+    assert found is None or found.exists()  # shipped in the package
+
+
+def test_without_a_framework_the_demo_says_what_to_install(monkeypatch, capsys):
+    from slacknb.cli import demo
+
+    monkeypatch.setattr(demo, "demo_notebook", lambda: None)
+    assert demo.run_demo() == 1
+    assert 'pip install "slacknb[ppe]"' in capsys.readouterr().out
