@@ -30,8 +30,8 @@ __all__ = ["DEMO_NOTEBOOKS", "EXAMPLES", "demo_notebook", "run_demo"]
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 #: The notebook the demo runs for each training framework, in the order they are looked for.
 DEMO_NOTEBOOKS = (("chainer", "quickstart.ipynb"), ("pytorch_pfn_extras", "pytorch.ipynb"))
-NO_FRAMEWORK = ('slacknb demo trains a model, with Chainer or PyTorch: pip install "slacknb[ppe]" '
-                "(README: 'Install into your own environment' has both, and the CPU-only torch)")
+NO_FRAMEWORK = ('slacknb demo trains a model, with Chainer or PyTorch: pip install ".[ppe]" in a clone of '
+                "slacknb (README: 'Install into your own environment' has both, and the CPU-only torch)")
 
 
 def demo_notebook(*, find_spec: Callable = importlib.util.find_spec) -> Path | None:

@@ -74,4 +74,4 @@ def test_without_a_framework_the_demo_says_what_to_install(monkeypatch, capsys):
 
     monkeypatch.setattr(demo, "demo_notebook", lambda: None)
     assert demo.run_demo() == 1
-    assert 'pip install "slacknb[ppe]"' in capsys.readouterr().out
+    assert 'pip install ".[ppe]"' in capsys.readouterr().out

@@ -24,7 +24,9 @@ def require_installs() -> None:
 def clean_env(**extra: str) -> dict[str, str]:
     """This environment without what would leak slacknb's own .venv into another one."""
     env = {**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1", **extra}
-    for name in ("VIRTUAL_ENV", "SETUPTOOLS_USE_DISTUTILS", "PYTHONPATH", "PIP_CONSTRAINT"):
+    for name in ("VIRTUAL_ENV", "SETUPTOOLS_USE_DISTUTILS", "PYTHONPATH", "PIP_CONSTRAINT",
+                 # A demo in the new environment posts to its own local server, never to a real Slack.
+                 "SLACK_BOT_TOKEN", "SLACK_ACCESS_TOKEN", "SLACK_CHANNEL_ID", "SLACKNB_API_URL", "SLACK_APP_TOKEN"):
         env.pop(name, None)
     return env
 
