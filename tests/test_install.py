@@ -160,7 +160,8 @@ def run_in(env_dir: Path, env: dict, source: Path, block: str, check: str) -> st
     """Run the README's ``block`` in the clone ``source`` with ``env_dir`` first on PATH (as if
     activated), then ``check`` with the environment's python."""
     env = {**env, "PATH": str(env_dir / "bin") + os.pathsep + env["PATH"], "VIRTUAL_ENV": str(env_dir)}
-    script = block + f"python - <<'CHECK'\n{textwrap.dedent(check)}\nCHECK\n"
+    # The check runs outside the clone, so that it imports the installed slacknb, not the clone's.
+    script = block + f"cd {str(env_dir)!r}\npython - <<'CHECK'\n{textwrap.dedent(check)}\nCHECK\n"
     done = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=source, env=env,
                           capture_output=True, text=True, timeout=1500)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-5000:]
