@@ -54,11 +54,12 @@ def build_manifest(*, name: str = DEFAULT_NAME, stop_button: bool = True, charts
     }
 
 
-def _next_steps(stop_button: bool) -> str:
+def _next_steps(manifest: dict, stop_button: bool) -> str:
+    bot = manifest["features"]["bot_user"]["display_name"]
     steps = [
         "Paste this at https://api.slack.com/apps > Create New App > From an app manifest (JSON), then:",
         "  Install to Workspace, and export the Bot User OAuth Token as SLACK_BOT_TOKEN=xoxb-...",
-        "  invite the bot to your channel (/invite @bot) and export its ID as SLACK_CHANNEL_ID=C...",
+        f"  invite the bot to your channel (/invite @{bot}) and export its ID as SLACK_CHANNEL_ID=C...",
     ]
     if stop_button:
         [app_scope] = [row.name for row in SCOPES if row.token == APP_TOKEN]
@@ -79,5 +80,5 @@ def run_manifest(*, name: str = DEFAULT_NAME, stop_button: bool = True, charts: 
         print(f"slacknb manifest: {error}", file=err)
         return 2
     print(json.dumps(manifest, indent=2), file=out)
-    print(_next_steps(stop_button), file=err)
+    print(_next_steps(manifest, stop_button), file=err)
     return 0

@@ -85,7 +85,7 @@ def test_options_leave_features_out():
     assert "chat:write" in manifest["oauth_config"]["scopes"]["bot"]
     assert manifest["settings"]["socket_mode_enabled"] is False
     assert manifest["settings"]["interactivity"] == {"is_enabled": False}
-    assert "SLACK_APP_TOKEN" not in done.stderr
+    assert "SLACK_APP_TOKEN" not in done.stderr and "/invite @training-reports" in done.stderr
 
 
 @pytest.mark.parametrize("name, problem", [("x" * 36, "at most 35"), ("  ", "needs a name")])
