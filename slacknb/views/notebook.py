@@ -13,6 +13,8 @@ same run, that widget's view.
 
 from __future__ import annotations
 
+import atexit
+import threading
 import time
 from typing import Callable
 
@@ -32,6 +34,22 @@ _WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 # How long the end of a run waits for its last chart (drawn on the drawing
 # thread, ~0.1 s) so that the text/html a saved notebook keeps shows it.
 FINAL_CHART_WAIT = 10.0
+
+# Set when the interpreter begins to exit. A kernel that shuts down while Slack still gets
+# the end of a run (the process waits for it at exit) must not update its displays then:
+# no front end is left to see them, and its output channel is closing (large messages
+# fail in pyzmq with "gc socket requested during shutdown").
+_exiting = threading.Event()
+_exit_hooked = False
+
+
+def _watch_exit() -> None:
+    """Register the exit hook once, at the end of the first run: after the Slack mirror's
+    own exit wait was registered, so that it runs before it (last registered, first run)."""
+    global _exit_hooked
+    if not _exit_hooked:
+        _exit_hooked = True
+        atexit.register(_exiting.set)
 
 
 def report_bundle(frame, *, context: RunContext | None = None, max_rows: int = report_html.MAX_ROWS,
@@ -172,7 +190,11 @@ class NotebookView:
 
     @guarded("the notebook view stopped; training and the Slack mirror go on", stand_down=True)
     def finish(self, frame) -> None:
-        """Show the final frame, always, and make it what a saved notebook shows."""
+        """Show the final frame, always (unless the interpreter is exiting), and make it
+        what a saved notebook shows."""
+        if _exiting.is_set():
+            return
+        _watch_exit()
         if not self._shown:
             self.show()
         if self.widget is not None:
