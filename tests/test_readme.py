@@ -130,3 +130,12 @@ def test_links_to_slack_go_to_its_current_addresses():
            if link.rstrip(".,;:") != "https://api.slack.com/apps"}
     assert not old, old
     assert "https://docs.slack.dev/" in README
+
+
+def test_the_click_through_list_names_every_scope_of_the_manifest():
+    from slacknb.slack.scopes import BOT_TOKEN, SCOPES
+
+    section = README[README.index("## Connect your Slack workspace"):README.index("### A Stop button")]
+    missing = [row.name for row in SCOPES if f"`{row.name}`" not in section]
+    assert not missing, f"the README's scopes by hand lack {missing} (slacknb/slack/scopes.py has them)"
+    assert any(row.token == BOT_TOKEN for row in SCOPES)
