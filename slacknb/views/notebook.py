@@ -34,7 +34,6 @@ _WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 # thread, ~0.1 s) so that the text/html a saved notebook keeps shows it.
 FINAL_CHART_WAIT = 10.0
 
-
 def report_bundle(frame, *, context: RunContext | None = None, max_rows: int = report_html.MAX_ROWS,
                   chart: bytes | None = None) -> dict:
     """text/plain and text/html of ``frame``: the report every front end can show.
