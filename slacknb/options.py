@@ -25,8 +25,8 @@ from slacknb.slack.config import resolve_config
 from slacknb.slack.mentions import parse_mentions
 
 __all__ = [
-    "ALERT_CHOICES", "OPTIONS", "Option", "ReportOptions", "check", "check_alert", "keywords", "parameters_doc",
-    "readme_table", "slack_configured",
+    "ALERT_CHOICES", "BOARD_OPTIONS", "OPTIONS", "Option", "ReportOptions", "check", "check_alert", "check_board",
+    "keywords", "parameters_doc", "readme_table", "slack_configured",
 ]
 
 ALERT_CHOICES = ("failed", "completed", "all", "none")
@@ -119,6 +119,15 @@ def _as_is(value):
     return value
 
 
+def _trial(value):
+    # Duck-typed: options never import Optuna. A FrozenTrial (a callback's) has no study.
+    if value is not None and not (isinstance(getattr(value, "number", None), int) and hasattr(value, "study")
+                                  and callable(getattr(value, "set_user_attr", None))):
+        raise TypeError("trial must be the optuna.Trial your objective receives (objective(trial) -> "
+                        f"SlackReport(..., trial=trial)), not {type(value).__name__}")
+    return value
+
+
 # -- the declarations ---------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -200,6 +209,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("comm", None, _as_is, "A ChainerMN communicator: only rank 0 reports (extension only; slacknb.ppe uses "
            "torch.distributed's default group when one is initialised)",
            shown_default="none: the launcher's rank variables decide"),
+    Option("trial", None, _trial, "An Optuna trial (in the objective): the report is a reply in the thread of the "
+           "study's board (slacknb.optuna.SlackBoard), and its row on the board follows it (extension only)",
+           shown_default="none: a message of its own"),
 )
 
 BY_NAME = {option.name: option for option in OPTIONS}
@@ -229,6 +241,20 @@ def check(**values) -> ReportOptions:
     if options.stop_button:
         allowed_people(options.stop_allowed, options.finish_mentions)  # somebody may press it
     return options
+
+
+# The options that apply to a study's board (slacknb.optuna.SlackBoard).
+BOARD_OPTIONS = ("access_token", "channel_id", "finish_mentions", "max_bytes", "min_interval", "base_url", "label",
+                 "alert_prefix", "local", "delivery_timeout")
+
+
+def check_board(**values) -> ReportOptions:
+    """A checked :class:`ReportOptions` for a study's board: only :data:`BOARD_OPTIONS` may be given."""
+    unknown = set(values) - set(BOARD_OPTIONS)
+    if unknown:
+        raise TypeError(f"SlackBoard has no option {', '.join(sorted(unknown))}; "
+                        f"a board takes: {', '.join(BOARD_OPTIONS)}")
+    return check(**values)
 
 
 def keywords(options: ReportOptions, **overrides) -> dict:

@@ -18,7 +18,7 @@ from typing import Callable, Iterable, Mapping, Sequence
 from slacknb.core.slack_text import escape, guard_backticks
 
 __all__ = ["AlignedFormat", "AlignedRows", "Layout", "RowFormat", "cells", "column_widths", "format_header", "format_row",
-           "empty_layout", "format_value", "layout_widths", "merge_layout", "own_layout", "pick_entries"]
+           "empty_layout", "format_value", "layout_widths", "merge_layout", "number_text", "own_layout", "pick_entries"]
 
 # entries=None: columns in this order of groups, then alphabetically inside one.
 _GROUP_ORDER = ("epoch", "iteration", "main/", "validation/")
@@ -124,6 +124,12 @@ def _number_text(value) -> str | None:
         except (TypeError, ValueError):
             return None
     return None
+
+
+def number_text(value) -> str | None:
+    """A number as the Slack table shows it (integers whole, reals in six significant
+    digits, fixed notation from 1e-8 to 1e16); None if ``value`` is not a number."""
+    return _number_text(value)
 
 
 def cells(entries: Sequence[str], observation: Mapping) -> tuple[tuple[str, ...], bool, int]:

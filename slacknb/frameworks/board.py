@@ -1,0 +1,297 @@
+"""One study board in this process: the thread that keeps the board's Slack message and view live.
+
+A :class:`BoardLoop` runs while ``optimize`` runs in this process (and after, until the
+board shows this process's last trials). Every ``tick`` it reads the study from the
+storage (:func:`~slacknb.frameworks.study_read.read_study`) and then:
+
+- if this process holds the board's lease (:mod:`slacknb.frameworks.lease`), it renders the
+  whole board and hands the text to its mirror, which edits the message at most every
+  ``min_interval`` (the first holder posts the message and records it in the study);
+  it renews the lease with the newest version Slack is known to show;
+- if not, and nobody holds a live lease, it bids for it;
+- in a notebook it refreshes the board's view.
+
+When ``optimize`` ends here (:meth:`BoardLoop.end`) the study's version at that moment is
+this process's *debt*: the loop runs on until a lease record says the board shows that
+version or a newer one. A holder leaving renders once more, waits for that final edit to
+be in Slack, and only then releases the lease with the version it showed; if the version
+was not reached by then, a process with a debt takes the lease and renders again. So a
+stale render cannot be the last word: after the study's last trial ends, the last process
+to end makes sure the board shows it (within ``delivery_timeout`` of its end).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import warnings
+from typing import Callable
+
+from slacknb.core.board import BoardRenderer, BoardState, board_columns, board_rows
+from slacknb.core.state import COMPLETED, FAILED, TRAINING, ReportState
+from slacknb.frameworks.lease import BOARD_KEY, Lease
+from slacknb.frameworks.study_read import read_study
+from slacknb.run import Frame
+from slacknb.slack.clock import Clock
+from slacknb.slack.operations import MirrorState
+
+__all__ = ["BoardLoop", "TICK"]
+
+# How often the loop looks at the storage: well under the board's edit interval, so an
+# edit never waits long for a change; a read of a journal or an RDB costs milliseconds.
+TICK = 0.5
+# Renders whose text may still turn out to be what Slack shows (mirrors keep only the newest).
+_RENDERS_KEPT = 16
+
+
+class BoardLoop:
+    """The board's thread for one study in this process.
+
+    ``make_mirror(adopt)`` makes the mirror that posts the board (``adopt`` None) or edits
+    the recorded one (``adopt=(channel, ts)``); ``lease`` is None when the board is local
+    only (no Slack). ``clock`` gives wall-clock seconds and waits.
+    """
+
+    def __init__(self, study, *, renderer: BoardRenderer, make_mirror: Callable, lease: Lease | None,
+                 views: list, delivery_timeout: float = 120.0, clock: Clock | None = None, tick: float = TICK):
+        self.study = study
+        self.renderer = renderer
+        self._make_mirror = make_mirror
+        self.lease = lease
+        self.views = views
+        self.delivery_timeout = delivery_timeout
+        self._clock = clock if clock is not None else Clock(time.time)
+        self.tick = tick
+        self._cond = threading.Condition()
+        self._active = 0
+        self._started_at: float | None = None
+        self._debt: int | None = None
+        self._board: tuple | None = None
+        self._mirror = None
+        self._replier = None
+        self._renders: dict[str, int] = {}
+        self._shown = -1
+        self._thread: threading.Thread | None = None
+        self._closed = False
+        self._warned = False
+        self.last: Frame | None = None
+
+    # -- from SlackBoard (any thread) -----------------------------------------------------
+
+    def begin(self) -> None:
+        """An ``optimize`` starts in this process."""
+        with self._cond:
+            self._active += 1
+            if self._started_at is None:
+                self._started_at = self._clock.now()
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="slacknb-board", daemon=True)
+                self._thread.start()
+            self._cond.notify_all()
+
+    def end(self) -> tuple[BoardState, int]:
+        """An ``optimize`` ended here: the study now (for the end reply), and the debt it leaves."""
+        state, version = read_study(self.study, now=self._clock.now())
+        with self._cond:
+            self._active = max(0, self._active - 1)
+            if self.lease is not None:
+                self._debt = version if self._debt is None else max(self._debt, version)
+            self._cond.notify_all()
+        return state, version
+
+    def poke(self) -> None:
+        """Something changed (a trial ended here): look at the storage now."""
+        with self._cond:
+            self._cond.notify_all()
+
+    def board(self, timeout: float) -> tuple | None:
+        """The board's ``(channel, ts)``, waiting up to ``timeout`` s for it to be posted; None if not."""
+        deadline = self._clock.now() + timeout
+        with self._cond:
+            while self._board is None and not self._closed and self.lease is not None:
+                left = deadline - self._clock.now()
+                if left <= 0:
+                    break
+                self._clock.wait(self._cond, lambda: self._board is not None or self._closed, left)
+            return self._board
+
+    def reply(self, key: str, text: Callable[[str], str]) -> None:
+        """A reply in the board's thread from this process (the end of its optimize): ``text(mentions)``
+        with the mentions as the sending mirror resolved them."""
+        board = self.board(0)
+        if self.lease is None or board is None:
+            return
+        try:
+            with self._cond:
+                mirror = self._mirror
+                if mirror is None:
+                    if self._replier is None:
+                        self._replier = self._make_mirror(board)
+                    mirror = self._replier
+            mirror.reply(key, text(mirror.mention_markup))
+        except Exception as exc:  # noqa: BLE001 - never into the user's optimize
+            self._warn(exc)
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` s until this process owes the board nothing; True when so."""
+        deadline = self._clock.now() + timeout
+        with self._cond:
+            return self._clock.wait(self._cond, self._idle, max(0.0, deadline - self._clock.now()))
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+        if self.lease is not None:
+            self.lease.close()
+
+    # -- the thread -------------------------------------------------------------------------
+
+    def _idle(self) -> bool:
+        return self._closed or (self._active == 0 and self._debt is None and self._mirror is None)
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                self._clock.wait(self._cond, lambda: self._closed or not self._idle(), None)
+                if self._closed:
+                    return
+            try:
+                self._step()
+            except Exception as exc:  # noqa: BLE001 - a storage or Slack hiccup: try again next tick
+                self._warn(exc)
+            with self._cond:
+                self._cond.notify_all()  # wait_idle and board() look again
+                if not self._idle():
+                    self._clock.wait(self._cond, lambda: self._closed, self.tick)
+
+    def _step(self) -> None:
+        if self.lease is None:
+            with self._cond:
+                self._debt = None
+        else:
+            if self._board is None:
+                self._look_for_board()
+            if self._mirror is None:
+                self._bid()
+            if self._mirror is not None:
+                self._hold(*read_study(self.study, now=self._clock.now()))
+        if self.views:
+            self._show(read_study(self.study, now=self._clock.now())[0], self._mirror)
+
+    def _bid(self) -> None:
+        record = self.lease.record()
+        with self._cond:
+            if self._debt is not None and record is not None and record.shown >= self._debt:
+                self._debt = None
+            wants = self._active > 0 or self._debt is not None
+        if wants and (record is None or not record.live(self._clock.now())) and self.lease.acquire(self._shown):
+            self._look_for_board()  # recorded by the holder before it released
+            mirror = self._make_mirror(self._board)
+            with self._cond:
+                self._mirror, self._renders = mirror, {}
+
+    def _hold(self, state: BoardState, version: int) -> None:
+        """This process holds the lease: render, hand over to the mirror, renew; leave when done here."""
+        mirror = self._mirror
+        self._learn_shown(mirror)
+        if not self.lease.keep(self._shown):
+            mirror.close()  # not ours any more: nothing queued may be sent
+            with self._cond:
+                self._mirror = None
+            return
+        text = self.renderer.render(state, max_bytes=_budget(mirror, self.renderer.max_bytes))
+        with self._cond:
+            leaving = self._active == 0
+        if not leaving:
+            mirror.update(text)
+            self._remember(text, version)
+            self._record_board(mirror)
+            return
+        # optimize ended here: one final edit, in Slack before the lease goes.
+        mirror.finish(text, outcome=COMPLETED, elapsed="", alert=False, mention=False)
+        self._remember(text, version)
+        deadline = self._clock.now() + self.delivery_timeout
+        while not mirror.wait_delivered(min(self.lease.renew, self.tick * 4)) and self._clock.now() < deadline:
+            if not self.lease.keep(self._shown):
+                break
+            self._record_board(mirror)
+        self._learn_shown(mirror)
+        self._record_board(mirror)
+        self.lease.release(self._shown)
+        with self._cond:
+            self._mirror = None
+            if self._debt is not None and self._shown >= self._debt:
+                self._debt = None
+
+    def _remember(self, text: str, version: int) -> None:
+        self._renders[text] = version
+        while len(self._renders) > _RENDERS_KEPT:
+            del self._renders[next(iter(self._renders))]
+
+    def _learn_shown(self, mirror) -> None:
+        sent = mirror.state.sent_text
+        if sent is not None and sent in self._renders:
+            self._shown = max(self._shown, self._renders[sent])
+
+    def _record_board(self, mirror) -> None:
+        if self._board is not None:
+            return
+        sync = mirror.state
+        if sync.ts and sync.channel_id:
+            self.study.set_user_attr(BOARD_KEY, {"channel": sync.channel_id, "ts": sync.ts})
+            with self._cond:
+                self._board = (sync.channel_id, sync.ts)
+                self._cond.notify_all()
+
+    def _look_for_board(self) -> None:
+        raw = self.study.user_attrs.get(BOARD_KEY)
+        if isinstance(raw, dict) and raw.get("channel") and raw.get("ts"):
+            with self._cond:
+                self._board = (str(raw["channel"]), str(raw["ts"]))
+                self._cond.notify_all()
+
+    # -- the views --------------------------------------------------------------------------
+
+    def frame(self, state: BoardState, mirror=None, *, status=None) -> Frame:
+        """``state`` as a run's frame: the board's rows as the log, its text as the preview."""
+        columns = board_columns(state)
+        with self._cond:
+            running = self._active > 0
+            started = self._started_at
+        report = ReportState(status=status or (TRAINING if running else COMPLETED), log=board_rows(state),
+                             entries=columns, label=state.study, updated_at=state.updated_at,
+                             elapsed=0.0 if started is None else max(0.0, self._clock.now() - started))
+        text = self.renderer.render(state)
+        sync = mirror.state if mirror is not None else self._elsewhere()
+        return Frame(report, columns, text, sync)
+
+    def _elsewhere(self) -> MirrorState:
+        if self.lease is None:
+            return MirrorState("local", "the board stays here (no Slack token or channel)")
+        channel, ts = self._board or (None, None)
+        return MirrorState("synced", "another process of the study edits the board", channel_id=channel, ts=ts)
+
+    def _show(self, state: BoardState, mirror) -> None:
+        if not self.views:
+            return
+        frame = self.last = self.frame(state, mirror)
+        for view in self.views:
+            view.refresh(frame)
+
+    def finish_views(self, state: BoardState, *, failed: bool) -> None:
+        """The end of an ``optimize`` here: the views show the final board (the caller's thread)."""
+        frame = self.last = self.frame(state, self._mirror, status=FAILED if failed else COMPLETED)
+        for view in self.views:
+            view.finish(frame)
+
+    def _warn(self, exc: BaseException) -> None:
+        if not self._warned:
+            self._warned = True
+            warnings.warn(f"slacknb: the study board skipped a beat ({type(exc).__name__}: {exc}); "
+                          "it tries again", RuntimeWarning)
+
+
+def _budget(mirror, max_bytes: int) -> int:
+    budget = getattr(mirror.state, "budget", None)
+    return max_bytes if budget is None else max(256, min(max_bytes, budget))

@@ -1,0 +1,334 @@
+"""``slacknb.optuna.SlackBoard``: an Optuna study on ONE live Slack board, its trials' reports in its thread.
+
+::
+
+    study = optuna.create_study(study_name="lr-search", storage=storage, load_if_exists=True)
+    board = SlackBoard(study, finish_mentions="@alice")
+    study.optimize(objective, n_trials=50, callbacks=[board])   # objective: SlackReport(..., trial=trial)
+
+The parts:
+
+- The board is one message per study, rendered from the storage by whichever process
+  holds the board's lease (:mod:`slacknb.frameworks.lease`: the protocol, its rule and its
+  failure cases); its channel and ts are a study attribute, so every process that shares
+  the storage edits the same message (:mod:`slacknb.frameworks.board`: the loop).
+- A trial's ``SlackReport(..., trial=trial)`` (:class:`TrialLink`) is a reply in the board's
+  thread, edited in place; it waits up to :data:`BOARD_WAIT` seconds at construction for
+  the board to be posted (the first trials start with the study), else it is a message of
+  its own. Its newest log row goes into the trial's user attributes for the board. A
+  ``TrialPruned`` raised inside the training ends it as Pruned; a training that completes
+  is held open until Optuna says how the trial ended (this callback), so a trial pruned or
+  failed after its training reads so in its report too.
+- The end of ``optimize``: Optuna has no hook for it (it just returns), and a callback
+  cannot tell the last trial (``n_trials``, ``timeout``, ``study.stop()``, an exception). So
+  ``SlackBoard`` wraps ``optimize`` on the study object it is given (an attribute of that
+  object; the class is untouched): when the call returns or raises, one reply in the
+  board's thread mentions ``finish_mentions`` with the best trial so far, and this process
+  sees to it that the board shows its trials' final states. The wrapper also adds the board
+  to the callbacks when they lack it. Optimizing another object of the same study (from
+  ``load_study``) with the board as a callback also works; its end is then the process's exit.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextvars
+import functools
+import sys
+import threading
+import time
+import uuid
+import warnings
+import weakref
+
+from slacknb.core.board import BoardRenderer, end_reply
+from slacknb.core.context import RunContext, in_kernel
+from slacknb.core.outcome import error_line
+from slacknb.core.state import COMPLETED, FAILED, PRUNED
+from slacknb.frameworks.board import BoardLoop
+from slacknb.frameworks.common import framework_missing
+from slacknb.frameworks.lease import Lease
+from slacknb.frameworks.study_read import PROGRESS_KEY, progress_of
+from slacknb.options import check_board, slack_configured
+from slacknb.slack.mirror import SlackMirror
+
+try:
+    import optuna
+except ImportError as exc:
+    raise framework_missing("slacknb.optuna.SlackBoard", "optuna", "optuna", exc) from exc
+
+__all__ = ["BOARD_INTERVAL", "BOARD_WAIT", "SlackBoard", "TrialLink", "current_trial", "trial_link"]
+
+# Seconds between two edits of the board when min_interval is not given: one stream's
+# share that keeps the board live (an edit every 2 s at worst) and leaves chat.update room
+# for the trials' reports. Fixed, not paced by the number of runs: there is one board.
+BOARD_INTERVAL = 1.5
+# Seconds a trial's report waits at construction for the board's message to exist.
+BOARD_WAIT = 10.0
+
+# The board of each study optimized in this process, by study name (for the trials' reports).
+_boards: "weakref.WeakValueDictionary[str, SlackBoard]" = weakref.WeakValueDictionary()
+_trial: contextvars.ContextVar = contextvars.ContextVar("slacknb_trial", default=None)
+
+
+def current_trial():
+    """The trial whose objective runs on this thread under a board's ``optimize`` (else None)."""
+    return _trial.get()
+
+
+class SlackBoard:
+    """One live Slack board for an Optuna study, and an Optuna callback (``callbacks=[board]``).
+
+    ``access_token`` and ``channel_id`` as :class:`slacknb.SlackReport`'s (else the
+    environment); the other options that apply to a board are keywords, checked here
+    (:data:`slacknb.options.BOARD_OPTIONS`): ``finish_mentions``, ``max_bytes``,
+    ``min_interval`` (default :data:`BOARD_INTERVAL`), ``base_url``, ``label`` (default the
+    study's name), ``alert_prefix``, ``local``, ``delivery_timeout``. ``views``: the local
+    views (None: the notebook widget in a kernel, none elsewhere). Posts nothing until
+    ``optimize`` starts.
+    """
+
+    def __init__(self, study, access_token=None, channel_id=None, *, views=None, **options):
+        if not isinstance(study, optuna.Study):
+            raise TypeError("SlackBoard(study, ...): study must be an optuna.Study (optuna.create_study or "
+                            f"optuna.load_study), not {type(study).__name__}")
+        self.options = check_board(access_token=access_token, channel_id=channel_id, **options)
+        self.study = study
+        self.label = study.study_name if self.options.label is None else self.options.label
+        lease = None
+        if slack_configured(self.options):
+            lease = Lease(lambda: study.user_attrs, study.set_user_attr, me=uuid.uuid4().hex)
+        if views is None:
+            views = _notebook_views()
+        self._loop = BoardLoop(study, renderer=BoardRenderer(max_bytes=self.options.max_bytes),
+                               make_mirror=self._make_mirror, lease=lease, views=views,
+                               delivery_timeout=self.options.delivery_timeout)
+        self._lock = threading.Lock()
+        self._held: dict[int, object] = {}  # trial number -> its report, held until the trial's state is known
+        self._runs = 0  # optimize calls running here
+        self._trials = 0  # trials run here in the current optimize calls
+        self._begun_by_callback = False
+        _boards[study.study_name] = self
+        _wrap_optimize(study, self)
+        atexit.register(self._at_exit)
+
+    # -- what users and tests read --------------------------------------------------------
+    @property
+    def thread(self) -> tuple | None:
+        """The board message's ``(channel, ts)`` once it is known here, else None."""
+        return self._loop.board(0)
+
+    @property
+    def text(self) -> str:
+        """The board as Slack gets it, rendered from the storage now."""
+        from slacknb.frameworks.study_read import read_study
+
+        return self._loop.renderer.render(read_study(self.study, now=time.time())[0])
+
+    def wait_idle(self, timeout: float = 120.0) -> bool:
+        """Wait until the board shows every trial this process ran (after ``optimize``); True when it does."""
+        return self._loop.wait_idle(timeout)
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        from slacknb.frameworks.study_read import read_study
+        from slacknb.views.notebook import mimebundle
+
+        return mimebundle(self._loop.frame(read_study(self.study, now=time.time())[0]))
+
+    def __repr__(self) -> str:
+        return f"<SlackBoard study={self.study.study_name!r} thread={self.thread}>"
+
+    # -- Optuna's callback ----------------------------------------------------------------
+    def __call__(self, study, trial) -> None:
+        """After each trial that ran here: its held report ends with the trial's state; the board looks now."""
+        with self._lock:
+            report = self._held.pop(trial.number, None)
+            begin = self._runs == 0 and not self._begun_by_callback
+            if begin:
+                self._begun_by_callback = True  # optimize of another object of this study: ends at exit
+        if begin:
+            self._loop.begin()
+        if report is not None:
+            report.end_held({"PRUNED": PRUNED, "FAIL": FAILED}.get(trial.state.name, COMPLETED))
+        self._loop.poke()
+
+    # -- the optimize wrapper's two ends -------------------------------------------------------
+    def _begin(self) -> None:
+        with self._lock:
+            self._runs += 1
+        self._loop.begin()
+
+    def _count_trial(self) -> None:
+        with self._lock:
+            self._trials += 1
+
+    def _end(self, error: BaseException | None) -> None:
+        with self._lock:
+            self._runs = max(0, self._runs - 1)
+            last = self._runs == 0
+            trials, held = self._trials, []
+            if last:
+                self._trials, held, self._held = 0, list(self._held.values()), {}
+        for report in held:  # their trials ended without this callback (it was not called)
+            report.end_held(COMPLETED)
+        try:
+            state, _ = self._loop.end()
+            if self._loop.views:
+                self._loop.finish_views(state, failed=error is not None)
+            line = error_line(error) if error is not None and not isinstance(error, KeyboardInterrupt) else ""
+            if isinstance(error, KeyboardInterrupt):
+                line = "interrupted"
+            host = RunContext.detect().hostname
+            self._loop.reply(f"optimize-{uuid.uuid4().hex}", lambda mentions: end_reply(
+                state, host=host, trials_here=trials, error=line, mentions=mentions,
+                prefix=self._prefix()))
+        except Exception as exc:  # noqa: BLE001 - the user's optimize ends as it would without us
+            warnings.warn(f"slacknb: the end of optimize was not reported ({type(exc).__name__}: {exc})",
+                          RuntimeWarning, stacklevel=3)
+
+    def _prefix(self) -> str:
+        from slacknb.slack.mentions import translate_prefix
+
+        return translate_prefix(self.options.alert_prefix)
+
+    def _at_exit(self) -> None:
+        with self._lock:
+            begun, self._begun_by_callback = self._begun_by_callback, False
+        if begun:
+            self._end(None)
+        if not self._loop.wait_idle(self.options.delivery_timeout):
+            print("slacknb: the study board did not show this process's last trials in time", file=sys.stderr)
+        self._loop.close()
+
+    # -- the trials' reports ----------------------------------------------------------------------
+    def _hold(self, number: int, report) -> bool:
+        with self._lock:
+            if self._runs == 0 and not self._begun_by_callback:
+                return False
+            self._held[number] = report
+            return True
+
+    def _make_mirror(self, adopt):
+        options = self.options
+        where = {"adopt": adopt} if adopt is not None else {}
+        return SlackMirror(options.access_token, options.channel_id, base_url=options.base_url,
+                           mentions=options.finish_mentions or None, alert_prefix=options.alert_prefix,
+                           min_interval=BOARD_INTERVAL if options.min_interval is None else options.min_interval,
+                           delivery_timeout=options.delivery_timeout, label=self.label, local=options.local,
+                           priority=1, **where)
+
+
+def _notebook_views() -> list:
+    if not in_kernel():
+        return []
+    from slacknb.views.notebook import NotebookView
+
+    # Every trial in the DOM (a study has tens to hundreds), no chart: the board has no loss curve.
+    return [NotebookView(plot=[], max_rows=1000)]
+
+
+def _wrap_optimize(study, board: SlackBoard) -> None:
+    """``study.optimize``, on this object only, reporting its end and its trials to ``board``."""
+    original = study.optimize
+
+    @functools.wraps(original)
+    def optimize(func, *args, callbacks=None, **kwargs):
+        callbacks = list(callbacks or [])
+        if not any(callback is board for callback in callbacks):
+            callbacks.append(board)
+        board._begin()
+        error = None
+        try:
+            return original(_objective(func, board), *args, callbacks=callbacks, **kwargs)
+        except BaseException as exc:
+            error = exc
+            raise
+        finally:
+            board._end(error)
+
+    study.optimize = optimize
+
+
+def _objective(func, board: SlackBoard):
+    @functools.wraps(func)
+    def objective(trial):
+        board._count_trial()
+        token = _trial.set(trial)
+        try:
+            return func(trial)
+        finally:
+            _trial.reset(token)
+
+    return objective
+
+
+class TrialLink:
+    """What a trial's ``SlackReport`` shares with its study's board.
+
+    ``parent``: the board's ``(channel, ts)`` (None: a message of its own);
+    :meth:`publish` writes the newest log row for the board; :meth:`ending` reads a
+    ``TrialPruned`` as Pruned; :meth:`hold` keeps a completed training's report open
+    until the trial's state is known (``end_held(status)`` then ends it).
+    """
+
+    def __init__(self, trial, *, wait: float = BOARD_WAIT):
+        self.trial = trial
+        self.number = trial.number
+        self.study_name = trial.study.study_name
+        self._board = _boards.get(self.study_name)
+        self._published = None
+        self._warned = False
+        self.parent = self._find_parent(wait)
+
+    @property
+    def label(self) -> str:
+        return f"{self.study_name} trial {self.number}"
+
+    def _find_parent(self, wait: float):
+        if self._board is not None:
+            return self._board._loop.board(wait)
+        from slacknb.frameworks.lease import BOARD_KEY
+
+        deadline = time.monotonic() + wait
+        while True:  # no board in this process: the study's record, as another process left it
+            raw = self.trial.study.user_attrs.get(BOARD_KEY)
+            if isinstance(raw, dict) and raw.get("channel") and raw.get("ts"):
+                return str(raw["channel"]), str(raw["ts"])
+            if time.monotonic() >= deadline:
+                return None
+            time.sleep(min(0.5, max(0.0, deadline - time.monotonic())))
+
+    def publish(self, log, entries) -> None:
+        """The report's newest row, for the board (once per new row; never raises)."""
+        if not log:
+            return
+        progress = progress_of(log[-1], entries, len(log))
+        if progress is None or progress == self._published:
+            return
+        self._published = progress
+        try:
+            self.trial.set_user_attr(PROGRESS_KEY, progress)
+        except Exception as exc:  # noqa: BLE001 - a storage hiccup must not stop training
+            if not self._warned:
+                self._warned = True
+                warnings.warn(f"slacknb: trial {self.number}'s progress did not reach the study's storage "
+                              f"({type(exc).__name__}: {exc})", RuntimeWarning)
+        if self._board is not None:
+            self._board._loop.poke()
+
+    @staticmethod
+    def ending(status, error):
+        """``(status, error)`` of a trial's training: ``optuna.TrialPruned`` reads Pruned, without an error."""
+        if isinstance(error, optuna.TrialPruned):
+            return PRUNED, None
+        return status, error
+
+    def hold(self, report) -> bool:
+        """Hold ``report`` (its training completed) until this process's board learns the trial's
+        state; False when no board here will tell (then the report ends now)."""
+        return self._board is not None and self._board._hold(self.number, report)
+
+
+def trial_link(trial) -> TrialLink:
+    """The link between a trial's report and its study's board (waits for the board: see :data:`BOARD_WAIT`)."""
+    return TrialLink(trial)
