@@ -127,6 +127,8 @@ class SlackReport(ReportFace, chainer_extensions.PrintReport):
         if render:
             self._run.tick(elapsed=trainer.elapsed_time, progress=progress,
                            iterations=trainer.updater.iteration, log_grew=log_grew)
+            if log_grew:
+                self._rows_grew()
         else:
             self._run.state.elapsed = trainer.elapsed_time
             self._run.state.progress = progress

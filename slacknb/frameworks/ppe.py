@@ -181,6 +181,8 @@ class SlackReport(ReportFace, ppe_extension.Extension):
         progress = progress_of(_training_length(manager), iteration, manager.epoch_detail)
         if render:
             self._run.tick(elapsed=elapsed, progress=progress, iterations=iteration, log_grew=log_grew)
+            if log_grew:
+                self._rows_grew()
         else:
             self._run.state.elapsed = elapsed
             self._run.state.progress = progress
