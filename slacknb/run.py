@@ -95,22 +95,19 @@ class ReportRun:
 
     @classmethod
     def from_options(cls, options, *, views: Sequence, label: str, alert_label: str | None = None,
-                     owns_message: bool = True, stop_button: bool = True,
-                     parent: tuple | None = None) -> "ReportRun":
+                     owns_message: bool = True, stop_button: bool = True, parent=None) -> "ReportRun":
         """The run of one report, made from its :class:`~slacknb.options.ReportOptions`.
 
         ``stop_button=False`` leaves Slack's Stop button out whatever the options say
-        (a multi-process job cannot stop all its ranks at one iteration). ``parent``: the
-        ``(channel, ts)`` of the message whose thread the report is a reply in (an Optuna
-        trial's report, in its study's board)."""
+        (a multi-process job cannot stop all its ranks at one iteration). ``parent``: the message
+        whose thread the report is a reply in, ``(channel, ts)`` (an Optuna trial's, its board's)."""
         renderer = Renderer(template=options.template, max_bytes=options.max_bytes,
                             normalizer=options.len_normalizer)
         mirror = SlackMirror(options.access_token, options.channel_id, base_url=options.base_url,
                              mentions=options.finish_mentions or None, alert_prefix=options.alert_prefix,
                              min_interval=options.min_interval, flush_timeout=options.flush_timeout,
                              delivery_timeout=options.delivery_timeout, label=label, alert_label=alert_label,
-                             owns_message=owns_message, local=options.local,
-                             **({"parent": parent} if parent is not None else {}))
+                             owns_message=owns_message, local=options.local, **({"parent": parent} if parent else {}))
         stop = StopSignal()
         listener = None
         if options.stop_button and stop_button and owns_message and mirror.enabled:

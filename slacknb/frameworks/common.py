@@ -121,9 +121,9 @@ class ReportFace:
 
     def _link_trial(self, options):
         """An Optuna trial's report: a reply in its study's board's thread (waits for the board,
-        see slacknb.frameworks.optuna), alerting about failures only: the end of the study
+        see slacknb.frameworks.trial_link), alerting about failures only: the end of the study
         mentions people once, on the board."""
-        from slacknb.frameworks.optuna import trial_link
+        from slacknb.frameworks.trial_link import trial_link
 
         self._trial = link = trial_link(options.trial)
         if link.parent is None and slack_configured(options):

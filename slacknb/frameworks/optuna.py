@@ -12,13 +12,9 @@ The parts:
   holds the board's lease (:mod:`slacknb.frameworks.lease`: the protocol, its rule and its
   failure cases); its channel and ts are a study attribute, so every process that shares
   the storage edits the same message (:mod:`slacknb.frameworks.board`: the loop).
-- A trial's ``SlackReport(..., trial=trial)`` (:class:`TrialLink`) is a reply in the board's
-  thread, edited in place; it waits up to :data:`BOARD_WAIT` seconds at construction for
-  the board to be posted (the first trials start with the study), else it is a message of
-  its own. Its newest log row goes into the trial's user attributes for the board. A
-  ``TrialPruned`` raised inside the training ends it as Pruned; a training that completes
-  is held open until Optuna says how the trial ended (this callback), so a trial pruned or
-  failed after its training reads so in its report too.
+- A trial's ``SlackReport(..., trial=trial)`` is a reply in the board's thread, edited in
+  place (:mod:`slacknb.frameworks.trial_link`); a completed training's report is held open
+  until this callback says how the trial ended.
 - The end of ``optimize``: Optuna has no hook for it (it just returns), and a callback
   cannot tell the last trial (``n_trials``, ``timeout``, ``study.stop()``, an exception). So
   ``SlackBoard`` wraps ``optimize`` on the study object it is given (an attribute of that
@@ -48,7 +44,6 @@ from slacknb.core.state import COMPLETED, FAILED, PRUNED
 from slacknb.frameworks.board import BoardLoop
 from slacknb.frameworks.common import framework_missing
 from slacknb.frameworks.lease import Lease
-from slacknb.frameworks.study_read import PROGRESS_KEY, progress_of
 from slacknb.options import check_board, slack_configured
 from slacknb.slack.mirror import SlackMirror
 
@@ -57,18 +52,21 @@ try:
 except ImportError as exc:
     raise framework_missing("slacknb.optuna.SlackBoard", "optuna", "optuna", exc) from exc
 
-__all__ = ["BOARD_INTERVAL", "BOARD_WAIT", "SlackBoard", "TrialLink", "current_trial", "trial_link"]
+__all__ = ["BOARD_INTERVAL", "SlackBoard", "board_for", "current_trial"]
 
 # Seconds between two edits of the board when min_interval is not given: one stream's
 # share that keeps the board live (an edit every 2 s at worst) and leaves chat.update room
 # for the trials' reports. Fixed, not paced by the number of runs: there is one board.
 BOARD_INTERVAL = 1.5
-# Seconds a trial's report waits at construction for the board's message to exist.
-BOARD_WAIT = 10.0
 
 # The board of each study optimized in this process, by study name (for the trials' reports).
 _boards: "weakref.WeakValueDictionary[str, SlackBoard]" = weakref.WeakValueDictionary()
 _trial: contextvars.ContextVar = contextvars.ContextVar("slacknb_trial", default=None)
+
+
+def board_for(study_name: str) -> "SlackBoard | None":
+    """The board of ``study_name`` in this process, if one was made."""
+    return _boards.get(study_name)
 
 
 def current_trial():
@@ -260,75 +258,3 @@ def _objective(func, board: SlackBoard):
             _trial.reset(token)
 
     return objective
-
-
-class TrialLink:
-    """What a trial's ``SlackReport`` shares with its study's board.
-
-    ``parent``: the board's ``(channel, ts)`` (None: a message of its own);
-    :meth:`publish` writes the newest log row for the board; :meth:`ending` reads a
-    ``TrialPruned`` as Pruned; :meth:`hold` keeps a completed training's report open
-    until the trial's state is known (``end_held(status)`` then ends it).
-    """
-
-    def __init__(self, trial, *, wait: float = BOARD_WAIT):
-        self.trial = trial
-        self.number = trial.number
-        self.study_name = trial.study.study_name
-        self._board = _boards.get(self.study_name)
-        self._published = None
-        self._warned = False
-        self.parent = self._find_parent(wait)
-
-    @property
-    def label(self) -> str:
-        return f"{self.study_name} trial {self.number}"
-
-    def _find_parent(self, wait: float):
-        if self._board is not None:
-            return self._board._loop.board(wait)
-        from slacknb.frameworks.lease import BOARD_KEY
-
-        deadline = time.monotonic() + wait
-        while True:  # no board in this process: the study's record, as another process left it
-            raw = self.trial.study.user_attrs.get(BOARD_KEY)
-            if isinstance(raw, dict) and raw.get("channel") and raw.get("ts"):
-                return str(raw["channel"]), str(raw["ts"])
-            if time.monotonic() >= deadline:
-                return None
-            time.sleep(min(0.5, max(0.0, deadline - time.monotonic())))
-
-    def publish(self, log, entries) -> None:
-        """The report's newest row, for the board (once per new row; never raises)."""
-        if not log:
-            return
-        progress = progress_of(log[-1], entries, len(log))
-        if progress is None or progress == self._published:
-            return
-        self._published = progress
-        try:
-            self.trial.set_user_attr(PROGRESS_KEY, progress)
-        except Exception as exc:  # noqa: BLE001 - a storage hiccup must not stop training
-            if not self._warned:
-                self._warned = True
-                warnings.warn(f"slacknb: trial {self.number}'s progress did not reach the study's storage "
-                              f"({type(exc).__name__}: {exc})", RuntimeWarning)
-        if self._board is not None:
-            self._board._loop.poke()
-
-    @staticmethod
-    def ending(status, error):
-        """``(status, error)`` of a trial's training: ``optuna.TrialPruned`` reads Pruned, without an error."""
-        if isinstance(error, optuna.TrialPruned):
-            return PRUNED, None
-        return status, error
-
-    def hold(self, report) -> bool:
-        """Hold ``report`` (its training completed) until this process's board learns the trial's
-        state; False when no board here will tell (then the report ends now)."""
-        return self._board is not None and self._board._hold(self.number, report)
-
-
-def trial_link(trial) -> TrialLink:
-    """The link between a trial's report and its study's board (waits for the board: see :data:`BOARD_WAIT`)."""
-    return TrialLink(trial)
