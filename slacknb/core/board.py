@@ -20,7 +20,7 @@ from typing import Mapping, Sequence
 
 from slacknb.core.normalize import check_strategy, select_rows
 from slacknb.core.render import check_max_bytes, format_hms
-from slacknb.core.slack_text import FENCE, cut, escape, slack_date, utf8_len
+from slacknb.core.slack_text import FENCE, cut, escape, guard_backticks, slack_date, utf8_len
 from slacknb.core.table import AlignedRows, empty_layout, merge_layout, number_text
 
 __all__ = ["BoardRenderer", "BoardState", "COMPLETE", "FAIL", "PRUNED", "RUNNING", "STATES", "TrialRow", "WAITING",
@@ -144,7 +144,8 @@ def board_header(state: BoardState) -> str:
     """The header line, escaped for Slack (study names and parameters are the user's text)."""
     counts = ", ".join(f"{count} {_COUNTED[word]}" for word, count in state.counts.items()) or "no trials yet"
     parts = [state.study, ", ".join(state.directions), counts, _best_text(state)]
-    line = escape(" \u00b7 ".join(part for part in parts if part))
+    # Outside the code block, a parameter's backticks could open one: guarded like the table's.
+    line = guard_backticks(escape(" \u00b7 ".join(part for part in parts if part)))
     updated = slack_date(state.updated_at)
     return f"{line} \u00b7 updated {updated}" if updated else line
 
@@ -212,10 +213,10 @@ def end_reply(state: BoardState, *, host: str, trials_here: int, error: str = ""
     counts = ", ".join(f"{count} {_COUNTED[word]}" for word, count in state.counts.items()) or "no trials"
     plural = "" if trials_here == 1 else "s"
     if error:
-        head = f":x: optimize failed on {host} after {trials_here} trial{plural} here: {error}"
+        head = f"{state.study}: optimize failed on {host} after {trials_here} trial{plural} here: {error}"
     else:
-        head = f":white_check_mark: optimize ended on {host} after {trials_here} trial{plural} here"
-    parts = [escape(f"{state.study}: {head}"), escape(counts), escape(_best_text(state) or "no trial complete yet")]
+        head = f"{state.study}: optimize ended on {host} after {trials_here} trial{plural} here"
+    parts = [head, counts, _best_text(state) or "no trial complete yet"]
     people = " ".join(part for part in ((prefix if error else ""), mentions) if part)
-    line = " \u00b7 ".join(parts)
+    line = (":x: " if error else ":white_check_mark: ") + guard_backticks(escape(" \u00b7 ".join(parts)))
     return f"{people} {line}" if people else line
