@@ -10,6 +10,7 @@ later, see the README) is skipped with one warning that says why.
 from __future__ import annotations
 
 import importlib.util
+import sys
 import warnings
 from contextlib import ExitStack
 from typing import Callable
@@ -29,6 +30,8 @@ class CellPatches:
         self.patches = []
         for module, make in _FRAMEWORKS:
             if importlib.util.find_spec(module) is None:
+                continue
+            if module in _WHEN_IMPORTED and module not in sys.modules:
                 continue
             try:
                 self.patches.append(make(report_keywords))
@@ -66,7 +69,7 @@ def _chainer(report_keywords):
     from slacknb.frameworks.chainer_patch import TrainerPatch, attach_report
 
     def make_report(log_report):
-        return SlackReport(**report_keywords(log_report))
+        return SlackReport(**{**report_keywords(log_report), **_trial_keywords()})
 
     return TrainerPatch(lambda trainer: attach_report(trainer, make_report, report_type=SlackReport))
 
@@ -76,11 +79,32 @@ def _ppe(report_keywords):
     from slacknb.frameworks.ppe_patch import ManagerPatch, attach_report
 
     def make_report(log_report):
-        return SlackReport(**report_keywords(log_report))
+        return SlackReport(**{**report_keywords(log_report), **_trial_keywords()})
 
     return ManagerPatch(lambda manager: attach_report(manager, make_report, report_type=SlackReport))
 
 
+def _optuna(report_keywords):
+    from slacknb.frameworks.optuna import SlackBoard
+    from slacknb.frameworks.optuna_patch import StudyPatch
+    from slacknb.options import BOARD_OPTIONS
+
+    def make_board(study):
+        keywords = report_keywords("LogReport")
+        return SlackBoard(study, **{name: keywords[name] for name in BOARD_OPTIONS if name in keywords})
+
+    return StudyPatch(make_board)
+
+
+def _trial_keywords() -> dict:
+    """``trial=`` the Optuna trial whose objective runs here under a board (else nothing)."""
+    board = sys.modules.get("slacknb.frameworks.optuna")
+    trial = board.current_trial() if board is not None else None
+    return {"trial": trial} if trial is not None else {}
+
+
 # Each framework: the module that says it is installed, and the patch that reports its runs.
-_FRAMEWORKS = (("chainer", _chainer), ("pytorch_pfn_extras", _ppe))
+_FRAMEWORKS = (("chainer", _chainer), ("pytorch_pfn_extras", _ppe), ("optuna", _optuna))
+# Patched only when already imported: importing Optuna costs a second no other cell should pay.
+_WHEN_IMPORTED = ("optuna",)
 _warned: set = set()

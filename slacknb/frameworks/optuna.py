@@ -52,7 +52,7 @@ try:
 except ImportError as exc:
     raise framework_missing("slacknb.optuna.SlackBoard", "optuna", "optuna", exc) from exc
 
-__all__ = ["BOARD_INTERVAL", "SlackBoard", "board_for", "current_trial"]
+__all__ = ["BOARD_INTERVAL", "SlackBoard", "board_for", "current_trial", "has_board"]
 
 # Seconds between two edits of the board when min_interval is not given: one stream's
 # share that keeps the board live (an edit every 2 s at worst) and leaves chat.update room
@@ -67,6 +67,11 @@ _trial: contextvars.ContextVar = contextvars.ContextVar("slacknb_trial", default
 def board_for(study_name: str) -> "SlackBoard | None":
     """The board of ``study_name`` in this process, if one was made."""
     return _boards.get(study_name)
+
+
+def has_board(study) -> bool:
+    """True when ``study`` (this object) is optimized on a board: its ``optimize`` is a board's."""
+    return getattr(vars(study).get("optimize"), "slacknb_board", None) is not None
 
 
 def current_trial():
@@ -244,6 +249,7 @@ def _wrap_optimize(study, board: SlackBoard) -> None:
         finally:
             board._end(error)
 
+    optimize.slacknb_board = board
     study.optimize = optimize
 
 
