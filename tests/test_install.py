@@ -23,7 +23,7 @@ import pytest
 from support.ci import in_ci
 
 ROOT = Path(__file__).resolve().parent.parent
-FRAMEWORKS = ("chainer", "torch", "pytorch_pfn_extras")
+FRAMEWORKS = ("chainer", "torch", "pytorch_pfn_extras", "optuna")
 
 
 def python(code: str, *, env=None, executable=sys.executable) -> subprocess.CompletedProcess:
@@ -55,6 +55,7 @@ for name in {blocked!r}:
 @pytest.mark.parametrize("blocked, code, command", [
     (("chainer",), "from slacknb import SlackReport", 'pip install "slacknb[chainer]"'),
     (("pytorch_pfn_extras",), "from slacknb.ppe import SlackReport", 'pip install "slacknb[ppe]"'),
+    (("optuna",), "from slacknb.optuna import SlackBoard", 'pip install "slacknb[optuna]"'),
 ])
 def test_a_missing_framework_raises_an_import_error_naming_the_install(blocked, code, command):
     done = python(WITHOUT.format(blocked=blocked) + textwrap.dedent(f"""
@@ -93,7 +94,8 @@ CHECK_NONE = f"""
 import sys, slacknb
 assert not [n for n in {FRAMEWORKS!r} if n in sys.modules]
 for code, command in [("from slacknb import SlackReport", "slacknb[chainer]"),
-                      ("from slacknb.ppe import SlackReport", "slacknb[ppe]")]:
+                      ("from slacknb.ppe import SlackReport", "slacknb[ppe]"),
+                      ("from slacknb.optuna import SlackBoard", "slacknb[optuna]")]:
     try:
         exec(code)
     except ImportError as exc:
@@ -115,6 +117,15 @@ while not manager.stop_trigger:
         ppe.reporting.report({"main/loss": model(torch.ones(1, 2)).sum().item()})
 assert report.state.status == "Completed", report.state.status
 print("ppe ok")
+"""
+CHECK_OPTUNA = """
+import optuna
+from slacknb.optuna import SlackBoard
+study = optuna.create_study(study_name="install")
+board = SlackBoard(study, local=True)
+study.optimize(lambda trial: trial.suggest_float("x", 0, 1), n_trials=2)
+assert board.text.startswith("install \u00b7 minimize \u00b7 2 complete"), board.text
+print("optuna ok", optuna.__version__)
 """
 CHECK_CHAINER = """
 import chainer
@@ -166,6 +177,7 @@ def test_base_then_ppe_from_the_readme(wheelhouse):
     venv.create(env_dir, with_pip=True)
     assert "base ok" in run_in(env_dir, env, readme_commands("base"), CHECK_NONE)
     assert "ppe ok" in run_in(env_dir, env, readme_commands("ppe"), CHECK_PPE)
+    assert "optuna ok" in run_in(env_dir, env, readme_commands("optuna"), CHECK_OPTUNA)
 
 
 @pytest.mark.install

@@ -8,7 +8,6 @@ import json
 import os
 import subprocess
 import sys
-import textwrap
 import time
 
 import optuna
@@ -63,22 +62,6 @@ def objective_with(tmp_path, reports, server=None, *, prune_in_training=(), prun
 
 
 # -- without Slack: the board in this process, the trials' statuses -------------------------------
-
-def test_import_slacknb_imports_no_optuna_and_without_it_the_board_names_the_install():
-    code = textwrap.dedent("""
-        import sys
-        import slacknb, slacknb.options, slacknb.run
-        assert "optuna" not in sys.modules
-        sys.modules["optuna"] = None  # as if it were not installed
-        try:
-            from slacknb.optuna import SlackBoard
-        except ImportError as exc:
-            print(exc)
-    """)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT)
-    assert out.returncode == 0, out.stderr
-    assert 'pip install "slacknb[optuna]"' in out.stdout and "slacknb.optuna.SlackBoard" in out.stdout
-
 
 def test_bad_arguments_are_refused_at_construction():
     study = optuna.create_study()
