@@ -84,7 +84,7 @@ def run(n: int, *, epochs: int, seconds: float, per_process: int) -> dict:
         processes = [subprocess.Popen([sys.executable, SCRIPT, journal, "bench", str(per_process),
                                        "--start-at", repr(start_at), "--epochs", str(epochs),
                                        "--seconds-per-epoch", str(seconds)], env=env, cwd=ROOT,
-                                      stdout=subprocess.DEVNULL)
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                      for _ in range(n)]
         failed = sum(process.wait() != 0 for process in processes)
         time.sleep(3)  # the last replies' delivery, for the counts below

@@ -89,15 +89,22 @@ class BoardLoop:
                 self._thread.start()
             self._cond.notify_all()
 
-    def end(self) -> tuple[BoardState, int]:
-        """An ``optimize`` ended here: the study now (for the end reply), and the debt it leaves."""
-        state, version = read_study(self.study, now=self._clock.now())
+    def read(self) -> BoardState:
+        """The study as the storage has it now."""
+        return read_study(self.study, now=self._clock.now())[0]
+
+    def end(self) -> None:
+        """An ``optimize`` ended here: the study's version now is the debt it leaves."""
+        try:
+            _, version = read_study(self.study, now=self._clock.now())
+        except Exception as exc:  # noqa: BLE001 - the storage failed us: leave without a debt
+            self._warn(exc)
+            version = -1
         with self._cond:
             self._active = max(0, self._active - 1)
             if self.lease is not None:
                 self._debt = version if self._debt is None else max(self._debt, version)
             self._cond.notify_all()
-        return state, version
 
     def poke(self) -> None:
         """Something changed (a trial ended here): look at the storage now."""

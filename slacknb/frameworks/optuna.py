@@ -175,19 +175,22 @@ class SlackBoard:
         for report in held:  # their trials ended without this callback (it was not called)
             report.end_held(COMPLETED)
         try:
-            state, _ = self._loop.end()
-            if self._loop.views:
-                self._loop.finish_views(state, failed=error is not None)
+            state = self._loop.read()
             line = error_line(error) if error is not None and not isinstance(error, KeyboardInterrupt) else ""
             if isinstance(error, KeyboardInterrupt):
                 line = "interrupted"
             host = RunContext.detect().hostname
+            # The reply first: while optimize counts as running here, a holder's mirror is not finished yet.
             self._loop.reply(f"optimize-{uuid.uuid4().hex}", lambda mentions: end_reply(
                 state, host=host, trials_here=trials, error=line, mentions=mentions,
                 prefix=self._prefix()))
         except Exception as exc:  # noqa: BLE001 - the user's optimize ends as it would without us
+            state = None
             warnings.warn(f"slacknb: the end of optimize was not reported ({type(exc).__name__}: {exc})",
                           RuntimeWarning, stacklevel=3)
+        self._loop.end()
+        if self._loop.views and state is not None:
+            self._loop.finish_views(state, failed=error is not None)
 
     def _prefix(self) -> str:
         from slacknb.slack.mentions import translate_prefix
