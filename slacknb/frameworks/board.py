@@ -27,11 +27,10 @@ import time
 import warnings
 from typing import Callable
 
-from slacknb.core.board import BoardRenderer, BoardState, board_columns, board_rows
-from slacknb.core.state import COMPLETED, FAILED, TRAINING, ReportState
+from slacknb.core.board import BoardRenderer, BoardState
+from slacknb.core.state import COMPLETED
 from slacknb.frameworks.lease import BOARD_KEY, Lease
 from slacknb.frameworks.study_read import read_study
-from slacknb.run import Frame
 from slacknb.slack.clock import Clock
 from slacknb.slack.operations import MirrorState
 
@@ -49,11 +48,12 @@ class BoardLoop:
 
     ``make_mirror(adopt)`` makes the mirror that posts the board (``adopt`` None) or edits
     the recorded one (``adopt=(channel, ts)``); ``lease`` is None when the board is local
-    only (no Slack). ``clock`` gives wall-clock seconds and waits.
+    only (no Slack); ``views`` a :class:`~slacknb.frameworks.board_views.BoardViews`.
+    ``clock`` gives wall-clock seconds and waits.
     """
 
     def __init__(self, study, *, renderer: BoardRenderer, make_mirror: Callable, lease: Lease | None,
-                 views: list, delivery_timeout: float = 120.0, clock: Clock | None = None, tick: float = TICK):
+                 views, delivery_timeout: float = 120.0, clock: Clock | None = None, tick: float = TICK):
         self.study = study
         self.renderer = renderer
         self._make_mirror = make_mirror
@@ -74,7 +74,6 @@ class BoardLoop:
         self._thread: threading.Thread | None = None
         self._closed = False
         self._warned = False
-        self.last: Frame | None = None
 
     # -- from SlackBoard (any thread) -----------------------------------------------------
 
@@ -260,37 +259,34 @@ class BoardLoop:
 
     # -- the views --------------------------------------------------------------------------
 
-    def frame(self, state: BoardState, mirror=None, *, status=None) -> Frame:
-        """``state`` as a run's frame: the board's rows as the log, its text as the preview."""
-        columns = board_columns(state)
-        with self._cond:
-            running = self._active > 0
-            started = self._started_at
-        report = ReportState(status=status or (TRAINING if running else COMPLETED), log=board_rows(state),
-                             entries=columns, label=state.study, updated_at=state.updated_at,
-                             elapsed=0.0 if started is None else max(0.0, self._clock.now() - started))
-        text = self.renderer.render(state)
-        sync = mirror.state if mirror is not None else self._elsewhere()
-        return Frame(report, columns, text, sync)
-
-    def _elsewhere(self) -> MirrorState:
+    def _sync(self, mirror=None) -> MirrorState:
+        """Where Slack stands for the views: this process's mirror, else who edits the board."""
+        if mirror is not None:
+            return mirror.state
         if self.lease is None:
             return MirrorState("local", "the board stays here (no Slack token or channel)")
         channel, ts = self._board or (None, None)
         return MirrorState("synced", "another process of the study edits the board", channel_id=channel, ts=ts)
 
+    def _elapsed(self) -> float:
+        with self._cond:
+            started = self._started_at
+        return 0.0 if started is None else max(0.0, self._clock.now() - started)
+
     def _show(self, state: BoardState, mirror) -> None:
-        if not self.views:
-            return
-        frame = self.last = self.frame(state, mirror)
-        for view in self.views:
-            view.refresh(frame)
+        with self._cond:
+            running = self._active > 0
+        self.views.refresh(state, self._sync(mirror), running=running, elapsed=self._elapsed())
 
     def finish_views(self, state: BoardState, *, failed: bool) -> None:
         """The end of an ``optimize`` here: the views show the final board (the caller's thread)."""
-        frame = self.last = self.frame(state, self._mirror, status=FAILED if failed else COMPLETED)
-        for view in self.views:
-            view.finish(frame)
+        self.views.finish(state, self._sync(self._mirror), failed=failed, elapsed=self._elapsed())
+
+    def frame(self, state: BoardState):
+        """``state`` as the views show it now."""
+        with self._cond:
+            running = self._active > 0
+        return self.views.frame(state, self._sync(self._mirror), running=running, elapsed=self._elapsed())
 
     def _warn(self, exc: BaseException) -> None:
         if not self._warned:

@@ -32,16 +32,16 @@ import contextvars
 import functools
 import sys
 import threading
-import time
 import uuid
 import warnings
 import weakref
 
 from slacknb.core.board import BoardRenderer, end_reply
-from slacknb.core.context import RunContext, in_kernel
+from slacknb.core.context import RunContext
 from slacknb.core.outcome import error_line
 from slacknb.core.state import COMPLETED, FAILED, PRUNED
 from slacknb.frameworks.board import BoardLoop
+from slacknb.frameworks.board_views import BoardViews
 from slacknb.frameworks.common import framework_missing
 from slacknb.frameworks.lease import Lease
 from slacknb.options import check_board, slack_configured
@@ -101,10 +101,9 @@ class SlackBoard:
         lease = None
         if slack_configured(self.options):
             lease = Lease(lambda: study.user_attrs, study.set_user_attr, me=uuid.uuid4().hex)
-        if views is None:
-            views = _notebook_views()
-        self._loop = BoardLoop(study, renderer=BoardRenderer(max_bytes=self.options.max_bytes),
-                               make_mirror=self._make_mirror, lease=lease, views=views,
+        renderer = BoardRenderer(max_bytes=self.options.max_bytes)
+        self._loop = BoardLoop(study, renderer=renderer, make_mirror=self._make_mirror, lease=lease,
+                               views=BoardViews(views, renderer),
                                delivery_timeout=self.options.delivery_timeout)
         self._lock = threading.Lock()
         self._held: dict[int, object] = {}  # trial number -> its report, held until the trial's state is known
@@ -124,19 +123,16 @@ class SlackBoard:
     @property
     def text(self) -> str:
         """The board as Slack gets it, rendered from the storage now."""
-        from slacknb.frameworks.study_read import read_study
-
-        return self._loop.renderer.render(read_study(self.study, now=time.time())[0])
+        return self._loop.renderer.render(self._loop.read())
 
     def wait_idle(self, timeout: float = 120.0) -> bool:
         """Wait until the board shows every trial this process ran (after ``optimize``); True when it does."""
         return self._loop.wait_idle(timeout)
 
     def _repr_mimebundle_(self, include=None, exclude=None):
-        from slacknb.frameworks.study_read import read_study
         from slacknb.views.notebook import mimebundle
 
-        return mimebundle(self._loop.frame(read_study(self.study, now=time.time())[0]))
+        return mimebundle(self._loop.frame(self._loop.read()))
 
     def __repr__(self) -> str:
         return f"<SlackBoard study={self.study.study_name!r} thread={self.thread}>"
@@ -222,15 +218,6 @@ class SlackBoard:
                            min_interval=BOARD_INTERVAL if options.min_interval is None else options.min_interval,
                            delivery_timeout=options.delivery_timeout, label=self.label, local=options.local,
                            priority=1, **where)
-
-
-def _notebook_views() -> list:
-    if not in_kernel():
-        return []
-    from slacknb.views.notebook import NotebookView
-
-    # Every trial in the DOM (a study has tens to hundreds), no chart: the board has no loss curve.
-    return [NotebookView(plot=[], max_rows=1000)]
 
 
 def _wrap_optimize(study, board: SlackBoard) -> None:
