@@ -206,16 +206,17 @@ class BoardRenderer:
 
 
 def end_reply(state: BoardState, *, host: str, trials_here: int, error: str = "", mentions: str = "",
-              prefix: str = "") -> str:
+              prefix: str = "", label: str | None = None) -> str:
     """The thread reply when ``optimize`` returns in one process: how it ended there, the study's
     counts and its best trial so far. ``mentions`` and ``prefix`` are Slack markup (not escaped);
-    ``error`` is one line (escaped)."""
+    ``error`` is one line and ``label`` (default: the study's name) the user's text (escaped)."""
+    name = state.study if label is None else label
     counts = ", ".join(f"{count} {_COUNTED[word]}" for word, count in state.counts.items()) or "no trials"
     plural = "" if trials_here == 1 else "s"
     if error:
-        head = f"{state.study}: optimize failed on {host} after {trials_here} trial{plural} here: {error}"
+        head = f"{name}: optimize failed on {host} after {trials_here} trial{plural} here: {error}"
     else:
-        head = f"{state.study}: optimize ended on {host} after {trials_here} trial{plural} here"
+        head = f"{name}: optimize ended on {host} after {trials_here} trial{plural} here"
     parts = [head, counts, _best_text(state) or "no trial complete yet"]
     people = " ".join(part for part in ((prefix if error else ""), mentions) if part)
     line = (":x: " if error else ":white_check_mark: ") + guard_backticks(escape(" \u00b7 ".join(parts)))

@@ -36,8 +36,7 @@ from slacknb.slack.operations import MirrorState
 
 __all__ = ["BoardLoop", "TICK"]
 
-# How often the loop looks at the storage: well under the board's edit interval, so an
-# edit never waits long for a change; a read of a journal or an RDB costs milliseconds.
+# How often the loop reads the storage (milliseconds a read): well under the edit interval.
 TICK = 0.5
 # Renders whose text may still turn out to be what Slack shows (mirrors keep only the newest).
 _RENDERS_KEPT = 16
@@ -73,6 +72,7 @@ class BoardLoop:
         self._shown = -1
         self._thread: threading.Thread | None = None
         self._closed = False
+        self._dead = False  # the board's mirror stopped (a fault a person must fix): nobody waits for it
         self._warned = False
 
     # -- from SlackBoard (any thread) -----------------------------------------------------
@@ -112,13 +112,9 @@ class BoardLoop:
 
     def board(self, timeout: float) -> tuple | None:
         """The board's ``(channel, ts)``, waiting up to ``timeout`` s for it to be posted; None if not."""
-        deadline = self._clock.now() + timeout
         with self._cond:
-            while self._board is None and not self._closed and self.lease is not None:
-                left = deadline - self._clock.now()
-                if left <= 0:
-                    break
-                self._clock.wait(self._cond, lambda: self._board is not None or self._closed, left)
+            if self.lease is not None:
+                self._clock.wait(self._cond, lambda: self._board is not None or self._closed or self._dead, timeout)
             return self._board
 
     def reply(self, key: str, text: Callable[[str], str]) -> None:
@@ -200,6 +196,10 @@ class BoardLoop:
     def _hold(self, state: BoardState, version: int) -> None:
         """This process holds the lease: render, hand over to the mirror, renew; leave when done here."""
         mirror = self._mirror
+        if not mirror.enabled:
+            with self._cond:
+                self._dead = True  # it said why, once; the trials' reports stop waiting for the board
+                self._cond.notify_all()
         self._learn_shown(mirror)
         if not self.lease.keep(self._shown):
             mirror.close()  # not ours any more: nothing queued may be sent

@@ -39,6 +39,8 @@ Failure cases, and what happens:
   renewal, and a process that still runs trials takes over (the board is not edited meanwhile).
 - The holder dies after winning, before writing the lease: its claim ages out after
   ``claim_life`` and the next round has another winner.
+- The holder dies after posting the board, before recording it: the next holder posts
+  another (the first one stays as it was last edited).
 - Clocks apart by more than ``settle``, or a holder stalled longer than ``term`` (it checks its
   own lease before every edit and gives the lease up once it is past ``term - settle``
   by its own clock): two holders are possible for a moment. Then two boards could be posted,

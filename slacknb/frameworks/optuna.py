@@ -179,7 +179,7 @@ class SlackBoard:
             # The reply first: while optimize counts as running here, a holder's mirror is not finished yet.
             self._loop.reply(f"optimize-{uuid.uuid4().hex}", lambda mentions: end_reply(
                 state, host=host, trials_here=trials, error=line, mentions=mentions,
-                prefix=self._prefix()))
+                prefix=self._prefix(), label=self.label))
         except Exception as exc:  # noqa: BLE001 - the user's optimize ends as it would without us
             state = None
             warnings.warn(f"slacknb: the end of optimize was not reported ({type(exc).__name__}: {exc})",
