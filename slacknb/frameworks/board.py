@@ -227,8 +227,8 @@ class BoardLoop:
         self.lease.release(self._shown)
         with self._cond:
             self._mirror = None
-            if self._debt is not None and self._shown >= self._debt:
-                self._debt = None
+            # Rendered after this process's end: the debt is paid (the mirror tells what did not arrive).
+            self._debt = None
 
     def _remember(self, text: str, version: int) -> None:
         self._renders[text] = version
