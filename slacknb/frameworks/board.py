@@ -1,23 +1,21 @@
 """One study board in this process: the thread that keeps the board's Slack message and view live.
 
-A :class:`BoardLoop` runs while ``optimize`` runs in this process (and after, until the
-board shows this process's last trials). Every ``tick`` it reads the study from the
+A :class:`BoardLoop` runs while ``optimize`` runs in this process, and after it until the
+board shows this process's last trials. Every ``tick`` it reads the study from the
 storage (:func:`~slacknb.frameworks.study_read.read_study`) and then:
 
 - if this process holds the board's lease (:mod:`slacknb.frameworks.lease`), it renders the
-  whole board and hands the text to its mirror, which edits the message at most every
-  ``min_interval`` (the first holder posts the message and records it in the study);
-  it renews the lease with the newest version Slack is known to show;
-- if not, and nobody holds a live lease, it bids for it;
-- in a notebook it refreshes the board's view.
+  whole board for its mirror, which edits the message at most every ``min_interval`` (the
+  first holder posts it and records it in the study), and renews the lease with the
+  newest version Slack is known to show;
+- if not, and the lease is free or offered, it bids for it; in a notebook, it refreshes the view.
 
-When ``optimize`` ends here (:meth:`BoardLoop.end`) the study's version at that moment is
-this process's *debt*: the loop runs on until a lease record says the board shows that
-version or a newer one. A holder leaving renders once more, waits for that final edit to
-be in Slack, and only then releases the lease with the version it showed; if the version
-was not reached by then, a process with a debt takes the lease and renders again. So a
-stale render cannot be the last word: after the study's last trial ends, the last process
-to end makes sure the board shows it (within ``delivery_timeout`` of its end).
+When ``optimize`` ends here (:meth:`BoardLoop.end`) the study's version is this process's
+*debt*: it rests only once a lease record says the board shows that version or a newer one.
+A holder whose optimize ended offers the lease and edits on until a successor takes it; with
+no successor it renders once more, waits for that edit to be in Slack, then releases; a
+process whose debt the board does not show yet takes the lease and renders itself. So a
+stale render is never the last word: after the study's last trial ends, the board shows it.
 """
 
 from __future__ import annotations
@@ -29,7 +27,7 @@ from typing import Callable
 
 from slacknb.core.board import BoardRenderer, BoardState
 from slacknb.core.state import COMPLETED
-from slacknb.frameworks.lease import BOARD_KEY, Lease
+from slacknb.frameworks.lease import Lease
 from slacknb.frameworks.study_read import read_study
 from slacknb.slack.clock import Clock
 from slacknb.slack.operations import MirrorState
@@ -70,6 +68,7 @@ class BoardLoop:
         self._replier = None
         self._renders: dict[str, int] = {}
         self._shown = -1
+        self._offered_at = 0.0
         self._thread: threading.Thread | None = None
         self._closed = False
         self._dead = False  # the board's mirror stopped (a fault a person must fix): nobody waits for it
@@ -187,7 +186,7 @@ class BoardLoop:
             if self._debt is not None and record is not None and record.shown >= self._debt:
                 self._debt = None
             wants = self._active > 0 or self._debt is not None
-        if wants and (record is None or not record.live(self._clock.now())) and self.lease.acquire(self._shown):
+        if wants and (record is None or record.open(self._clock.now())) and self.lease.acquire(self._shown):
             self._look_for_board()  # recorded by the holder before it released
             mirror = self._make_mirror(self._board)
             with self._cond:
@@ -206,15 +205,22 @@ class BoardLoop:
             with self._cond:
                 self._mirror = None
             return
-        text = self.renderer.render(state, max_bytes=_budget(mirror, self.renderer.max_bytes))
+        budget = mirror.state.budget  # a smaller one Slack taught (msg_too_long): render within it
+        budget = None if budget is None else max(256, min(self.renderer.max_bytes, budget))
+        text = self.renderer.render(state, max_bytes=budget)
         with self._cond:
             leaving = self._active == 0
-        if not leaving:
-            mirror.update(text)
+        if leaving and not self.lease.leaving:
+            self.lease.offer(self._shown)
+            self._offered_at = self._clock.now()
+        elif not leaving and self.lease.leaving:
+            self.lease.stay(self._shown)
+        if not leaving or self._clock.now() - self._offered_at < self.lease.settle or self.lease.bidders():
+            mirror.update(text)  # edits on until a successor took the lease over (keep() above)
             self._remember(text, version)
             self._record_board(mirror)
             return
-        # optimize ended here: one final edit, in Slack before the lease goes.
+        # optimize ended here and nobody takes over: one final edit, in Slack before the lease goes.
         mirror.finish(text, outcome=COMPLETED, elapsed="", alert=False, mention=False)
         self._remember(text, version)
         deadline = self._clock.now() + self.delivery_timeout
@@ -241,20 +247,18 @@ class BoardLoop:
             self._shown = max(self._shown, self._renders[sent])
 
     def _record_board(self, mirror) -> None:
-        if self._board is not None:
-            return
         sync = mirror.state
-        if sync.ts and sync.channel_id:
-            self.study.set_user_attr(BOARD_KEY, {"channel": sync.channel_id, "ts": sync.ts})
-            with self._cond:
-                self._board = (sync.channel_id, sync.ts)
-                self._cond.notify_all()
+        if self._board is None and sync.ts and sync.channel_id:
+            self.lease.record_board(sync.channel_id, sync.ts)
+            self._found((sync.channel_id, sync.ts))
 
     def _look_for_board(self) -> None:
-        raw = self.study.user_attrs.get(BOARD_KEY)
-        if isinstance(raw, dict) and raw.get("channel") and raw.get("ts"):
+        self._found(self.lease.board())
+
+    def _found(self, board) -> None:
+        if board is not None:
             with self._cond:
-                self._board = (str(raw["channel"]), str(raw["ts"]))
+                self._board = board
                 self._cond.notify_all()
 
     # -- the views --------------------------------------------------------------------------
@@ -294,7 +298,3 @@ class BoardLoop:
             warnings.warn(f"slacknb: the study board skipped a beat ({type(exc).__name__}: {exc}); "
                           "it tries again", RuntimeWarning)
 
-
-def _budget(mirror, max_bytes: int) -> int:
-    budget = getattr(mirror.state, "budget", None)
-    return max_bytes if budget is None else max(256, min(max_bytes, budget))

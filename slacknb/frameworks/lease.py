@@ -11,8 +11,9 @@ The keys (study user attributes; each is written by one process only, except the
 after a takeover):
 
 - ``slacknb:claim:<id>``: ``{"at": wall time}``, a process's bid for the lease (``at`` None: withdrawn);
-- ``slacknb:lease``: ``{"holder": id, "until": wall time, "shown": version, "released": bool}``,
-  written by the holder only: taken, renewed every ``renew`` seconds, released;
+- ``slacknb:lease``: ``{"holder": id, "until": wall time, "shown": version, "released": bool,
+  "leaving": bool}``, written by the holder: taken, renewed every ``renew`` seconds, offered,
+  released (and by its successor, over an offered or expired one);
 - ``slacknb:board``: ``{"channel": ..., "ts": ...}``, the board message, recorded once by the
   holder that posted it (see :mod:`slacknb.frameworks.optuna`).
 
@@ -23,6 +24,12 @@ The rule (:meth:`Lease.acquire`), for a process that wants the lease:
 3. A live lease of another appeared: lost. Else, among the claims younger than
    ``claim_life``, the smallest ``(at, id)`` wins. If it is mine I write the lease (for
    ``term`` seconds) and hold it; otherwise I try again later.
+
+A holder whose ``optimize`` ends *offers* the lease (:meth:`Lease.offer`: ``leaving`` in the
+record): bidders then bid as if there were no lease, and the winner writes the lease over
+it; the leaving holder goes on editing until it reads that (every tick), so the board is
+never left without an editor while others still run trials. If nobody bids within
+``settle``, it renders a last time, waits for that edit to be in Slack, and releases.
 
 Why one winner: of two claims a < b, b's owner reads ``settle`` after writing b; had a not
 been visible yet, a would have been written after that read, so stamped later than b,
@@ -72,9 +79,14 @@ class LeaseRecord:
     until: float
     shown: int = -1
     released: bool = False
+    leaving: bool = False
 
     def live(self, now: float) -> bool:
         return not self.released and self.until > now
+
+    def open(self, now: float) -> bool:
+        """True when anyone may bid: no live lease, or its holder is leaving."""
+        return not self.live(now) or self.leaving
 
     @classmethod
     def read(cls, attrs: Mapping[str, Any]) -> "LeaseRecord | None":
@@ -82,7 +94,8 @@ class LeaseRecord:
         if not isinstance(raw, dict):
             return None
         try:
-            return cls(str(raw["holder"]), float(raw["until"]), int(raw.get("shown", -1)), bool(raw.get("released")))
+            return cls(str(raw["holder"]), float(raw["until"]), int(raw.get("shown", -1)), bool(raw.get("released")),
+                       bool(raw.get("leaving")))
         except (KeyError, TypeError, ValueError):
             return None  # not ours, or damaged: as if there were none
 
@@ -118,6 +131,7 @@ class Lease:
         self._clock = as_clock(clock)
         self.settle, self.claim_life, self.term, self.renew = settle, claim_life, term, renew
         self._held_until: float | None = None  # by my own clock: the lease I wrote last
+        self.leaving = False  # I offered the lease (my optimize ended): others may take it over
         self._renewed_at = 0.0
         self._closed = False
         self._wake = threading.Condition()
@@ -136,7 +150,7 @@ class Lease:
         if self.held:
             return True
         record = self.record()
-        if record is not None and record.live(self._clock.now()) and record.holder != self.me:
+        if record is not None and not record.open(self._clock.now()) and record.holder != self.me:
             return False
         self._write(CLAIM_PREFIX + self.me, {"at": self._clock.now()})
         if not self._pause(self.settle):
@@ -144,11 +158,12 @@ class Lease:
         attrs = self._read()
         now = self._clock.now()
         record = LeaseRecord.read(attrs)
-        if record is not None and record.live(now) and record.holder != self.me:
+        if record is not None and not record.open(now) and record.holder != self.me:
             return False
         if winner(attrs, now=now, claim_life=self.claim_life) != self.me:
             return False
         shown = max(shown, record.shown if record is not None else -1)
+        self.leaving = False
         self._take(now, shown)
         return True
 
@@ -157,20 +172,52 @@ class Lease:
         if self._held_until is None:
             return False
         now = self._clock.now()
-        if now - self._renewed_at < self.renew:
-            return self.held
+        if now - self._renewed_at < self.renew and not self.leaving:
+            return self.held  # a leaving holder looks every time: a successor may have taken over
         record = self.record()
         if record is None or record.holder != self.me or record.released or not self.held:
-            self._held_until = None  # taken over (I stalled), or never written: not mine
+            self._held_until, self.leaving = None, False  # taken over (offered, or I stalled): not mine
             return False
-        self._take(now, max(shown, record.shown))
+        if now - self._renewed_at >= self.renew:
+            self._take(now, max(shown, record.shown))
         return True
+
+    def offer(self, shown: int) -> None:
+        """My optimize ended: others may take the lease over; I hold it (and edit) until one does."""
+        if self._held_until is not None and not self.leaving:
+            self.leaving = True
+            self._take(self._clock.now(), shown)
+            self._write(CLAIM_PREFIX + self.me, {"at": None})  # withdrawn: a bidder need not wait for it to age
+
+    def stay(self, shown: int) -> None:
+        """An optimize runs here again: the lease is no longer offered."""
+        if self._held_until is not None and self.leaving:
+            self.leaving = False
+            self._take(self._clock.now(), shown)
+
+    def bidders(self) -> bool:
+        """True when another process has a live claim (it bids for the lease)."""
+        attrs = self._read()
+        now = self._clock.now()
+        return any(winner({key: value}, now=now, claim_life=self.claim_life) not in (None, self.me)
+                   for key, value in attrs.items() if key.startswith(CLAIM_PREFIX))
+
+    def board(self) -> tuple | None:
+        """The board message ``(channel, ts)`` recorded in the study, if any."""
+        raw = self._read().get(BOARD_KEY)
+        if isinstance(raw, dict) and raw.get("channel") and raw.get("ts"):
+            return str(raw["channel"]), str(raw["ts"])
+        return None
+
+    def record_board(self, channel: str, ts: str) -> None:
+        """Record the board message in the study (by the holder that posted it)."""
+        self._write(BOARD_KEY, {"channel": channel, "ts": ts})
 
     def release(self, shown: int) -> None:
         """Give the lease up, saying which version the board shows; withdraw my claim."""
         if self._held_until is None:
             return
-        self._held_until = None
+        self._held_until, self.leaving = None, False
         now = self._clock.now()
         self._write(LEASE_KEY, {"holder": self.me, "until": now, "shown": shown, "released": True})
         self._write(CLAIM_PREFIX + self.me, {"at": None})
@@ -182,7 +229,8 @@ class Lease:
             self._wake.notify_all()
 
     def _take(self, now: float, shown: int) -> None:
-        self._write(LEASE_KEY, {"holder": self.me, "until": now + self.term, "shown": shown, "released": False})
+        self._write(LEASE_KEY, {"holder": self.me, "until": now + self.term, "shown": shown, "released": False,
+                                "leaving": self.leaving})
         self._held_until = now + self.term
         self._renewed_at = now
 

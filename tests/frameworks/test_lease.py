@@ -208,3 +208,33 @@ def test_processes_bidding_at_once_on_a_journal_file_hold_the_lease_one_at_a_tim
     for earlier, later in zip(held, held[1:]):
         assert earlier["ended"] <= later["began"], f"two holders at once: {earlier} and {later}"
     assert held[0]["rounds"] == 1 and max(h["rounds"] for h in held) > 1  # they really did bid at once
+
+
+def test_an_offered_lease_is_taken_over_and_its_holder_learns_it_at_once():
+    clock, attrs = FakeClock(1000.0), Attributes()
+    leaving, successor = lease(attrs, "leaving", clock), lease(attrs, "successor", clock)
+    bid = Bid(leaving, attrs).claimed()
+    clock.advance(1.0)
+    assert bid.outcome()
+    assert successor.acquire() is False  # a live lease: not even a claim
+    leaving.offer(shown=4)
+    assert LeaseRecord.read(attrs.read()).leaving and leaving.held and not leaving.bidders()
+    bid = Bid(successor, attrs).claimed()  # an offered lease is open: bid as if there were none
+    assert leaving.bidders() and leaving.keep(shown=4)  # it edits on meanwhile
+    clock.advance(1.0)
+    assert bid.outcome() is True
+    assert LeaseRecord.read(attrs.read()) == LeaseRecord("successor", 1012.0, 4, False, False)
+    clock.advance(0.5)  # less than a renewal: a leaving holder looks every time all the same
+    assert leaving.keep(shown=5) is False and not leaving.held
+
+
+def test_an_offer_taken_back_closes_the_lease_again():
+    clock, attrs = FakeClock(1000.0), Attributes()
+    holder, other = lease(attrs, "h", clock), lease(attrs, "o", clock)
+    bid = Bid(holder, attrs).claimed()
+    clock.advance(1.0)
+    assert bid.outcome()
+    holder.offer(shown=1)
+    holder.stay(shown=2)  # optimize runs here again
+    assert LeaseRecord.read(attrs.read()) == LeaseRecord("h", 1011.0, 2, False, False)
+    assert other.acquire() is False
