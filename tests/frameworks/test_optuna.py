@@ -191,3 +191,28 @@ def test_a_failing_trial_gets_the_failure_alert_in_its_own_report(server, tmp_pa
         study.optimize(objective_with(tmp_path, reports, server, fail_in_training=(2,)), n_trials=1)
     assert server.wait_for(lambda s: any("optimize failed" in r.text for m in s.messages() for r in m.replies),
                            timeout=60)
+
+
+def test_a_ppe_trials_report_reads_pruned_when_the_loop_prunes_it(tmp_path):
+    pytest.importorskip("pytorch_pfn_extras")
+    from slacknb.ppe import SlackReport as PpeReport
+    from support.ppe_training import make_manager, train_loop
+
+    study = optuna.create_study(study_name="ppe-search")
+    board = SlackBoard(study, local=True)
+    reports = {}
+
+    def objective(trial):
+        pruned_at = 15 if trial.number == 1 else None  # in the hand-written loop, as should_prune() would
+        manager, model, optimizer, loader = make_manager(tmp_path / f"trial{trial.number}", epochs=2,
+                                                         fail_at=(pruned_at, optuna.TrialPruned()) if pruned_at else None)
+        report = reports[trial.number] = PpeReport(None, None, ["epoch", "main/loss"], trial=trial, local=True,
+                                                   out=io.StringIO())
+        manager.extend(report, trigger=(1, "epoch"))
+        train_loop(manager, model, optimizer, loader)
+        return report.state.log[-1]["main/loss"] + trial.suggest_float("wd", 0, 1e-3)
+
+    study.optimize(objective, n_trials=2, callbacks=[board])
+    assert [str(reports[n].state.status) for n in range(2)] == ["Completed", "Pruned"]
+    assert [line.split()[:2] for line in table_lines(board.text)[1:]] == [["0", "Complete"], ["1", "Pruned"]]
+    assert reports[1].state.log and reports[1].label == "ppe-search trial 1"
