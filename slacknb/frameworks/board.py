@@ -21,16 +21,15 @@ stale render is never the last word: after the study's last trial ends, the boar
 from __future__ import annotations
 
 import threading
-import time
 import warnings
 from typing import Callable
 
 from slacknb.core.board import BoardRenderer, BoardState
-from slacknb.core.state import COMPLETED
+from slacknb.core.state import COMPLETED, FAILED
 from slacknb.frameworks.lease import Lease
 from slacknb.frameworks.study_read import read_study
-from slacknb.slack.clock import Clock
-from slacknb.slack.operations import MirrorState
+from slacknb.runtime.clock import Clock, as_clock
+from slacknb.slack.state import MirrorState
 
 __all__ = ["BoardLoop", "TICK"]
 
@@ -43,10 +42,10 @@ _RENDERS_KEPT = 16
 class BoardLoop:
     """The board's thread for one study in this process.
 
-    ``make_mirror(adopt)`` makes the mirror that posts the board (``adopt`` None) or edits
-    the recorded one (``adopt=(channel, ts)``); ``lease`` is None when the board is local
+    ``make_mirror(adopt=, parent=)`` makes the mirror that posts the board (neither), edits the
+    recorded one (``adopt=(channel, ts)``) or replies in its thread (``parent``); ``lease`` is None when the board is local
     only (no Slack); ``views`` a :class:`~slacknb.frameworks.board_views.BoardViews`.
-    ``clock`` gives wall-clock seconds and waits.
+    ``clock`` gives wall-clock seconds (``time()``) and waits.
     """
 
     def __init__(self, study, *, renderer: BoardRenderer, make_mirror: Callable, lease: Lease | None,
@@ -57,7 +56,7 @@ class BoardLoop:
         self.lease = lease
         self.views = views
         self.delivery_timeout = delivery_timeout
-        self._clock = clock if clock is not None else Clock(time.time)
+        self._clock = as_clock(clock)
         self.tick = tick
         self._cond = threading.Condition()
         self._active = 0
@@ -65,7 +64,6 @@ class BoardLoop:
         self._debt: int | None = None
         self._board: tuple | None = None
         self._mirror = None
-        self._replier = None
         self._renders: dict[str, int] = {}
         self._shown = -1
         self._offered_at = 0.0
@@ -81,7 +79,7 @@ class BoardLoop:
         with self._cond:
             self._active += 1
             if self._started_at is None:
-                self._started_at = self._clock.now()
+                self._started_at = self._clock.time()
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="slacknb-board", daemon=True)
                 self._thread.start()
@@ -89,12 +87,12 @@ class BoardLoop:
 
     def read(self) -> BoardState:
         """The study as the storage has it now."""
-        return read_study(self.study, now=self._clock.now())[0]
+        return read_study(self.study, now=self._clock.time())[0]
 
     def end(self) -> None:
         """An ``optimize`` ended here: the study's version now is the debt it leaves."""
         try:
-            _, version = read_study(self.study, now=self._clock.now())
+            _, version = read_study(self.study, now=self._clock.time())
         except Exception as exc:  # noqa: BLE001 - the storage failed us: leave without a debt
             self._warn(exc)
             version = -1
@@ -116,28 +114,24 @@ class BoardLoop:
                 self._clock.wait(self._cond, lambda: self._board is not None or self._closed or self._dead, timeout)
             return self._board
 
-    def reply(self, key: str, text: Callable[[str], str]) -> None:
-        """A reply in the board's thread from this process (the end of its optimize): ``text(mentions)``
-        with the mentions as the sending mirror resolved them."""
+    def end_message(self, text: Callable[[str], str], *, failed: bool) -> None:
+        """This process's end of ``optimize``, as a new reply in the board's thread (so its mentions
+        notify): ``text(slot)`` names the mentions with the mirror's slot, filled in once looked up."""
         board = self.board(0)
         if self.lease is None or board is None:
             return
         try:
-            with self._cond:
-                mirror = self._mirror
-                if mirror is None:
-                    if self._replier is None:
-                        self._replier = self._make_mirror(board)
-                    mirror = self._replier
-            mirror.reply(key, text(mirror.mention_markup))
+            mirror = self._make_mirror(parent=board)
+            mirror.finish(text(mirror.mention_slot), outcome=FAILED if failed else COMPLETED, elapsed="",
+                          alert=False, mention=False)
         except Exception as exc:  # noqa: BLE001 - never into the user's optimize
             self._warn(exc)
 
     def wait_idle(self, timeout: float) -> bool:
         """Wait up to ``timeout`` s until this process owes the board nothing; True when so."""
-        deadline = self._clock.now() + timeout
+        deadline = self._clock.time() + timeout
         with self._cond:
-            return self._clock.wait(self._cond, self._idle, max(0.0, deadline - self._clock.now()))
+            return self._clock.wait(self._cond, self._idle, max(0.0, deadline - self._clock.time()))
 
     def close(self) -> None:
         with self._cond:
@@ -176,9 +170,9 @@ class BoardLoop:
             if self._mirror is None:
                 self._bid()
             if self._mirror is not None:
-                self._hold(*read_study(self.study, now=self._clock.now()))
+                self._hold(*read_study(self.study, now=self._clock.time()))
         if self.views:
-            self._show(read_study(self.study, now=self._clock.now())[0], self._mirror)
+            self._show(read_study(self.study, now=self._clock.time())[0], self._mirror)
 
     def _bid(self) -> None:
         record = self.lease.record()
@@ -186,9 +180,9 @@ class BoardLoop:
             if self._debt is not None and record is not None and record.shown >= self._debt:
                 self._debt = None
             wants = self._active > 0 or self._debt is not None
-        if wants and (record is None or record.open(self._clock.now())) and self.lease.acquire(self._shown):
+        if wants and (record is None or record.open(self._clock.time())) and self.lease.acquire(self._shown):
             self._look_for_board()  # recorded by the holder before it released
-            mirror = self._make_mirror(self._board)
+            mirror = self._make_mirror(adopt=self._board)
             with self._cond:
                 self._mirror, self._renders = mirror, {}
 
@@ -212,10 +206,10 @@ class BoardLoop:
             leaving = self._active == 0
         if leaving and not self.lease.leaving:
             self.lease.offer(self._shown)
-            self._offered_at = self._clock.now()
+            self._offered_at = self._clock.time()
         elif not leaving and self.lease.leaving:
             self.lease.stay(self._shown)
-        if not leaving or self._clock.now() - self._offered_at < self.lease.settle or self.lease.bidders():
+        if not leaving or self._clock.time() - self._offered_at < self.lease.settle or self.lease.bidders():
             mirror.update(text)  # edits on until a successor took the lease over (keep() above)
             self._remember(text, version)
             self._record_board(mirror)
@@ -223,8 +217,8 @@ class BoardLoop:
         # optimize ended here and nobody takes over: one final edit, in Slack before the lease goes.
         mirror.finish(text, outcome=COMPLETED, elapsed="", alert=False, mention=False)
         self._remember(text, version)
-        deadline = self._clock.now() + self.delivery_timeout
-        while not mirror.wait_delivered(min(self.lease.renew, self.tick * 4)) and self._clock.now() < deadline:
+        deadline = self._clock.time() + self.delivery_timeout
+        while not mirror.wait_delivered(min(self.lease.renew, self.tick * 4)) and self._clock.time() < deadline:
             if not self.lease.keep(self._shown):
                 break
             self._record_board(mirror)
@@ -275,7 +269,7 @@ class BoardLoop:
     def _elapsed(self) -> float:
         with self._cond:
             started = self._started_at
-        return 0.0 if started is None else max(0.0, self._clock.now() - started)
+        return 0.0 if started is None else max(0.0, self._clock.time() - started)
 
     def _show(self, state: BoardState, mirror) -> None:
         with self._cond:

@@ -58,11 +58,10 @@ Failure cases, and what happens:
 from __future__ import annotations
 
 import threading
-import time
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
-from slacknb.slack.clock import Clock, as_clock
+from slacknb.runtime.clock import Clock, as_clock
 
 __all__ = ["BOARD_KEY", "CLAIM_PREFIX", "LEASE_KEY", "Lease", "LeaseRecord", "winner"]
 
@@ -116,13 +115,14 @@ class Lease:
     """One process's side of the lease over ``read`` (the study's attributes) and
     ``write(key, value)``.
 
-    ``clock`` gives wall-clock seconds (comparable across machines) and waits; ``me`` is
+    ``clock`` (:class:`~slacknb.runtime.clock.Clock`) gives wall-clock seconds, comparable across
+    machines (``time()``), and waits; ``me`` is
     this process's id. Not thread-safe: one thread (the board's) drives it; :meth:`close`
     (any thread) ends a wait.
     """
 
     def __init__(self, read: Callable[[], Mapping[str, Any]], write: Callable[[str, Any], None], *, me: str,
-                 clock: Clock | Callable[[], float] = time.time, settle: float = 1.0, claim_life: float = 3.0,
+                 clock: Clock | None = None, settle: float = 1.0, claim_life: float = 3.0,
                  term: float = 10.0, renew: float = 2.0):
         if not settle < claim_life or not renew + settle < term:
             raise ValueError("the lease needs settle < claim_life and renew + settle < term")
@@ -139,7 +139,7 @@ class Lease:
     @property
     def held(self) -> bool:
         """True while I hold the lease with at least ``settle`` of it left, by my own clock."""
-        return self._held_until is not None and self._clock.now() < self._held_until - self.settle
+        return self._held_until is not None and self._clock.time() < self._held_until - self.settle
 
     def record(self) -> LeaseRecord | None:
         """The lease as the storage has it now."""
@@ -150,13 +150,13 @@ class Lease:
         if self.held:
             return True
         record = self.record()
-        if record is not None and not record.open(self._clock.now()) and record.holder != self.me:
+        if record is not None and not record.open(self._clock.time()) and record.holder != self.me:
             return False
-        self._write(CLAIM_PREFIX + self.me, {"at": self._clock.now()})
+        self._write(CLAIM_PREFIX + self.me, {"at": self._clock.time()})
         if not self._pause(self.settle):
             return False
         attrs = self._read()
-        now = self._clock.now()
+        now = self._clock.time()
         record = LeaseRecord.read(attrs)
         if record is not None and not record.open(now) and record.holder != self.me:
             return False
@@ -171,7 +171,7 @@ class Lease:
         """Renew the lease when it is due (with the version shown); False once it is no longer mine."""
         if self._held_until is None:
             return False
-        now = self._clock.now()
+        now = self._clock.time()
         if now - self._renewed_at < self.renew and not self.leaving:
             return self.held  # a leaving holder looks every time: a successor may have taken over
         record = self.record()
@@ -186,19 +186,19 @@ class Lease:
         """My optimize ended: others may take the lease over; I hold it (and edit) until one does."""
         if self._held_until is not None and not self.leaving:
             self.leaving = True
-            self._take(self._clock.now(), shown)
+            self._take(self._clock.time(), shown)
             self._write(CLAIM_PREFIX + self.me, {"at": None})  # withdrawn: a bidder need not wait for it to age
 
     def stay(self, shown: int) -> None:
         """An optimize runs here again: the lease is no longer offered."""
         if self._held_until is not None and self.leaving:
             self.leaving = False
-            self._take(self._clock.now(), shown)
+            self._take(self._clock.time(), shown)
 
     def bidders(self) -> bool:
         """True when another process has a live claim (it bids for the lease)."""
         attrs = self._read()
-        now = self._clock.now()
+        now = self._clock.time()
         return any(winner({key: value}, now=now, claim_life=self.claim_life) not in (None, self.me)
                    for key, value in attrs.items() if key.startswith(CLAIM_PREFIX))
 
@@ -218,7 +218,7 @@ class Lease:
         if self._held_until is None:
             return
         self._held_until, self.leaving = None, False
-        now = self._clock.now()
+        now = self._clock.time()
         self._write(LEASE_KEY, {"holder": self.me, "until": now, "shown": shown, "released": True})
         self._write(CLAIM_PREFIX + self.me, {"at": None})
 

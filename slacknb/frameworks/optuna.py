@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import atexit
 import contextvars
+import dataclasses
 import functools
 import sys
 import threading
@@ -101,6 +102,10 @@ class SlackBoard:
         lease = None
         if slack_configured(self.options):
             lease = Lease(lambda: study.user_attrs, study.set_user_attr, me=uuid.uuid4().hex)
+        interval = BOARD_INTERVAL if self.options.min_interval is None else self.options.min_interval
+        self._settings = dataclasses.replace(self.options.slack, min_interval=interval)
+        # The board's edits name nobody (the end message does): no look-ups for its mirrors.
+        self._edit_settings = dataclasses.replace(self._settings, mentions=())
         renderer = BoardRenderer(max_bytes=self.options.max_bytes)
         self._loop = BoardLoop(study, renderer=renderer, make_mirror=self._make_mirror, lease=lease,
                                views=BoardViews(views, renderer),
@@ -176,10 +181,9 @@ class SlackBoard:
             if isinstance(error, KeyboardInterrupt):
                 line = "interrupted"
             host = RunContext.detect().hostname
-            # The reply first: while optimize counts as running here, a holder's mirror is not finished yet.
-            self._loop.reply(f"optimize-{uuid.uuid4().hex}", lambda mentions: end_reply(
+            self._loop.end_message(lambda mentions: end_reply(
                 state, host=host, trials_here=trials, error=line, mentions=mentions,
-                prefix=self._prefix(), label=self.label))
+                prefix=self.options.slack.alert_prefix, label=self.label), failed=error is not None)
         except Exception as exc:  # noqa: BLE001 - the user's optimize ends as it would without us
             state = None
             warnings.warn(f"slacknb: the end of optimize was not reported ({type(exc).__name__}: {exc})",
@@ -187,11 +191,6 @@ class SlackBoard:
         self._loop.end()
         if self._loop.views and state is not None:
             self._loop.finish_views(state, failed=error is not None)
-
-    def _prefix(self) -> str:
-        from slacknb.slack.mentions import translate_prefix
-
-        return translate_prefix(self.options.alert_prefix)
 
     def _at_exit(self) -> None:
         with self._lock:
@@ -210,14 +209,12 @@ class SlackBoard:
             self._held[number] = report
             return True
 
-    def _make_mirror(self, adopt):
-        options = self.options
-        where = {"adopt": adopt} if adopt is not None else {}
-        return SlackMirror(options.access_token, options.channel_id, base_url=options.base_url,
-                           mentions=options.finish_mentions or None, alert_prefix=options.alert_prefix,
-                           min_interval=BOARD_INTERVAL if options.min_interval is None else options.min_interval,
-                           delivery_timeout=options.delivery_timeout, label=self.label, local=options.local,
-                           priority=1, **where)
+    def _make_mirror(self, *, adopt=None, parent=None):
+        """The board's mirror (posting it, or ``adopt``-ing the recorded one: edits before the trials'
+        reports' in the gate), or one reply in its thread (``parent``) that mentions people."""
+        if parent is not None:
+            return SlackMirror(settings=self._settings, label=self.label, parent=parent)
+        return SlackMirror(settings=self._edit_settings, label=self.label, priority=1, adopt=adopt)
 
 
 def _wrap_optimize(study, board: SlackBoard) -> None:

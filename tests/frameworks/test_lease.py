@@ -66,7 +66,7 @@ class Bid:
 
 
 def test_a_lone_bidder_holds_the_lease_after_the_settle_time():
-    clock, attrs = FakeClock(1000.0), Attributes()
+    clock, attrs = FakeClock(1000.0, wall=1000.0), Attributes()
     alone = lease(attrs, "a", clock)
     bid = Bid(alone, attrs).claimed()
     assert LEASE_KEY not in attrs.read()  # nothing decided before the settle time
@@ -76,7 +76,7 @@ def test_a_lone_bidder_holds_the_lease_after_the_settle_time():
 
 
 def test_of_two_bids_within_the_settle_time_the_earlier_claim_wins():
-    clock, attrs = FakeClock(1000.0), Attributes()
+    clock, attrs = FakeClock(1000.0, wall=1000.0), Attributes()
     first, second = lease(attrs, "z-first", clock), lease(attrs, "a-second", clock)
     bid_first = Bid(first, attrs).claimed()
     clock.advance(0.5)
@@ -97,7 +97,7 @@ def test_claims_stamped_alike_are_ordered_by_id():
 
 
 def test_while_a_live_lease_is_held_others_do_not_even_claim():
-    clock, attrs = FakeClock(1000.0), Attributes()
+    clock, attrs = FakeClock(1000.0, wall=1000.0), Attributes()
     holder, other = lease(attrs, "h", clock), lease(attrs, "o", clock)
     bid = Bid(holder, attrs).claimed()
     clock.advance(1.0)
@@ -107,7 +107,7 @@ def test_while_a_live_lease_is_held_others_do_not_even_claim():
 
 
 def test_a_dead_holders_lease_is_taken_over_once_its_term_is_over():
-    clock, attrs = FakeClock(1000.0), Attributes()
+    clock, attrs = FakeClock(1000.0, wall=1000.0), Attributes()
     dead, heir = lease(attrs, "dead", clock), lease(attrs, "heir", clock)
     bid = Bid(dead, attrs).claimed()
     clock.advance(1.0)
@@ -121,7 +121,7 @@ def test_a_dead_holders_lease_is_taken_over_once_its_term_is_over():
 
 
 def test_a_winner_that_died_before_writing_its_lease_is_passed_over_after_claim_life():
-    clock, attrs = FakeClock(1000.0), Attributes()
+    clock, attrs = FakeClock(1000.0, wall=1000.0), Attributes()
     attrs.write(CLAIM_PREFIX + "dead", {"at": 1000.0})  # claimed, then died: no lease
     heir = lease(attrs, "heir", clock)
     clock.advance(0.1)
@@ -135,7 +135,7 @@ def test_a_winner_that_died_before_writing_its_lease_is_passed_over_after_claim_
 
 
 def test_the_holder_renews_with_the_version_shown_and_releases_for_the_next_at_once():
-    clock, attrs = FakeClock(1000.0), Attributes()
+    clock, attrs = FakeClock(1000.0, wall=1000.0), Attributes()
     holder, next_ = lease(attrs, "h", clock), lease(attrs, "n", clock)
     bid = Bid(holder, attrs).claimed()
     clock.advance(1.0)
@@ -153,7 +153,7 @@ def test_the_holder_renews_with_the_version_shown_and_releases_for_the_next_at_o
 
 
 def test_a_holder_that_stalled_near_its_term_gives_the_lease_up():
-    clock, attrs = FakeClock(1000.0), Attributes()
+    clock, attrs = FakeClock(1000.0, wall=1000.0), Attributes()
     holder = lease(attrs, "h", clock)
     bid = Bid(holder, attrs).claimed()
     clock.advance(1.0)
@@ -164,7 +164,7 @@ def test_a_holder_that_stalled_near_its_term_gives_the_lease_up():
 
 
 def test_a_taken_over_holder_learns_it_at_its_next_renewal():
-    clock, attrs = FakeClock(1000.0), Attributes()
+    clock, attrs = FakeClock(1000.0, wall=1000.0), Attributes()
     holder = lease(attrs, "h", clock)
     bid = Bid(holder, attrs).claimed()
     clock.advance(1.0)
@@ -175,7 +175,7 @@ def test_a_taken_over_holder_learns_it_at_its_next_renewal():
 
 
 def test_close_ends_a_bid_that_waits():
-    clock, attrs = FakeClock(1000.0), Attributes()
+    clock, attrs = FakeClock(1000.0, wall=1000.0), Attributes()
     bidder = lease(attrs, "b", clock)
     bid = Bid(bidder, attrs).claimed()
     bidder.close()
@@ -211,7 +211,7 @@ def test_processes_bidding_at_once_on_a_journal_file_hold_the_lease_one_at_a_tim
 
 
 def test_an_offered_lease_is_taken_over_and_its_holder_learns_it_at_once():
-    clock, attrs = FakeClock(1000.0), Attributes()
+    clock, attrs = FakeClock(1000.0, wall=1000.0), Attributes()
     leaving, successor = lease(attrs, "leaving", clock), lease(attrs, "successor", clock)
     bid = Bid(leaving, attrs).claimed()
     clock.advance(1.0)
@@ -229,7 +229,7 @@ def test_an_offered_lease_is_taken_over_and_its_holder_learns_it_at_once():
 
 
 def test_an_offer_taken_back_closes_the_lease_again():
-    clock, attrs = FakeClock(1000.0), Attributes()
+    clock, attrs = FakeClock(1000.0, wall=1000.0), Attributes()
     holder, other = lease(attrs, "h", clock), lease(attrs, "o", clock)
     bid = Bid(holder, attrs).claimed()
     clock.advance(1.0)
