@@ -189,6 +189,7 @@ def test_a_failing_trial_gets_the_failure_alert_in_its_own_report(server, tmp_pa
     assert [line.split()[1] for line in table_lines(message.text)[1:]] == ["Complete", "Fail"]
     with pytest.raises(Boom):  # uncaught: optimize raises, and its end reply says so
         study.optimize(objective_with(tmp_path, reports, server, fail_in_training=(2,)), n_trials=1)
+    assert board.wait_idle(60) and reports[2]._run.mirror.wait_delivered(30)
     assert server.wait_for(lambda s: any("optimize failed" in r.text for m in s.messages() for r in m.replies),
                            timeout=60)
 
