@@ -45,6 +45,7 @@ class Frame:
     sync: object  # MirrorState
     context: object = None  # RunContext: host, directory, command
     stop: StopSignal | None = None  # where a Stop button writes, while the run can be stopped
+    scrub: object = None  # the run's Scrubber: what a view shows besides the preview goes through it
 
 
 class ReportRun:
@@ -89,7 +90,7 @@ class ReportRun:
         (a multi-process job cannot stop all its ranks at one iteration). ``parent``: the message
         whose thread the report is a reply in, ``(channel, ts)`` (an Optuna trial's, its board's)."""
         renderer = Renderer(template=options.template, max_bytes=options.max_bytes,
-                            normalizer=options.len_normalizer)
+                            normalizer=options.len_normalizer, scrub=options.slack.scrub)
         stop = StopSignal()
         button = options.stop_button and stop_button and owns_message
         mirror = SlackMirror(settings=options.slack, label=label, alert_label=alert_label,
@@ -113,7 +114,7 @@ class ReportRun:
         sync = self.mirror.state
         preview = fill_slot(self.text() if text is None else text, sync.mentions)
         return Frame(self.state, self.renderer.entries(self.state), preview, sync, self.renderer.context,
-                     self.stop if self.stoppable and not self._finished else None)
+                     self.stop if self.stoppable and not self._finished else None, self.renderer.scrub)
 
     def should_stop(self) -> bool:
         """Asked at each iteration boundary: True once a Stop button was pressed (the run

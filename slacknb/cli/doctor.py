@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+from slacknb.core.scrub import looks_like_token
 from slacknb.slack.api import make_client
 from slacknb.slack.config import APP_TOKEN_ENV_VAR, SlackSettings
 from slacknb.slack.errors import BOT_TOKEN_FIX, classify, fix_for, invite_fix
@@ -137,6 +138,9 @@ def _channel_checks(client, channel: str | None, scopes: set) -> list[Check]:
     if not channel:
         return [Check(FAIL, "no channel: set SLACK_CHANNEL_ID=C0123ABCD (channel name > About, at the bottom)"
                             " or pass --channel")]
+    if looks_like_token(channel):  # never echoed: a token is never shown
+        return [Check(FAIL, "the channel (SLACK_CHANNEL_ID or --channel) looks like a Slack token, not a channel: "
+                            "give a channel ID like C0123ABCD, and put the token in SLACK_BOT_TOKEN")]
     if channel.startswith("#"):
         return [Check(WARN, f"channel {channel} is a name: the doctor checks IDs only; give its ID "
                             "(channel name > About) to have it checked")]

@@ -17,9 +17,11 @@ import sys
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
+from slacknb.core.scrub import HIDDEN, hide_arguments
+
 __all__ = [
-    "ID_LENGTH", "JOB_VARIABLES", "RunContext", "default_label", "in_kernel", "notebook_path", "run_id",
-    "run_name", "shorten_home"
+    "ID_LENGTH", "JOB_VARIABLES", "RunContext", "command_arguments", "default_label", "in_kernel", "notebook_path",
+    "run_id", "run_name", "shorten_home"
 ]
 
 
@@ -44,8 +46,15 @@ class RunContext:
             cmd, args = (os.path.basename(notebook) if notebook else "jupyter"), ""
         else:
             cmd = sys.argv[0] if sys.argv and sys.argv[0] else "python"
-            args = " ".join(shlex.quote(a) for a in sys.argv[1:])
+            args = command_arguments(sys.argv[1:])
         return cls(socket.gethostname(), os.getcwd(), cmd, args, notebook)
+
+
+def command_arguments(argv: Sequence[str]) -> str:
+    """``argv`` as a shell would read it, the value of each secret-named argument (``--token X``,
+    ``--api-key=X``, ``PASSWORD=X``: :func:`slacknb.core.scrub.hide_arguments`) as ``[hidden]``."""
+    return " ".join(HIDDEN.join(shlex.quote(piece) if piece else "" for piece in arg.split(HIDDEN))
+                    if HIDDEN in arg else shlex.quote(arg) for arg in hide_arguments(argv))
 
 
 def shorten_home(path: str) -> str:

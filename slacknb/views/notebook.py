@@ -13,6 +13,7 @@ same run, that widget's view.
 
 from __future__ import annotations
 
+import numbers
 import time
 from typing import Callable
 
@@ -127,8 +128,9 @@ class NotebookView:
             raise TypeError(f"widgets must be True, False or None (automatic), not {widgets!r}")
         if display is not None and not callable(display):
             raise TypeError("display must be a callable like IPython.display.display, or None")
-        if isinstance(max_rows, bool) or not isinstance(max_rows, int) or max_rows < 1:
+        if isinstance(max_rows, bool) or not isinstance(max_rows, numbers.Integral) or max_rows < 1:
             raise ValueError(f"max_rows must be a whole number >= 1, not {max_rows!r}")
+        max_rows = int(max_rows)
         if widgets is True:
             _require_ipywidgets()
         self._want_widgets = widgets

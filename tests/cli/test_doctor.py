@@ -68,6 +68,12 @@ def test_wrong_channel(server):
     assert status == 1 and "channel C0NOPE not found" in text
 
 
+def test_a_token_given_as_the_channel_is_refused_without_echo(server):
+    status, text = doctor(server, channel="xoxb-9999-8888-notachannel")
+    assert status == 1 and "looks like a Slack token, not a channel" in text
+    assert "notachannel" not in text
+
+
 def test_private_channel_without_the_bot(server):
     status, text = doctor(server, channel="C0PRIVATE")
     assert status == 1 and "/invite" in text

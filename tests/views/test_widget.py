@@ -564,3 +564,28 @@ def test_plot_empty_means_no_chart_anywhere(wire, shell):
     assert not chart_images(captured.outputs[-1].data["text/html"])
     with pytest.raises(ValueError, match="list of entry names"):
         NotebookView(plot="main/loss")
+
+
+def test_the_widget_hides_the_runs_secrets_in_its_table_and_status_line(wire):
+    from slacknb.core.scrub import Scrubber
+
+    scrub = Scrubber(secrets=("plain-secret-value",))
+    state = ReportState(status=TRAINING, log=[{"epoch": 1, "note": "plain-secret-value"}], entries=["epoch", "note"],
+                        label="run plain-secret-value")
+    renderer = Renderer(context=CONTEXT, scrub=scrub)
+    widget = ReportWidget(context=CONTEXT)
+    widget.update(Frame(state, renderer.entries(state), renderer.render(state), MirrorState("synced"), scrub=scrub))
+    shown = json.dumps(wire.updates())
+    assert "plain-secret-value" not in shown and "[hidden]" in widget.table.value
+    assert "plain-secret-value" not in widget.status_line.value + widget.preview.value
+
+
+def test_max_rows_takes_any_integral_number(wire):
+    import numpy as np
+
+    widget = ReportWidget(context=CONTEXT, max_rows=np.int64(2))
+    assert widget.max_rows == 2 and type(widget.max_rows) is int
+    widget.update(frame_of(training(n_rows=5)))
+    assert len(table_rows(parse(widget.table.value))) == 2
+    with pytest.raises(ValueError, match="max_rows"):
+        ReportWidget(context=CONTEXT, max_rows=2.0)
