@@ -67,6 +67,7 @@ class BoardLoop:
         self._renders: dict[str, int] = {}
         self._shown = -1
         self._offered_at = 0.0
+        self.ends: list = []  # the mirrors of this process's end messages
         self._thread: threading.Thread | None = None
         self._closed = False
         self._dead = False  # the board's mirror stopped (a fault a person must fix): nobody waits for it
@@ -122,6 +123,7 @@ class BoardLoop:
             return
         try:
             mirror = self._make_mirror(parent=board)
+            self.ends.append(mirror)
             mirror.finish(text(mirror.mention_slot), outcome=FAILED if failed else COMPLETED, elapsed="",
                           alert=False, mention=False)
         except Exception as exc:  # noqa: BLE001 - never into the user's optimize

@@ -129,6 +129,7 @@ class ReportFace:
         from slacknb.frameworks.trial_link import trial_link
 
         self._trial = link = trial_link(options.trial)
+        link.track(self)
         if link.parent is None and slack_configured(options):
             warnings.warn(f"slacknb: the board of study {link.study_name!r} is not posted (SlackBoard(study) "
                           f"in this process, or another one?): trial {link.number}'s report is a message of its own",

@@ -33,6 +33,7 @@ import dataclasses
 import functools
 import sys
 import threading
+import time
 import uuid
 import warnings
 import weakref
@@ -112,6 +113,7 @@ class SlackBoard:
                                delivery_timeout=self.options.delivery_timeout)
         self._lock = threading.Lock()
         self._held: dict[int, object] = {}  # trial number -> its report, held until the trial's state is known
+        self._reports: list = []  # every trial's report made in this process
         self._runs = 0  # optimize calls running here
         self._trials = 0  # trials run here in the current optimize calls
         self._begun_by_callback = False
@@ -130,9 +132,22 @@ class SlackBoard:
         """The board as Slack gets it, rendered from the storage now."""
         return self._loop.renderer.render(self._loop.read())
 
+    @classmethod
+    def of(cls, study) -> "SlackBoard | None":
+        """The board of ``study`` in this process (yours, or the one ``%%slackreport`` gave it), if any."""
+        return board_for(study.study_name)
+
     def wait_idle(self, timeout: float = 120.0) -> bool:
-        """Wait until the board shows every trial this process ran (after ``optimize``); True when it does."""
-        return self._loop.wait_idle(timeout)
+        """Wait until this process owes the board nothing (after ``optimize``): the board shows every
+        trial it ran, and its trials' reports and its end messages are in Slack; True when so."""
+        deadline = time.monotonic() + timeout
+        done = self._loop.wait_idle(timeout)
+        with self._lock:
+            mirrors = list(self._loop.ends) + [report._run.mirror for report in self._reports if report._run.finished]
+        for mirror in mirrors:
+            if mirror.enabled:
+                done = mirror.wait_delivered(max(0.0, deadline - time.monotonic()), essential=True) and done
+        return done
 
     def _repr_mimebundle_(self, include=None, exclude=None):
         from slacknb.views.notebook import mimebundle
@@ -202,6 +217,10 @@ class SlackBoard:
         self._loop.close()
 
     # -- the trials' reports ----------------------------------------------------------------------
+    def _track(self, report) -> None:
+        with self._lock:
+            self._reports.append(report)
+
     def _hold(self, number: int, report) -> bool:
         with self._lock:
             if self._runs == 0 and not self._begun_by_callback:

@@ -87,6 +87,11 @@ class TrialLink:
             return PRUNED, None
         return status, error
 
+    def track(self, report) -> None:
+        """``report`` is this trial's: the board's :meth:`~SlackBoard.wait_idle` waits for it too."""
+        if self._board is not None:
+            self._board._track(report)
+
     def hold(self, report) -> bool:
         """Hold ``report`` (its training completed) until this process's board learns the trial's
         state; False when no board here will tell (then the report ends now)."""
