@@ -112,7 +112,7 @@ class ReportRun:
     def frame(self, text: str | None = None) -> Frame:
         """What the views show: ``text`` (default: :meth:`text`) with the mentions known so far."""
         sync = self.mirror.state
-        preview = fill_slot(self.text() if text is None else text, sync.mentions)
+        preview = fill_slot(self.text() if text is None else text, _mentions_shown(sync))
         return Frame(self.state, self.renderer.entries(self.state), preview, sync, self.renderer.context,
                      self.stop if self.stoppable and not self._finished else None, self.renderer.scrub)
 
@@ -226,7 +226,8 @@ class ReportRun:
             if sync is self._shown_sync:
                 return
             self._shown_sync = sync
-            final = dataclasses.replace(self._final, sync=sync, preview=fill_slot(self._final_text, sync.mentions))
+            final = dataclasses.replace(self._final, sync=sync, preview=fill_slot(self._final_text,
+                                                                                  _mentions_shown(sync)))
             self._each_view("finish", final)
 
     def _each_view(self, method: str, *args) -> None:
@@ -255,3 +256,8 @@ class ReportRun:
             return self.alert in ("completed", "all")
         return self.alert == "all"
 
+
+def _mentions_shown(sync) -> str:
+    """The mentions as the message names them: as sent in the final text, else as known so far."""
+    final = getattr(sync, "final_mentions", None)
+    return getattr(sync, "mentions", "") if final is None else final

@@ -168,7 +168,8 @@ class Renderer:
     def _content(self, state: ReportState, values: dict, budget: int) -> str:
         log = state.log
         if not log:
-            return ""
+            # Until the first row, say so instead of leaving the table's place blank.
+            return f"_{escape(state.waiting)}_" if state.waiting and not state.finished else ""
         entries = tuple(state.entries) if state.entries is not None else self._auto_entries.get(log)
         occurrences = self.template.count("content")
         if occurrences == 0:

@@ -53,7 +53,9 @@ class ReportState:
     None when the stop trigger does not tell. ``updated_at`` is the wall-clock
     time (Unix seconds) this state was last changed, or None when unknown.
     ``stopped_by`` says who stopped a Stopped run ("by <@U0ALICE>", "from the
-    notebook"): ``{status}`` reads "Stopped by <@U0ALICE>".
+    notebook"): ``{status}`` reads "Stopped by <@U0ALICE>". ``waiting`` is what
+    ``{content}`` shows while the run is not finished and nothing is logged yet
+    ("" for nothing).
     """
 
     status: Status = Status.STARTED
@@ -66,6 +68,7 @@ class ReportState:
     label: str = ""
     updated_at: float | None = None
     stopped_by: str = ""
+    waiting: str = "waiting for the first report"
 
     @property
     def finished(self) -> bool:

@@ -30,7 +30,6 @@ Scopes: ``chat:write``; ``chat:write.public`` or ``channels:join``; ``channels:h
 from __future__ import annotations
 
 import threading
-import time
 from typing import Callable, Iterable
 
 from slacknb.core.alerts import OUTCOMES, to_outcome
@@ -39,7 +38,7 @@ from slacknb.core.chart import Drawing
 from slacknb.core.mentions import mention_slot
 from slacknb.core.state import Status
 from slacknb.core.stop import StopSignal
-from slacknb.runtime.clock import Clock, as_clock
+from slacknb.runtime.clock import SYSTEM, Clock, as_clock
 from slacknb.runtime.notice import warn
 from slacknb.slack import exit_wait
 from slacknb.slack.api import Api, make_client
@@ -82,7 +81,7 @@ class SlackMirror:
                  settings: SlackSettings | None = None, label: str = "", alert_label: str | None = None,
                  owns_message: bool = True, limits: SharedLimits | None = None,
                  on_state: Callable[[MirrorState], object] | None = None, client=None,
-                 clock: Clock | Callable[[], float] = time.monotonic, parent: tuple[str, str] | None = None,
+                 clock: Clock = SYSTEM, parent: tuple[str, str] | None = None,
                  adopt: tuple[str, str] | None = None, priority: int = 0, stop: StopSignal | None = None,
                  **keywords) -> None:
         if settings is None:

@@ -26,9 +26,21 @@ NOW = 1796102577  # 2026-12-01 05:22:57 UTC
 DATE = "<!date^1796102577^{ago}|2026-12-01 05:22:57 UTC>"
 
 
-def test_started_state_has_no_table():
+def test_started_state_says_it_waits_for_the_first_report():
     text = renderer().render(ReportState(updated_at=NOW))
-    assert text == f"Started - 0:00:00 (updated {DATE}) `gpu-host:/home/me/exp$ train.py --lr 0.1`\n\n"
+    assert text == (f"Started - 0:00:00 (updated {DATE}) `gpu-host:/home/me/exp$ train.py --lr 0.1`\n"
+                    "_waiting for the first report_\n")
+
+
+@pytest.mark.parametrize("status", ["Completed", "Failed", "Interrupted", "Stopped"])
+def test_a_run_that_ended_before_its_first_report_shows_no_waiting_line(status):
+    text = renderer().render(ReportState(status=status, updated_at=NOW))
+    assert "waiting" not in text and text.endswith("`\n\n")
+
+
+def test_the_waiting_line_is_escaped_and_can_be_turned_off():
+    assert "_a &lt;b&gt;_" in renderer().render(ReportState(waiting="a <b>"))
+    assert renderer().render(ReportState(waiting="", updated_at=NOW)).endswith("`\n\n")
 
 
 def test_full_log_fits_and_is_the_printreport_table():
