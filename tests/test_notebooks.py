@@ -200,8 +200,9 @@ def test_optuna_notebook_posts_one_board_per_study_with_the_trials_in_its_thread
         assert f"{trials} complete" in board.text.splitlines()[0]
         assert [row[1] for row in table_rows(board.text)[1:]] == ["Complete"] * trials
         assert sum(reply.text.startswith("Completed") for reply in board.replies) == trials
-        [end] = [reply for reply in board.replies if "<@U0ALICE>" in reply.text]
-        assert "optimize ended" in end.text
+        assert sum("optimize ended" in reply.text for reply in board.replies) == 1
+        [end] = [reply for reply in board.replies if "<@U0ALICE>" in reply.text]  # the one that notifies
+        assert end.text.startswith("<@U0ALICE> :white_check_mark: *Completed*") and ": best " in end.text
     assert_no_token(text, kernel_env)
 
 

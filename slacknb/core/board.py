@@ -24,7 +24,7 @@ from slacknb.core.slack_text import FENCE, cut, escape, guard_backticks, slack_d
 from slacknb.core.table import AlignedRows, empty_layout, merge_layout, number_text
 
 __all__ = ["BoardRenderer", "BoardState", "COMPLETE", "FAIL", "PRUNED", "RUNNING", "STATES", "TrialRow", "WAITING",
-           "board_columns", "board_header", "board_rows", "end_reply"]
+           "best_label", "board_columns", "board_header", "board_rows", "end_reply"]
 
 # The state words of the board, in the order the header counts them.
 COMPLETE, RUNNING, PRUNED, FAIL, WAITING = "Complete", "Running", "Pruned", "Fail", "Waiting"
@@ -221,3 +221,9 @@ def end_reply(state: BoardState, *, host: str, trials_here: int, error: str = ""
     people = " ".join(part for part in ((prefix if error else ""), mentions) if part)
     line = (":x: " if error else ":white_check_mark: ") + guard_backticks(escape(" \u00b7 ".join(parts)))
     return f"{people} {line}" if people else line
+
+
+def best_label(state: BoardState, label: str) -> str:
+    """``label`` and the best trial so far, e.g. ``lr-search: best 0.081234 (trial 7: lr=0.0031)``
+    (the user's text: escaped where it is shown)."""
+    return f"{label}: {_best_text(state) or 'no trial complete yet'}"

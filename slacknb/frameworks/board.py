@@ -115,17 +115,16 @@ class BoardLoop:
                 self._clock.wait(self._cond, lambda: self._board is not None or self._closed or self._dead, timeout)
             return self._board
 
-    def end_message(self, text: Callable[[str], str], *, failed: bool) -> None:
-        """This process's end of ``optimize``, as a new reply in the board's thread (so its mentions
-        notify): ``text(slot)`` names the mentions with the mirror's slot, filled in once looked up."""
+    def end_message(self, text: str, *, failed: bool, label: str, elapsed: str) -> None:
+        """This process's end of ``optimize`` in the board's thread: ``text``, then the reply that
+        mentions the board's people (a new message, so it notifies), ``label`` naming the run."""
         board = self.board(0)
         if self.lease is None or board is None:
             return
         try:
-            mirror = self._make_mirror(parent=board)
+            mirror = self._make_mirror(parent=board, label=label)
             self.ends.append(mirror)
-            mirror.finish(text(mirror.mention_slot), outcome=FAILED if failed else COMPLETED, elapsed="",
-                          alert=False, mention=False)
+            mirror.finish(text, outcome=FAILED if failed else COMPLETED, elapsed=elapsed, alert=False, mention=True)
         except Exception as exc:  # noqa: BLE001 - never into the user's optimize
             self._warn(exc)
 

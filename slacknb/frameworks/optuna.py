@@ -18,9 +18,11 @@ The parts:
 - The end of ``optimize``: Optuna has no hook for it (it just returns), and a callback
   cannot tell the last trial (``n_trials``, ``timeout``, ``study.stop()``, an exception). So
   ``SlackBoard`` wraps ``optimize`` on the study object it is given (an attribute of that
-  object; the class is untouched): when the call returns or raises, one reply in the
-  board's thread mentions ``finish_mentions`` with the best trial so far, and this process
-  sees to it that the board shows its trials' final states. The wrapper also adds the board
+  object; the class is untouched): when the call returns or raises, a line in the board's
+  thread says how it ended here, then one reply mentions ``finish_mentions`` with the best
+  trial so far (the end of a run's reply, from a mirror whose message is that line: a new
+  message, so it notifies, delivered before the process exits), and this process sees to it
+  that the board shows its trials' final states. The wrapper also adds the board
   to the callbacks when they lack it. Optimizing another object of the same study (from
   ``load_study``) with the board as a callback also works; its end is then the process's exit.
 """
@@ -38,7 +40,8 @@ import uuid
 import warnings
 import weakref
 
-from slacknb.core.board import BoardRenderer, end_reply
+from slacknb.core.board import BoardRenderer, best_label, end_reply
+from slacknb.core.render import format_hms
 from slacknb.core.context import RunContext
 from slacknb.core.outcome import error_line
 from slacknb.core.state import COMPLETED, FAILED, PRUNED
@@ -116,6 +119,7 @@ class SlackBoard:
         self._reports: list = []  # every trial's report made in this process
         self._runs = 0  # optimize calls running here
         self._trials = 0  # trials run here in the current optimize calls
+        self._began_at = time.monotonic()  # when they began
         self._begun_by_callback = False
         _boards[study.study_name] = self
         _wrap_optimize(study, self)
@@ -174,6 +178,8 @@ class SlackBoard:
     # -- the optimize wrapper's two ends -------------------------------------------------------
     def _begin(self) -> None:
         with self._lock:
+            if self._runs == 0:
+                self._began_at = time.monotonic()
             self._runs += 1
         self._loop.begin()
 
@@ -185,7 +191,7 @@ class SlackBoard:
         with self._lock:
             self._runs = max(0, self._runs - 1)
             last = self._runs == 0
-            trials, held = self._trials, []
+            trials, held, began = self._trials, [], self._began_at
             if last:
                 self._trials, held, self._held = 0, list(self._held.values()), {}
         for report in held:  # their trials ended without this callback (it was not called)
@@ -196,9 +202,10 @@ class SlackBoard:
             if isinstance(error, KeyboardInterrupt):
                 line = "interrupted"
             host = RunContext.detect().hostname
-            self._loop.end_message(lambda mentions: end_reply(
-                state, host=host, trials_here=trials, error=line, mentions=mentions,
-                prefix=self.options.slack.alert_prefix, label=self.label), failed=error is not None)
+            text = end_reply(state, host=host, trials_here=trials, error=line, label=self.label,
+                             prefix=self.options.slack.alert_prefix)
+            self._loop.end_message(text, failed=error is not None, label=best_label(state, self.label),
+                                   elapsed=format_hms(time.monotonic() - began))
         except Exception as exc:  # noqa: BLE001 - the user's optimize ends as it would without us
             state = None
             warnings.warn(f"slacknb: the end of optimize was not reported ({type(exc).__name__}: {exc})",
@@ -228,11 +235,11 @@ class SlackBoard:
             self._held[number] = report
             return True
 
-    def _make_mirror(self, *, adopt=None, parent=None):
+    def _make_mirror(self, *, adopt=None, parent=None, label=None):
         """The board's mirror (posting it, or ``adopt``-ing the recorded one: edits before the trials'
-        reports' in the gate), or one reply in its thread (``parent``) that mentions people."""
+        reports' in the gate), or a message in its thread (``parent``) whose reply mentions people."""
         if parent is not None:
-            return SlackMirror(settings=self._settings, label=self.label, parent=parent)
+            return SlackMirror(settings=self._settings, label=label or self.label, parent=parent)
         return SlackMirror(settings=self._edit_settings, label=self.label, priority=1, adopt=adopt)
 
 

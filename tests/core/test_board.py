@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from slacknb.core.board import (COMPLETE, FAIL, PRUNED, RUNNING, WAITING, BoardRenderer, BoardState, TrialRow,
-                                board_columns, board_header, board_rows, end_reply)
+                                best_label, board_columns, board_header, board_rows, end_reply)
 from slacknb.core.slack_text import utf8_len
 
 NOW = 1796102577  # 2026-12-01 05:22:57 UTC
@@ -130,3 +130,11 @@ def test_any_board_fits_its_budget(n, budget, seed, strategy):
         return
     text = BoardRenderer(max_bytes=4000, normalizer=strategy).render(state, max_bytes=budget)
     assert utf8_len(text) <= budget
+
+
+def test_the_best_label_names_the_board_and_its_best_trial():
+    state = study(7)
+    best = state.trials[state.best[0]]
+    assert best_label(state, "lr-search") == f"lr-search: best {best.values[0]:g} (trial {best.number}: lr=" \
+        f"{best.params['lr']:g}, layers={best.params['layers']})"
+    assert best_label(BoardState("s"), "s") == "s: no trial complete yet"

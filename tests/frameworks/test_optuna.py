@@ -113,10 +113,9 @@ def test_one_process_several_trials_make_one_board_with_each_trials_report_in_it
     study.optimize(objective_with(tmp_path, reports, server), n_trials=4, callbacks=[board])
     assert board.wait_idle(60)
     best = study.best_trial
-    assert server.wait_for(lambda s: any("optimize ended" in r.text for m in s.messages() for r in m.replies)
+    assert server.wait_for(lambda s: any("<@U0ALICE>" in r.text for m in s.messages() for r in m.replies)
                            and [r.text.split()[0] for m in s.messages() for r in m.replies
-                                if "main/loss" in r.text] == ["Completed"] * 4, timeout=60), \
-        [[r.text[:60] for r in m.replies] for m in server.messages()]
+                                if "main/loss" in r.text] == ["Completed"] * 4, timeout=60)
     message = board_of(server)
     assert message.text.splitlines()[0].startswith(f"lr-search \u00b7 minimize \u00b7 4 complete \u00b7 "
                                                    f"best {best.value:g} (trial {best.number}: lr=")
@@ -125,8 +124,12 @@ def test_one_process_several_trials_make_one_board_with_each_trials_report_in_it
     assert len(trials) == 4 and all(reply.text.startswith("Completed") for reply in trials)
     # Edited in place (a trial whose post had to wait for the channel's limit posts its final text).
     assert trials[0].history[0].startswith(("Started", "Training")) and len(trials[0].history) >= 2
+    [ended] = [reply for reply in message.replies if "optimize ended" in reply.text]
+    assert f"(trial {best.number}: lr=" in ended.text and "4 complete" in ended.text
+    # The one reply that mentions (a new message: it notifies), with the best trial so far.
     [end] = [reply for reply in message.replies if "<@U0ALICE>" in reply.text]
-    assert "optimize ended" in end.text and f"(trial {best.number}: lr=" in end.text
+    assert end.text.startswith("<@U0ALICE> :white_check_mark: *Completed*")
+    assert f"lr-search: best {best.value:g} (trial {best.number}: lr=" in end.text and len(end.history) == 1
     assert all(report._run.mirror.wait_delivered(30) for report in reports.values())
     assert {reports[n].slack.ts for n in range(4)} == {r.ts for r in trials}
 
