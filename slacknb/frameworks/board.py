@@ -25,7 +25,7 @@ import warnings
 from typing import Callable
 
 from slacknb.core.board import BoardRenderer, BoardState
-from slacknb.core.state import COMPLETED, FAILED
+from slacknb.core.state import COMPLETED
 from slacknb.frameworks.lease import Lease
 from slacknb.frameworks.study_read import read_study
 from slacknb.runtime.clock import Clock, as_clock
@@ -115,7 +115,7 @@ class BoardLoop:
                 self._clock.wait(self._cond, lambda: self._board is not None or self._closed or self._dead, timeout)
             return self._board
 
-    def end_message(self, text: str, *, failed: bool, label: str, elapsed: str) -> None:
+    def end_message(self, text: str, *, outcome, label: str, elapsed: str) -> None:
         """This process's end of ``optimize`` in the board's thread: ``text``, then the reply that
         mentions the board's people (a new message, so it notifies), ``label`` naming the run."""
         board = self.board(0)
@@ -124,7 +124,7 @@ class BoardLoop:
         try:
             mirror = self._make_mirror(parent=board, label=label)
             self.ends.append(mirror)
-            mirror.finish(text, outcome=FAILED if failed else COMPLETED, elapsed=elapsed, alert=False, mention=True)
+            mirror.finish(text, outcome=outcome, elapsed=elapsed, alert=False, mention=True)
         except Exception as exc:  # noqa: BLE001 - never into the user's optimize
             self._warn(exc)
 

@@ -47,7 +47,7 @@ from slacknb.core.outcome import error_line
 from slacknb.core.state import COMPLETED, FAILED, PRUNED
 from slacknb.frameworks.board import BoardLoop
 from slacknb.frameworks.board_views import BoardViews
-from slacknb.frameworks.common import framework_missing
+from slacknb.frameworks.common import ending_status, framework_missing
 from slacknb.frameworks.lease import Lease
 from slacknb.options import check_board, slack_configured
 from slacknb.slack.mirror import SlackMirror
@@ -204,7 +204,7 @@ class SlackBoard:
             host = RunContext.detect().hostname
             text = end_reply(state, host=host, trials_here=trials, error=line, label=self.label,
                              prefix=self.options.slack.alert_prefix)
-            self._loop.end_message(text, failed=error is not None, label=best_label(state, self.label),
+            self._loop.end_message(text, outcome=ending_status(error), label=best_label(state, self.label),
                                    elapsed=format_hms(time.monotonic() - began))
         except Exception as exc:  # noqa: BLE001 - the user's optimize ends as it would without us
             state = None
