@@ -13,12 +13,12 @@ from slacknb.core.state import FINAL_STATUSES, Status
 
 __all__ = ["OUTCOMES", "REPLY_CHARS", "escaped_tail", "failure_alert", "finish_reply", "outcome_line", "to_outcome"]
 
-OUTCOMES = (Status.COMPLETED, Status.FAILED, Status.INTERRUPTED, Status.STOPPED)
+OUTCOMES = (Status.COMPLETED, Status.FAILED, Status.INTERRUPTED, Status.STOPPED, Status.PRUNED)
 _EMOJI = {Status.COMPLETED: ":white_check_mark:", Status.FAILED: ":x:", Status.INTERRUPTED: ":warning:",
-          Status.STOPPED: ":octagonal_sign:"}
+          Status.STOPPED: ":octagonal_sign:", Status.PRUNED: ":scissors:"}
 # "Completed in 0:03:12" reads as a duration; "Failed after 0:03:12" as the moment it stopped.
 _PREPOSITION = {Status.COMPLETED: "in", Status.FAILED: "after", Status.INTERRUPTED: "after",
-                Status.STOPPED: "after"}
+                Status.STOPPED: "after", Status.PRUNED: "after"}
 
 TRACEBACK_LINES = 20
 TRACEBACK_CHARS = 2500

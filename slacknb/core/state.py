@@ -10,8 +10,8 @@ import enum
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
-__all__ = ["COMPLETED", "FAILED", "FINAL_STATUSES", "INTERRUPTED", "STARTED", "STOPPED", "TRAINING", "ReportState",
-           "Status"]
+__all__ = ["COMPLETED", "FAILED", "FINAL_STATUSES", "INTERRUPTED", "PRUNED", "STARTED", "STOPPED", "TRAINING",
+           "ReportState", "Status"]
 
 
 class Status(str, enum.Enum):
@@ -24,6 +24,8 @@ class Status(str, enum.Enum):
     INTERRUPTED = "Interrupted"
     #: Ended by a Stop button (Slack's or the notebook's) at an iteration boundary.
     STOPPED = "Stopped"
+    #: An Optuna trial's run ended by its pruner (``optuna.TrialPruned``).
+    PRUNED = "Pruned"
 
     # str(), format() and repr() read exactly as the plain word did before the Enum
     # (not "Status.COMPLETED"), on every Python: users' notebooks print them.
@@ -37,8 +39,8 @@ class Status(str, enum.Enum):
         return self in FINAL_STATUSES
 
 
-STARTED, TRAINING, COMPLETED, FAILED, INTERRUPTED, STOPPED = Status
-FINAL_STATUSES = frozenset({Status.COMPLETED, Status.FAILED, Status.INTERRUPTED, Status.STOPPED})
+STARTED, TRAINING, COMPLETED, FAILED, INTERRUPTED, STOPPED, PRUNED = Status
+FINAL_STATUSES = frozenset({Status.COMPLETED, Status.FAILED, Status.INTERRUPTED, Status.STOPPED, Status.PRUNED})
 
 
 @dataclass
