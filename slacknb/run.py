@@ -16,13 +16,13 @@ import warnings
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
+from slacknb.core import alerts
 from slacknb.core.chart import ChartsUnavailable, Drawing, final_drawing, missing_once
 from slacknb.core.guard import guarded
 from slacknb.core.outcome import error_line, eta, traceback_tail
 from slacknb.core.render import Renderer, format_hms
 from slacknb.core.state import (
     COMPLETED,
-    FAILED,
     STARTED,
     STOPPED,
     TRAINING,
@@ -85,6 +85,7 @@ class ReportRun:
         self.iterations = 0
         self._last_push = None
         self._finished = False
+        self._status_lock = threading.Lock()  # a stall watch marks the status from its own thread
         self._sync_lock = threading.Lock()
         self._shown_sync = None
         self.stop = stop if stop is not None else StopSignal()
@@ -187,30 +188,42 @@ class ReportRun:
         self.mirror.update(frame.preview, blocks=self._blocks(frame.preview))
         self._each_view("refresh", frame)
 
+    def mark(self, status: str) -> None:
+        """Show ``status`` (Stalled, or back) while the run goes on, from any thread; not once it ended."""
+        with self._status_lock:
+            if self._finished:
+                return
+            self.state.status = status
+        self.push(force=True)
+
     @guarded("internal error ignored so training can go on")
     def finish(self, status: str, *, error: BaseException | None = None,
-               console_tail: str | None = None) -> bool:
-        """The run ended (Completed, Failed or Interrupted; Completed after a Stop click
-        reads Stopped): deliver the final state.
+               console_tail: str | None = None, cause: str = "") -> bool:
+        """The run ended (Completed, Failed, Interrupted, Terminated with the signal's name as
+        ``cause``; Completed after a Stop click reads Stopped): deliver the final state.
 
         Waits for Slack only up to the mirror's ``flush_timeout`` (0 by default); returns True
         when the final edit and every reply were delivered by then. The delivery goes on in
         the background, and the views follow it until Slack has everything.
         """
-        if self._finished:
-            return True
-        self._finished = True
+        with self._status_lock:
+            if self._finished:
+                return True
+            self._finished = True
         request = self.stop.requested
         if self._stopped and status == COMPLETED and request is not None:
             status = STOPPED
             self.state.stopped_by = request.description
+        if cause:
+            self.state.stopped_by = f"by {cause}"
         # From here on a click is told the run ended.
         self.stop.end(status)
         self.state.status = status
         self.state.eta = 0.0 if status == COMPLETED else None
         if status == COMPLETED:
             self.state.progress = 1.0 if self.state.progress is not None else None
-        wants_reply = self._wants_reply(status)
+        wants_reply = alerts.wants_reply(self.alert, status, iterations=self.iterations,
+                                         min_iterations=self.min_iterations)
         self.state.mentions = self.mirror.mention_markup if wants_reply else ""
         self.state.updated_at = self.wall_clock()
         frame = self.frame()
@@ -219,10 +232,10 @@ class ReportRun:
             frame.preview,
             outcome=status,
             elapsed=format_hms(self.state.elapsed),
-            error=error_line(error),
+            error=cause or error_line(error),
             traceback_tail=traceback_tail(error),
             console_tail=console_tail,
-            alert=wants_reply and status == FAILED,
+            alert=wants_reply and status in alerts.ALERTED,
             mention=wants_reply,
             # The final edit takes the button away (an edit without blocks would keep it).
             blocks=[] if self._button_shown else None,
@@ -270,18 +283,6 @@ class ReportRun:
                     self._faulted = True
                     warnings.warn(f"slacknb: the {type(view).__name__} failed and is skipped: "
                                   f"{type(exc).__name__}: {exc}", RuntimeWarning, stacklevel=3)
-
-    def _wants_reply(self, status: str) -> bool:
-        if self.alert == "none":
-            return False
-        if status == FAILED:
-            # Quick debug crashes (ClearML's min-iterations filter) still say
-            # Failed in the message, but ping nobody.
-            return self.alert in ("failed", "all") and self.iterations >= self.min_iterations
-        if status in (COMPLETED, STOPPED):
-            # A stop is a person's decision that the run is done: told like a completion.
-            return self.alert in ("completed", "all")
-        return self.alert == "all"
 
 
 def _told_if_missing(drawing: Drawing) -> Callable[[], bytes | None]:

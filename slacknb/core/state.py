@@ -10,8 +10,8 @@ import enum
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
-__all__ = ["COMPLETED", "FAILED", "FINAL_STATUSES", "INTERRUPTED", "STARTED", "STOPPED", "TRAINING", "ReportState",
-           "Status"]
+__all__ = ["COMPLETED", "FAILED", "FINAL_STATUSES", "INTERRUPTED", "STALLED", "STARTED", "STOPPED", "TERMINATED",
+           "TRAINING", "ReportState", "Status"]
 
 
 class Status(str, enum.Enum):
@@ -24,6 +24,10 @@ class Status(str, enum.Enum):
     INTERRUPTED = "Interrupted"
     #: Ended by a Stop button (Slack's or the notebook's) at an iteration boundary.
     STOPPED = "Stopped"
+    #: Ended by SIGTERM or SIGHUP (a cancelled or preempted job, ``timeout``, a stopped container).
+    TERMINATED = "Terminated"
+    #: Still running, but no iteration ended for ``stall_after`` seconds (not final).
+    STALLED = "Stalled"
 
     # str(), format() and repr() read exactly as the plain word did before the Enum
     # (not "Status.COMPLETED"), on every Python: users' notebooks print them.
@@ -37,8 +41,8 @@ class Status(str, enum.Enum):
         return self in FINAL_STATUSES
 
 
-STARTED, TRAINING, COMPLETED, FAILED, INTERRUPTED, STOPPED = Status
-FINAL_STATUSES = frozenset({Status.COMPLETED, Status.FAILED, Status.INTERRUPTED, Status.STOPPED})
+STARTED, TRAINING, COMPLETED, FAILED, INTERRUPTED, STOPPED, TERMINATED, STALLED = Status
+FINAL_STATUSES = frozenset({Status.COMPLETED, Status.FAILED, Status.INTERRUPTED, Status.STOPPED, Status.TERMINATED})
 
 
 @dataclass
@@ -51,7 +55,8 @@ class ReportState:
     None when the stop trigger does not tell. ``updated_at`` is the wall-clock
     time (Unix seconds) this state was last changed, or None when unknown.
     ``stopped_by`` says who stopped a Stopped run ("by <@U0ALICE>", "from the
-    notebook"): ``{status}`` reads "Stopped by <@U0ALICE>".
+    notebook"), or which signal ended a Terminated one ("by SIGTERM"): ``{status}``
+    reads "Stopped by <@U0ALICE>", "Terminated by SIGTERM".
     """
 
     status: Status = Status.STARTED

@@ -78,6 +78,8 @@ class SlackReport(ReportFace, chainer_extensions.PrintReport):
             trainer.stop_trigger = StopTrigger(trainer.stop_trigger, self._run.should_stop)
             self._run.stoppable = True
         self._run.start(log=log if log is not None else [], entries=self._entries_arg, label=self._label)
+        self._watch_run(lambda: trainer.updater.iteration,
+                        last_tick=lambda: self._tick(trainer, log_grew=False, render=False))
         if self._comm is not None:
             self._share_message(self._comm)
         self._tick(trainer, log_grew=self._seen_rows > 0)

@@ -91,7 +91,7 @@ def end_of_run(text: str | None, *, outcome: Status, elapsed: str, label: str = 
     operations: list[Operation] = []
     if text is not None:
         operations.append(Edit(text, blocks=None if blocks is None else tuple(blocks), final=True, keep=keep))
-    if outcome is Status.FAILED and alert:
+    if outcome in (Status.FAILED, Status.TERMINATED) and alert:
         operations.append(Reply(ALERT, outcome, elapsed, alert_label, error, traceback_tail, console_tail, prefix))
     if mention and text is not None:
         operations.append(Reply(FINISH, outcome, elapsed, label))
