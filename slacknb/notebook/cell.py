@@ -105,12 +105,15 @@ class CellJob:
             self.run = run
 
     def end(self, status: str, *, error: BaseException | None, console_tail: str | None,
-            reported: bool, iterations: int) -> None:
-        """The cell ended: report it, unless a trainer reported this ending and nothing was posted."""
+            reported: bool, iterations: int, cause: str = "") -> None:
+        """The cell ended (or a signal ended it: Terminated, ``cause`` the signal's name): report it,
+        once, unless a trainer reported this ending and nothing was posted."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join()
         with self._lock:
+            if self._closed:
+                return
             self._closed = True
             run = self.run
         if run is None and reported:
@@ -130,7 +133,12 @@ class CellJob:
                 run.alert = "none"  # the trainer's report alerted about this ending already
             run.state.elapsed = elapsed
             run.iterations = iterations
-            run.finish(status, error=error, console_tail=console_tail)
+            run.finish(status, error=error, console_tail=console_tail, cause=cause)
         except Exception as exc:  # noqa: BLE001 - the cell's own outcome must come through unchanged
             warnings.warn(f"slacknb: the cell could not be reported ({type(exc).__name__}: {exc})",
                           RuntimeWarning, stacklevel=2)
+
+    def wait_delivered(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for the job's end to be in Slack (False: no job was posted)."""
+        run = self.run
+        return run is not None and run.mirror.wait_delivered(timeout)

@@ -26,14 +26,15 @@ class SlowLoader:
     """``loader``, whose ``at``-th batch takes a long while to load (until a signal ends the process)."""
 
     def __init__(self, loader, at):
-        self.loader, self.at = loader, at
+        self.loader, self.at, self.served = loader, at, 0
 
     def __len__(self):
         return len(self.loader)
 
     def __iter__(self):
-        for served, batch in enumerate(self.loader, 1):
-            if served == self.at:
+        for batch in self.loader:
+            self.served += 1  # counted over every epoch
+            if self.served == self.at:
                 print("rank 0: loading a slow batch", flush=True)
                 time.sleep(120)
             yield batch
