@@ -10,6 +10,9 @@ Chainer's lifecycle, and where each status comes from:
 - ``finalize()`` (always, in ``Trainer.run``'s ``finally``): Completed when no
   exception is in flight, Interrupted for ``KeyboardInterrupt`` (Chainer does
   not call ``on_error`` for it).
+- SIGTERM or SIGHUP while it trains: Terminated, at once
+  (:mod:`slacknb.frameworks.signals`); no iteration for ``stall_after``: Stalled, until
+  iterations come back (:mod:`slacknb.frameworks.stalls`).
 
 In a multi-process job (``comm=`` a ChainerMN communicator, or a launcher's rank
 variable) only rank 0 reports; see :mod:`slacknb.core.ranks`.

@@ -29,7 +29,9 @@ nothing, the run is ended by :mod:`slacknb.frameworks.endings`: the exception
 that leaves the cell (IPython) or the process (``sys.excepthook``) ends it as
 Failed, or Interrupted for a ``KeyboardInterrupt``; a process that exits with the
 run still open (a caught ``KeyboardInterrupt``) ends it as Interrupted. A run is
-never Completed after a crash.
+never Completed after a crash. SIGTERM and SIGHUP end it as Terminated
+(:mod:`slacknb.frameworks.signals`), and the stall watch marks it Stalled while no
+iteration ends (:mod:`slacknb.frameworks.stalls`), in both ways of training.
 
 :func:`request_stop` asks a manager to stop at the next iteration boundary.
 """
