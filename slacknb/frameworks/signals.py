@@ -25,6 +25,15 @@ Handlers run between two bytecodes of the main thread, wherever it is. When it w
 interrupted in slacknb's own work (a lock may be held there), the run is not ended
 from inside it: the signal is sent to the main thread again a moment later, until it
 is out (at most :data:`DEFER_FOR` seconds).
+
+A main thread inside one long C call (a collective waiting for a rank that died, under
+a launcher that sends SIGKILL a second after SIGTERM) runs no Python handler until the
+call returns. So the handler also has Python's wakeup fd (``signal.set_wakeup_fd``,
+unless someone else's is set): a thread (``slacknb-signals``) reads the signal's number
+there, and when the main thread has not taken the signal within :data:`STUCK_AFTER`
+seconds, it ends the runs itself; the main thread's handler, if it ever runs, then only
+waits for their delivery and hands over. A forked child (a data loader's worker) forgets
+all of it: its signals are its own.
 """
 
 from __future__ import annotations
@@ -36,11 +45,12 @@ import time
 import warnings
 from typing import Callable
 
-__all__ = ["DEFER_FOR", "MAX_WAIT", "SIGNALS", "SignalWatch", "installed"]
+__all__ = ["DEFER_FOR", "MAX_WAIT", "SIGNALS", "STUCK_AFTER", "SignalWatch", "installed"]
 
 SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 MAX_WAIT = 20.0
 DEFER_FOR = 2.0
+STUCK_AFTER = 0.2
 _PAUSE = 0.02
 # slacknb's modules whose frames run the user's code (the training, a cell, a trigger):
 # the training interrupted there is not in slacknb's own work. Every other slacknb
@@ -52,6 +62,9 @@ _CALLS_OUT = frozenset({"slacknb.frameworks.chainer", "slacknb.frameworks.ppe", 
 _lock = threading.Lock()
 _watches: list["SignalWatch"] = []
 _previous: dict[int, object] = {}  # signal -> the handler ours replaced (while ours is installed)
+_ended: list["SignalWatch"] = []  # ended by the wakeup thread: the main thread's handler waits for them
+_taken = {signum: threading.Event() for signum in SIGNALS}  # the main thread's handler got the signal
+_wakeup: tuple[int, int] | None = None  # (read, write) ends of our wakeup fd's pipe, while set
 
 
 class SignalWatch:
@@ -99,6 +112,8 @@ def _install() -> None:
             continue  # ours already; or not ours to replace (ignored, or set outside Python)
         _previous[signum] = current
         signal.signal(signum, _on_signal)
+    if _previous and _wakeup is None:
+        _set_wakeup()
 
 
 def _restore() -> None:
@@ -107,29 +122,42 @@ def _restore() -> None:
             signal.signal(signum, previous)
         # Replaced by someone since: theirs stays (and may call ours, which then only hands over).
         del _previous[signum]
+    _unset_wakeup()
 
 
 def _on_signal(signum: int, frame) -> None:
+    _taken[signum].set()
     if _in_own_work(frame) and _defer(signum):
         return
     _deferred.pop(signum, None)
     with _lock:
-        watches, _watches[:] = list(_watches), []
-        for watch in watches:
-            watch._on = False
+        watches = _take_watches()
+        ended_elsewhere, _ended[:] = list(_ended), []
         previous = _previous.get(signum, signal.SIG_DFL)
         _restore()
-    _end_all(watches, signal.Signals(signum).name)
+    _end_each(watches, signal.Signals(signum).name)
+    _wait_for(watches + ended_elsewhere)
     _hand_over(signum, previous, frame)
 
 
-def _end_all(watches: list[SignalWatch], name: str) -> None:
+def _take_watches() -> list[SignalWatch]:
+    """Every open watch, closed (under ``_lock``)."""
+    watches, _watches[:] = list(_watches), []
+    for watch in watches:
+        watch._on = False
+    return watches
+
+
+def _end_each(watches: list[SignalWatch], name: str) -> None:
     for watch in watches:
         try:
             watch._end(name)
         except Exception as exc:  # noqa: BLE001 - the signal must still do what it did before
             warnings.warn(f"slacknb: the run was not reported as Terminated ({type(exc).__name__}: {exc})",
                           RuntimeWarning)
+
+
+def _wait_for(watches: list[SignalWatch]) -> None:
     if not watches:
         return
     deadline = time.monotonic() + min(MAX_WAIT, max(watch._bound for watch in watches))
@@ -146,6 +174,76 @@ def _hand_over(signum: int, previous, frame) -> None:
     elif previous == signal.SIG_DFL:
         signal.signal(signum, signal.SIG_DFL)
         os.kill(os.getpid(), signum)  # ends the process as the signal would have
+
+
+def _set_wakeup() -> None:
+    """Our pipe as Python's wakeup fd, read by the ``slacknb-signals`` thread (main thread only)."""
+    global _wakeup
+    read, write = os.pipe()
+    os.set_blocking(write, False)
+    try:
+        previous = signal.set_wakeup_fd(write, warn_on_full_buffer=False)
+    except (ValueError, OSError):
+        previous = None
+    if previous != -1:  # someone else's (an asyncio loop's): theirs stays, and the main thread decides
+        if previous is not None:
+            signal.set_wakeup_fd(previous)
+        os.close(read), os.close(write)
+        return
+    _wakeup = (read, write)
+    threading.Thread(target=_read_wakeups, args=(read,), name="slacknb-signals", daemon=True).start()
+
+
+def _unset_wakeup() -> None:
+    global _wakeup
+    if _wakeup is None:
+        return
+    read, write = _wakeup
+    _wakeup = None
+    current = signal.set_wakeup_fd(-1)
+    if current not in (write, -1):
+        signal.set_wakeup_fd(current)  # set by someone since: theirs stays
+    os.close(write)  # the reading thread sees the end of the pipe, closes its end and ends
+
+
+def _read_wakeups(read: int) -> None:
+    try:
+        while True:
+            data = os.read(read, 64)
+            if not data:
+                return
+            for signum in data:
+                if signum in _taken and not _taken[signum].wait(STUCK_AFTER):
+                    _end_stuck(signum)
+                _taken.get(signum, threading.Event()).clear()
+    finally:
+        os.close(read)
+
+
+def _end_stuck(signum: int) -> None:
+    """The main thread did not take the signal in time (inside a long C call): end the runs here."""
+    with _lock:
+        watches = _take_watches()
+        _ended.extend(watches)
+    _end_each(watches, signal.Signals(signum).name)
+
+
+def _forget_in_child() -> None:
+    """After ``fork``: the child has no runs, and the parent's handlers and wakeup fd are not its own."""
+    global _lock
+    _lock = threading.Lock()  # it may have been held by another thread of the parent
+    _watches.clear(), _ended.clear(), _deferred.clear()
+    read = _wakeup[0] if _wakeup is not None else None
+    try:
+        _restore()
+    except (ValueError, OSError):  # forked from a thread that cannot set handlers: ours only hands over
+        _previous.clear()
+    if read is not None:
+        os.close(read)  # its reader is a thread of the parent
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_in_child)
 
 
 def _in_own_work(frame) -> bool:

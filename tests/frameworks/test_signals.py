@@ -4,8 +4,12 @@ in their own processes: test_terminated.py.)"""
 
 from __future__ import annotations
 
+import hashlib
+import os
 import signal
+import sys
 import threading
+import time
 import types
 
 import pytest
@@ -163,3 +167,53 @@ def test_frames_of_code_that_calls_the_users_code_are_not_slacknbs_own_work():
     assert not signals._in_own_work(frame_in("slacknb.notebook.cell"))  # the cell's code runs from here
     assert not signals._in_own_work(frame_in("torch.nn.modules"))
     assert not signals._in_own_work(None)
+
+
+def stuck_in_c(rounds):
+    hashlib.pbkdf2_hmac("sha256", b"x", b"y", rounds)
+
+
+def test_a_main_thread_stuck_in_a_c_call_has_its_runs_ended_by_the_wakeup_thread(previous):
+    """A rank waiting in a collective for a rank that died runs no Python handler: the
+    ``slacknb-signals`` thread learns of the signal from the wakeup fd and ends the runs."""
+    seen, _ = previous
+    ended = []
+    watch = SignalWatch(lambda name: ended.append((name, threading.current_thread().name)), lambda timeout: True,
+                        bound=1.0).start()
+    assert signals._wakeup is not None
+    # A C call that holds no GIL and checks no signal, long enough to outlast STUCK_AFTER.
+    began = time.perf_counter()
+    stuck_in_c(20_000)
+    rounds = int(20_000 * 2.0 / max(time.perf_counter() - began, 1e-6))
+    main, returned = threading.get_ident(), threading.Event()
+
+    def signal_once_main_is_inside():
+        # Runs only while the main thread released the GIL: inside the C call.
+        while getattr(sys._current_frames().get(main), "f_code", None) is not stuck_in_c.__code__:
+            if returned.wait(0.001):
+                return
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    sender = threading.Thread(target=signal_once_main_is_inside)
+    sender.start()
+    stuck_in_c(rounds)
+    returned.set()
+    inside_ended = list(ended)
+    sender.join()
+    assert inside_ended == [("SIGTERM", "slacknb-signals")]  # while the main thread was still inside
+    assert seen == ["SIGTERM"]  # then the main thread's handler handed the signal over
+    assert installed() == () and signals._wakeup is None
+    watch.stop()
+
+
+def test_a_forked_child_forgets_the_parents_runs_and_handlers(previous):
+    _, handler = previous
+    watch = Run("parent", []).watch().start()
+    child = os.fork()
+    if child == 0:  # the child (a data loader's worker): nothing of the parent's runs
+        ok = installed() == () and signals._watches == [] and signal.getsignal(signal.SIGTERM) is handler
+        os._exit(0 if ok else 1)
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert installed() == signals.SIGNALS  # the parent's stay
+    watch.stop()
