@@ -57,6 +57,7 @@ class StallWatch:
         self.stalls = 0
         self._on = False
         self._told_fault = False
+        self._lock = threading.Lock()  # the watch thread samples; the training thread stops
 
     @property
     def period(self) -> float:
@@ -74,23 +75,37 @@ class StallWatch:
         return self
 
     def stop(self) -> None:
-        """Stop watching (the run ended): nothing is marked or replied after this returns."""
-        self._on = False
+        """Stop watching (the run ends). A stall whose iterations came back since the last
+        sample is told first (the run may end sooner than the next sample); nothing is marked
+        or replied after this returns."""
+        with self._lock:
+            if self._on and self._state is not None and self._state.stalled:
+                self._sample(resume_only=True)
+            self._on = False
         _remove(self)
 
     def poll(self) -> None:
         """One sample: mark and reply when the run stalled or resumed. Never raises."""
+        with self._lock:
+            self._sample()
+
+    def _sample(self, *, resume_only: bool = False) -> None:
         if not self._on or self.run.finished:
             return
         try:
-            self._state, event = stall.step(self._state, self._read(), now=self._clock(),
-                                            wall=self._wall_clock(), stall_after=self.stall_after)
-            if isinstance(event, stall.Stalled):
+            state, event = stall.step(self._state, self._read(), now=self._clock(), wall=self._wall_clock(),
+                                      stall_after=self.stall_after)
+            if isinstance(event, stall.Stalled) and not resume_only:
+                self._state = state
                 self._stall(event)
             elif isinstance(event, stall.Resumed):
+                self._state = state
                 self._resume(event)
+            elif event is None:
+                self._state = state
         except Exception as exc:  # noqa: BLE001 - a watch is never worth a lost run
-            self.stop()
+            self._on = False
+            _remove(self)
             warnings.warn(f"slacknb: the stall watch stopped ({type(exc).__name__}: {exc}); training goes on",
                           RuntimeWarning)
 

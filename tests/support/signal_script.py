@@ -8,7 +8,7 @@ little while (``STEP`` s), for a long run, so the test decides when the signal c
 * ``handler-exits``: the script's SIGTERM handler prints and raises ``SystemExit(3)``;
 * ``handler-flag``: the script's SIGTERM handler sets a flag; the loop then stops by itself
   (ppe: ``request_stop``; Chainer: its stop trigger), saves, and exits 0;
-* ``stall``: a short run whose 4th iteration sleeps :data:`STALL` seconds (the report's
+* ``stall``: a run of 30 iterations whose 4th sleeps :data:`STALL` seconds (the report's
   ``stall_after`` comes from ``TEST_STALL_AFTER``), then completes.
 
 The report takes its Slack settings from the environment, as a user's script does.
@@ -23,8 +23,9 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__)))) 
 
 CASES = ("plain", "handler-exits", "handler-flag", "stall")
 STEP = 0.02
-STALL = 4.0
+STALL = 5.0
 STALL_AT = 4
+STALL_STEP = 0.1  # the stall case's other iterations: training goes on for a while after it
 
 
 def slow_iteration(count):
@@ -32,7 +33,7 @@ def slow_iteration(count):
     if count == STALL_AT and CASE == "stall":
         time.sleep(STALL)  # the stall
     else:
-        time.sleep(STEP)
+        time.sleep(STEP if CASE != "stall" else STALL_STEP)
 
 
 CASE = None
@@ -102,7 +103,7 @@ def main(framework, case, out):
     CASE = case
     if case.startswith("handler"):
         signal.signal(signal.SIGTERM, own_handler)
-    epochs = 1 if case == "stall" else 10_000
+    epochs = 3 if case == "stall" else 10_000
     report = (train_chainer if framework == "chainer" else train_ppe)(out, epochs)
     print(f"ended: {report.state.status}", flush=True)
 
