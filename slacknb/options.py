@@ -20,12 +20,11 @@ from slacknb.core.series import check_plot
 from slacknb.core.normalize import STRATEGIES, check_strategy
 from slacknb.core.render import DEFAULT_MAX_BYTES, check_max_bytes
 from slacknb.core.template import DEFAULT_TEMPLATE, Template
-from slacknb.slack.buttons import allowed_people
-from slacknb.slack.config import resolve_config
-from slacknb.slack.mentions import parse_mentions
+from slacknb.core.mentions import parse_mentions
+from slacknb.slack.config import SlackSettings
 
 __all__ = [
-    "ALERT_CHOICES", "OPTIONS", "Option", "ReportOptions", "check", "check_alert", "keywords", "parameters_doc",
+    "ALERT_CHOICES", "OPTIONS", "Option", "ReportOptions", "check", "check_alert", "parameters_doc",
     "readme_table", "slack_configured",
 ]
 
@@ -89,15 +88,21 @@ def check_alert(value):
 
 
 def _mentions(value):
-    parse_mentions(value or None)  # TypeError for anything but text or a list of text
-    return value or ()
+    return parse_mentions(value or None)  # TypeError for anything but text or a list of text
+
+
+_STOP_FIX = ("name who may stop the run: stop_allowed=['@alice', 'bob@example.com', 'U0123'] "
+             "(user IDs, @names or e-mails), or put people in finish_mentions")
 
 
 def _stop_allowed(value):
     if value is None:
         return None
-    parse_mentions(value)  # TypeError for anything but text or a list of text
-    return value
+    mentions = parse_mentions(value)  # TypeError for anything but text or a list of text
+    others = [m.raw for m in mentions if m.kind in ("group", "special")]
+    if others:
+        raise ValueError(f"stop_allowed takes people, not {', '.join(others)}: {_STOP_FIX}")
+    return mentions
 
 
 def _label(value):
@@ -213,11 +218,13 @@ BY_NAME = {option.name: option for option in OPTIONS}
 MAGIC_ONLY = ("grace",)
 
 ReportOptions = make_dataclass(
-    "ReportOptions", [(option.name, Any, field(default=option.default)) for option in OPTIONS], frozen=True)
-ReportOptions.__doc__ = "Every option of one report, checked (see :data:`OPTIONS`); never shown with its token."
+    "ReportOptions", [(option.name, Any, field(default=option.default)) for option in OPTIONS]
+    + [("slack", Any, field(default=None))], frozen=True)
+ReportOptions.__doc__ = ("Every option of one report, checked (see :data:`OPTIONS`), and ``slack``: the Slack "
+                         "settings they resolve to (once); never shown with its token.")
 ReportOptions.__repr__ = lambda self: "ReportOptions(" + ", ".join(
     f"{f.name}={'[hidden]' if f.name == 'access_token' and getattr(self, f.name) else repr(getattr(self, f.name))}"
-    for f in fields(self)) + ")"
+    for f in fields(self) if f.name != "slack") + ")"
 
 
 def check(**values) -> ReportOptions:
@@ -229,24 +236,22 @@ def check(**values) -> ReportOptions:
     unknown = set(values) - set(BY_NAME)
     if unknown:
         raise TypeError(f"unknown option(s): {', '.join(sorted(unknown))}; known: {', '.join(BY_NAME)}")
-    options = ReportOptions(**{o.name: o.check(values.get(o.name, o.default)) for o in OPTIONS})
-    if not options.local:
-        resolve_config(None, options.channel_id, base_url=options.base_url)  # channel and URL shape
-    if options.stop_button:
-        allowed_people(options.stop_allowed, options.finish_mentions)  # somebody may press it
-    return options
-
-
-def keywords(options: ReportOptions, **overrides) -> dict:
-    """``options`` as the extension's keywords (the magic's own ones left out)."""
-    values = {f.name: getattr(options, f.name) for f in fields(options) if f.name not in MAGIC_ONLY}
-    return {**values, **overrides}
+    checked = {o.name: o.check(values.get(o.name, o.default)) for o in OPTIONS}
+    # The Slack settings, resolved once for the report (arguments, then the environment).
+    settings = SlackSettings.resolve(
+        checked["access_token"], checked["channel_id"], base_url=checked["base_url"],
+        mentions=checked["finish_mentions"], stop_allowed=checked["stop_allowed"],
+        stop_button=checked["stop_button"], alert_prefix=checked["alert_prefix"],
+        min_interval=checked["min_interval"], flush_timeout=checked["flush_timeout"],
+        delivery_timeout=checked["delivery_timeout"], local=checked["local"])
+    if checked["stop_button"] and not settings.stop_allowed:
+        raise ValueError(f"stop_button=True, but nobody may press it: {_STOP_FIX}")
+    return ReportOptions(**checked, slack=settings)
 
 
 def slack_configured(options: ReportOptions) -> bool:
     """True when a token and a channel are known (arguments or environment) and local is off."""
-    return not options.local and resolve_config(options.access_token, options.channel_id,
-                                                base_url=options.base_url).complete
+    return not options.local and options.slack.config.complete
 
 
 def readme_table() -> str:

@@ -7,7 +7,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
 
-from slacknb.slack.mentions import clear_cache  # noqa: E402
+from slacknb.slack.people import clear_cache  # noqa: E402
 from slacknb.testing import SlackServer  # noqa: E402
 
 

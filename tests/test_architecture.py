@@ -1,5 +1,6 @@
-"""The house of ARCHITECTURE.md holds: imports point down the layers (import-linter's
-contracts in pyproject.toml), modules stay under 300 lines and declare __all__."""
+"""The house holds: imports point down the layers (import-linter's contracts in pyproject.toml),
+every module declares __all__, and none grows past 400 lines (past 300, look at it: one
+concept a module; never split or squeeze one to fit a number)."""
 
 from __future__ import annotations
 
@@ -25,17 +26,17 @@ def test_the_readme_configuration_table_is_the_options_table():
         "README.md's configuration table is stale: paste `python -m slacknb.options` between its markers")
 
 
-MAX_MODULE_LINES = 300
+MAX_MODULE_LINES = 400
 
 
 def _modules():
     return sorted(PACKAGE.rglob("*.py"))
 
 
-def test_no_module_is_longer_than_300_lines():
+def test_no_module_is_longer_than_400_lines():
     long = {str(path.relative_to(ROOT)): count for path in _modules()
             if (count := len(path.read_text().splitlines())) > MAX_MODULE_LINES}
-    assert _modules() and not long, f"modules over {MAX_MODULE_LINES} lines (split them): {long}"
+    assert _modules() and not long, f"modules over {MAX_MODULE_LINES} lines (one concept each?): {long}"
 
 
 def test_every_module_declares_its_public_names():

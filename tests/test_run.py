@@ -5,43 +5,34 @@ from __future__ import annotations
 import re
 
 from slacknb.core.context import RunContext
+from slacknb.core.outcome import Ending
 from slacknb.core.render import CUT_MARKER, Renderer, utf8_len
 from slacknb.core.slack_text import slack_date
 from slacknb.core.state import Status
 from slacknb.run import ReportRun
 from slacknb.slack.mirror import SlackMirror
 
+from support.clock import FakeClock
 from support.mirror import States, mirror_for
 
 CONTEXT = RunContext("gpu-host", "/home/me/exp", "train.py", "", "")
 START = 1796102577.0
 
 
-class FakeClock:
-    """Time that moves only when the test says so."""
-
-    def __init__(self, now: float):
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def test_every_version_of_the_message_says_when_it_was_updated(server):
-    wall, tick = FakeClock(START), FakeClock(0.0)
+    clock = FakeClock(0.0, wall=START)
     mirror = SlackMirror(server.token, server.channel_id, base_url=server.url,
                          min_interval=0, flush_timeout=10, request_timeout=3)
-    run = ReportRun(renderer=Renderer(context=CONTEXT), mirror=mirror, clock=tick, wall_clock=wall)
+    run = ReportRun(renderer=Renderer(context=CONTEXT), mirror=mirror, clock=clock)
     log = []
     run.start(log=log, entries=["epoch", "main/loss"])
     assert mirror.wait_posted(10)  # the first version is in Slack before the rest is sent
     for epoch in range(1, 4):
-        wall.now += 60
-        tick.now += 1
+        clock.advance(60)
         log.append({"epoch": epoch, "main/loss": 1.0 / epoch})
-        run.tick(elapsed=epoch * 60.0, log_grew=True)
-    wall.now += 3600  # the end comes an hour after the last row
-    assert run.finish("Completed")
+        run.record(elapsed=epoch * 60.0, log_grew=True)
+    clock.advance(3600)  # the end comes an hour after the last row
+    assert run.finish(Ending(Status.COMPLETED))
 
     [message] = server.messages(server.channel_id)
     assert len(message.history) >= 2
@@ -52,7 +43,7 @@ def test_every_version_of_the_message_says_when_it_was_updated(server):
 
 
 def test_the_state_has_a_time_before_the_first_push():
-    run = ReportRun(renderer=Renderer(context=CONTEXT), mirror=None, wall_clock=lambda: START)
+    run = ReportRun(renderer=Renderer(context=CONTEXT), mirror=None, clock=FakeClock(0.0, wall=START))
     assert run.state.updated_at == START
 
 
@@ -66,8 +57,8 @@ def test_the_run_renders_within_the_budget_slack_taught(server):
     run.start(log=log, entries=["epoch", "main/loss", "elapsed_time"], label="budget")
     learned = states.wait_for(lambda s: s.status == "synced" and s.budget is not None).budget
     assert learned < 4000
-    run.tick(elapsed=5.0, log_grew=True)  # the first row: status Training, a fresh render
-    assert run.finish(Status.COMPLETED)
+    run.record(elapsed=5.0, log_grew=True)  # the first row: status Training, a fresh render
+    assert run.finish(Ending(Status.COMPLETED))
     [message] = server.messages()
     # Rendered within the budget by the normalizer, not cut by the mirror.
     assert utf8_len(message.text) <= learned and CUT_MARKER not in message.text

@@ -21,6 +21,7 @@ from slacknb.views.mrkdwn import mrkdwn_text
 
 __all__ = ["run_demo"]
 
+FLUSH_TIMEOUT = 30.0
 # slacknb/cli/demo.py -> the repository root (an editable install or a checkout).
 REPO_NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "quickstart.ipynb"
 
@@ -129,6 +130,9 @@ def run_demo(*, notebook: str | None = None, output: str, timeout: float = 600) 
         nb, kernel_name="python3", timeout=timeout, config=_kernel_config(sockets),
         resources={"metadata": {"path": str(path.parent)}},
         on_cell_start=_print_cell_start,
+        # Nothing shows a display updated after the last cell, and the saved notebook keeps
+        # what the cell showed: the report's cell waits for Slack on purpose, as a script would.
+        extra_arguments=[f"--SlackReportMagics.flush_timeout={FLUSH_TIMEOUT:g}"],
     )
     watcher = _SlackWatcher(server) if server is not None else None
     if watcher is not None:

@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from slacknb.slack.buttons import APP_TOKEN_ENV_VAR, app_token_from_env
-from slacknb.slack.config import resolve_config
+from slacknb.slack.api import make_client
+from slacknb.slack.config import APP_TOKEN_ENV_VAR, SlackSettings
 from slacknb.slack.errors import BOT_TOKEN_FIX, classify, fix_for, invite_fix
 
 __all__ = ["Check", "diagnose", "run_doctor"]
@@ -61,7 +61,8 @@ def diagnose(*, channel: str | None = None, base_url: str | None = None,
     """All checks, in order; stops early where nothing further can be known."""
     checks: list[Check] = []
     try:
-        config = resolve_config(channel=channel, base_url=base_url, environ=environ)
+        settings = SlackSettings.resolve(channel=channel, base_url=base_url, environ=environ)
+        config = settings.config
     except (TypeError, ValueError) as error:
         return [Check(FAIL, str(error))]
     if not config.token:
@@ -73,10 +74,8 @@ def diagnose(*, channel: str | None = None, base_url: str | None = None,
         checks.append(Check(WARN, "the token does not start with xoxb-: slacknb expects a bot token"))
 
     if client_factory is None:
-        from slack_sdk import WebClient
-
         def client_factory(token, url):
-            return WebClient(token=token, base_url=url, timeout=10, retry_handlers=[])
+            return make_client(token, url, 10)
 
     client = client_factory(config.token, config.base_url)
     answer, failure, answered = _call(client, "auth.test")
@@ -105,7 +104,7 @@ def diagnose(*, channel: str | None = None, base_url: str | None = None,
             checks.append(Check(WARN, f"scope {scope} is missing: add it to {purpose}"))
 
     checks.extend(_channel_checks(client, config.channel, scopes))
-    app_token = app_token_from_env(environ)
+    app_token = settings.app_token
     if app_token is not None:
         checks.extend(_app_token_checks(client, app_token))
     return checks

@@ -27,6 +27,8 @@ from slacknb.core.state import FAILED
 from slacknb.core.template import DEFAULT_TEMPLATE
 from slacknb.frameworks.common import ReportFace, document_parameters, ending_status, exception_in_flight, framework_missing, progress_of
 from slacknb.frameworks.distributed import abort_hook_installed
+from slacknb.frameworks.patching import extensions_of
+from slacknb.options import check
 
 try:
     from chainer.training import extensions as chainer_extensions
@@ -56,13 +58,22 @@ class SlackReport(ReportFace, chainer_extensions.PrintReport):
     def __init__(self, access_token=None, channel_id=None, entries=None,
                  template=DEFAULT_TEMPLATE, finish_mentions=(), len_normalizer="thin_out",
                  log_report="LogReport", *, out=None, views=None, console_tail=None, **options):
-        self._build_report(out=out, views=views, console_tail=console_tail, access_token=access_token,
-                           channel_id=channel_id, entries=entries, template=template,
-                           finish_mentions=finish_mentions, len_normalizer=len_normalizer,
-                           log_report=log_report, **options)
+        self._setup(check(access_token=access_token, channel_id=channel_id, entries=entries, template=template,
+                          finish_mentions=finish_mentions, len_normalizer=len_normalizer, log_report=log_report,
+                          **options), out=out, views=views, console_tail=console_tail)
+
+    @classmethod
+    def from_options(cls, options, *, out=None, views=None, console_tail=None) -> "SlackReport":
+        """The report of checked :class:`~slacknb.options.ReportOptions` (the cell magic's)."""
+        report = cls.__new__(cls)
+        report._setup(options, out=out, views=views, console_tail=console_tail)
+        return report
+
+    def _setup(self, options, *, out, views, console_tail) -> None:
+        self._build_report(options, out=out, views=views, console_tail=console_tail)
         # PrintReport's own state is kept for subclass compatibility; the
         # table is printed by ConsoleView so that entries=None works too.
-        super().__init__(list(entries or []), log_report=log_report, out=out or sys.stdout)
+        super().__init__(list(options.entries or []), log_report=options.log_report, out=out or sys.stdout)
         self._trainer = None
         self._outer_exception = None
         self._failure = None
@@ -79,8 +90,12 @@ class SlackReport(ReportFace, chainer_extensions.PrintReport):
             # Trainer.run reads stop_trigger after the initializers: a Stop click ends the
             # loop at the next iteration boundary, and finalize() still runs.
             trainer.stop_trigger = StopTrigger(trainer.stop_trigger, self._run.should_stop)
-            self._run.stoppable = True
-        self._run.start(log=log if log is not None else [], entries=self._entries_arg, label=self._label)
+        # A trainer that prints its own table keeps it alone on the console (chainer-slack-report
+        # printed nothing; ProgressBar moves the cursor up and a second table garbles it).
+        printers = extensions_of(trainer, (chainer_extensions.PrintReport, chainer_extensions.ProgressBar))
+        self._quiet_console([e for _, e in printers if e is not self])
+        self._run.start(log=log if log is not None else [], entries=self._entries_arg, label=self._label,
+                        stoppable=not self._rank.distributed)
         self._watch_run(lambda: trainer.updater.iteration,
                         last_tick=lambda: self._tick(trainer, log_grew=False, render=False))
         if self._comm is not None:
@@ -128,14 +143,8 @@ class SlackReport(ReportFace, chainer_extensions.PrintReport):
             return None
 
     def _tick(self, trainer, *, log_grew: bool, render: bool = True):
-        progress = _progress(trainer)
-        if render:
-            self._run.tick(elapsed=trainer.elapsed_time, progress=progress,
-                           iterations=trainer.updater.iteration, log_grew=log_grew)
-        else:
-            self._run.state.elapsed = trainer.elapsed_time
-            self._run.state.progress = progress
-            self._run.iterations = trainer.updater.iteration
+        self._run.record(elapsed=trainer.elapsed_time, progress=_progress(trainer),
+                         iterations=trainer.updater.iteration, log_grew=log_grew, render=render)
 
 
 class StopTrigger:

@@ -1,9 +1,9 @@
 """What every framework's ``SlackReport`` shares: its run, its public face, its ending.
 
 A framework's extension (:mod:`slacknb.frameworks.chainer`, :mod:`slacknb.frameworks.ppe`)
-only translates its framework's hooks: :meth:`ReportFace._build_report` at construction,
-``self._run.start`` and ``self._run.tick`` as training goes, :meth:`ReportFace._end_report`
-once, with the ending it saw.
+only translates its framework's hooks: :meth:`ReportFace._build_report` at construction (with
+options checked once, by the keywords or by the cell magic), ``self._run.start`` and
+``self._run.record`` as training goes, :meth:`ReportFace._end_report` once, with the ending it saw.
 """
 
 from __future__ import annotations
@@ -13,13 +13,15 @@ import sys
 import warnings
 
 from slacknb.core.context import default_label
+from slacknb.core.outcome import Ending
 from slacknb.core.ranks import alert_label, detect_rank
 from slacknb.core.state import COMPLETED, FAILED, INTERRUPTED, TERMINATED
 from slacknb.frameworks.distributed import share_message
 from slacknb.frameworks.signals import SignalWatch
 from slacknb.frameworks.stalls import StallWatch
-from slacknb.options import check, parameters_doc
+from slacknb.options import parameters_doc
 from slacknb.run import ReportRun, default_views
+from slacknb.views.console import ConsoleView
 
 __all__ = ["ReportFace", "document_parameters", "framework_missing", "ending_status", "exception_in_flight", "progress_of", "trigger_spec"]
 
@@ -91,9 +93,9 @@ def document_parameters(cls: type) -> type:
 class ReportFace:
     """The framework-neutral half of a ``SlackReport``: its run and what users read of it."""
 
-    def _build_report(self, *, out, views, console_tail, **values) -> None:
-        """Check the options (TypeError/ValueError naming the fix) and build the run; posts nothing."""
-        self.options = options = check(**values)
+    def _build_report(self, options, *, out, views, console_tail) -> None:
+        """Build the run of ``options`` (checked already: :func:`slacknb.options.check`); posts nothing."""
+        self.options = options
         rank = detect_rank(options.comm)
         label = default_label() if options.label is None else options.label
         if views is None:
@@ -111,6 +113,7 @@ class ReportFace:
             # A launcher's variable, no communicator: rank 0's message cannot be learned,
             # so a failure here is announced in the channel under the (job-wide) label.
             self._run.mirror.attach(None, None)
+        self._consoles = [view for view in views if isinstance(view, ConsoleView)]
         self._entries_arg = None if options.entries is None else list(options.entries)
         self._label = label
         self._comm = options.comm
@@ -132,8 +135,8 @@ class ReportFace:
 
     @property
     def text(self) -> str:
-        """The message text as Slack gets it now (same renderer as the views)."""
-        return self._run.renderer.render(self._run.state)
+        """The message text as Slack shows it now (same renderer as the views)."""
+        return self._run.frame().preview
 
     @property
     def available(self) -> bool:
@@ -163,7 +166,7 @@ class ReportFace:
         if self._rank.owner:
             return
         self._label = label
-        self._run.state.label = label
+        self._run.relabel(label)
         mirror.attach(*(thread or (None, None)), alert_label=alert_label(label, self._rank))
 
     def _watch_run(self, iteration, *, last_tick) -> None:
@@ -174,7 +177,8 @@ class ReportFace:
         if not self._rank.owner:
             return
         run = self._run
-        self._watches += [SignalWatch(self._terminated, run.mirror.wait_delivered,
+        # The wait is for the final edit and the replies people wait for, not the chart.
+        self._watches += [SignalWatch(self._terminated, lambda timeout: run.mirror.wait_delivered(timeout, essential=True),
                                       bound=self.options.delivery_timeout).start(),
                           StallWatch(run, iteration, stall_after=self.options.stall_after).start()]
 
@@ -196,7 +200,14 @@ class ReportFace:
             warnings.warn(f"slacknb: the end of the run is reported without its last details "
                           f"({type(exc).__name__}: {exc})", RuntimeWarning)
             tail = None
-        self._run.finish(status, error=error if status == FAILED else None, console_tail=tail, cause=cause)
+        self._run.finish(Ending(status, error=error, console_tail=tail, cause=cause))
+
+    def _quiet_console(self, printers: list) -> None:
+        """The training prints its own table (``printers``: its PrintReport, ProgressBar): the
+        console view then prints none, only the line with the Slack message's link."""
+        if printers:
+            for view in self._consoles:
+                view.table = False
 
     def _repr_mimebundle_(self, include=None, exclude=None):
         # display(report) / a cell's last value: the live widget when one shows

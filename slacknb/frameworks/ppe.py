@@ -38,6 +38,7 @@ iteration ends (:mod:`slacknb.frameworks.stalls`), in both ways of training.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import warnings
 
@@ -45,11 +46,15 @@ from slacknb.core.state import FAILED, INTERRUPTED, TERMINATED
 from slacknb.core.template import DEFAULT_TEMPLATE
 from slacknb.frameworks.common import ReportFace, document_parameters, ending_status, exception_in_flight, framework_missing, progress_of
 from slacknb.frameworks.endings import EndingWatch
+from slacknb.frameworks.patching import extensions_of
 from slacknb.frameworks.torch_group import torch_group
+from slacknb.options import check
 
 try:
     from pytorch_pfn_extras.training import extension as ppe_extension
     from pytorch_pfn_extras.training.extensions import log_report as log_report_module
+    from pytorch_pfn_extras.training.extensions import print_report as ppe_print_report
+    from pytorch_pfn_extras.training.extensions import progress_bar as ppe_progress_bar
 except ImportError as exc:
     raise framework_missing("slacknb.ppe.SlackReport", "pytorch_pfn_extras", "ppe", exc) from exc
 
@@ -87,11 +92,23 @@ class SlackReport(ReportFace, ppe_extension.Extension):
         if not isinstance(log_report, (str, log_report_module.LogReport)):
             raise TypeError("log_report must be the name of a LogReport extension (default \"LogReport\") "
                             f"or a pytorch_pfn_extras LogReport, not {type(log_report).__name__}")
-        self._build_report(out=out, views=views, console_tail=console_tail, access_token=access_token,
-                           channel_id=channel_id, entries=entries, template=template,
-                           finish_mentions=finish_mentions, len_normalizer=len_normalizer,
-                           log_report=log_report, comm=torch_group() if comm is None else comm, **options)
-        self._log_report = log_report
+        self._setup(check(access_token=access_token, channel_id=channel_id, entries=entries, template=template,
+                          finish_mentions=finish_mentions, len_normalizer=len_normalizer, log_report=log_report,
+                          comm=torch_group() if comm is None else comm, **options),
+                    out=out, views=views, console_tail=console_tail)
+
+    @classmethod
+    def from_options(cls, options, *, out=None, views=None, console_tail=None) -> "SlackReport":
+        """The report of checked :class:`~slacknb.options.ReportOptions` (the cell magic's)."""
+        report = cls.__new__(cls)
+        if options.comm is None:
+            options = dataclasses.replace(options, comm=torch_group())
+        report._setup(options, out=out, views=views, console_tail=console_tail)
+        return report
+
+    def _setup(self, options, *, out, views, console_tail) -> None:
+        self._build_report(options, out=out, views=views, console_tail=console_tail)
+        self._log_report = options.log_report
         self._manager = None
         self._looker = None
         self._rows: list = []
@@ -112,8 +129,10 @@ class SlackReport(ReportFace, ppe_extension.Extension):
         if not self._rank.distributed:
             # A Stop button is asked at the end of each iteration, where ppe decides finalize.
             manager._internal_stop_trigger = _AskRun(manager._internal_stop_trigger, self._run.should_stop)
-            self._run.stoppable = True
-        self._run.start(log=self._rows, entries=self._entries_arg, label=self._label)
+        # A manager that prints its own table keeps it alone on the console.
+        self._quiet_console(extensions_of(manager, (ppe_print_report.PrintReport, ppe_progress_bar.ProgressBar)))
+        self._run.start(log=self._rows, entries=self._entries_arg, label=self._label,
+                        stoppable=not self._rank.distributed)
         comm = self._comm if self._comm is not None else torch_group()
         if comm is not None and (self._rank.distributed or comm is self._comm):
             self._share_message(comm)
@@ -184,12 +203,7 @@ class SlackReport(ReportFace, ppe_extension.Extension):
             elapsed = 0.0
         iteration = manager.iteration
         progress = progress_of(_training_length(manager), iteration, manager.epoch_detail)
-        if render:
-            self._run.tick(elapsed=elapsed, progress=progress, iterations=iteration, log_grew=log_grew)
-        else:
-            self._run.state.elapsed = elapsed
-            self._run.state.progress = progress
-            self._run.iterations = iteration
+        self._run.record(elapsed=elapsed, progress=progress, iterations=iteration, log_grew=log_grew, render=render)
 
 
 def _training_length(manager):

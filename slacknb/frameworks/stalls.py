@@ -1,9 +1,9 @@
 """The stall watch: a run whose iterations stopped coming says Stalled, and where it waits.
 
 A stall is exactly when the training thread does not run, so the watch cannot live
-there: ONE daemon thread per process (``slacknb-stall-watch``) samples every open
-run's iteration count (an attribute read: the training thread does nothing more per
-iteration) about once a second, and feeds it to :func:`slacknb.core.stall.step`. When
+there: ONE thread per process (``slacknb-stall-watch``, a :class:`~slacknb.runtime.worker.Worker`)
+samples every open run's iteration count (an attribute read: the training thread does
+nothing more per iteration) about once a second, and feeds it to :func:`slacknb.core.stall.step`. When
 that says Stalled, the run's status reads Stalled (an edit), and one thread reply
 notifies the ``finish_mentions`` people, with the innermost frames of the training
 thread's stack (``sys._current_frames()``, read here, formatted by
@@ -16,20 +16,21 @@ from __future__ import annotations
 
 import sys
 import threading
-import time
 import warnings
 from typing import Callable
 
 from slacknb.core import stall
 from slacknb.core.state import STALLED
+from slacknb.runtime.clock import SYSTEM, Clock
+from slacknb.runtime.worker import STOP, Worker
 
 __all__ = ["StallWatch", "stack_of"]
 
 _PERIOD = 1.0  # seconds between two samples (less with a short stall_after)
 
-_lock = threading.Condition()
+_lock = threading.Lock()
 _watches: list["StallWatch"] = []
-_thread: threading.Thread | None = None
+_worker: Worker | None = None  # the one watch thread, while a watch is open
 
 
 class StallWatch:
@@ -37,17 +38,15 @@ class StallWatch:
 
     ``stall_after`` is the option (None: automatic; 0: :meth:`start` does nothing).
     ``thread`` is the training thread's id (default: the thread that calls :meth:`start`).
-    :meth:`poll` takes one sample; the watch thread calls it, tests call it on a fake clock.
+    :meth:`poll` takes one sample; the watch thread calls it, tests call it on a fake ``clock``.
     """
 
     def __init__(self, run, iteration: Callable[[], int | None], *, stall_after: float | None,
-                 clock: Callable[[], float] = time.monotonic, wall_clock: Callable[[], float] = time.time,
-                 frames: Callable[[], dict] = sys._current_frames):
+                 clock: Clock = SYSTEM, frames: Callable[[], dict] = sys._current_frames):
         self.run = run
         self._iteration = iteration
         self.stall_after = stall_after
         self._clock = clock
-        self._wall_clock = wall_clock
         self._frames = frames
         self._thread_id: int | None = None
         self._state: stall.StallState | None = None
@@ -68,7 +67,7 @@ class StallWatch:
         if self.stall_after == 0 or self._on:
             return self
         self._thread_id = threading.get_ident() if thread is None else thread
-        self._state = stall.StallState(self._read(), self._clock(), self._wall_clock())
+        self._state = stall.StallState(self._read(), self._clock.now(), self._clock.time())
         self._on = True
         if background:
             _add(self)
@@ -93,7 +92,7 @@ class StallWatch:
         if not self._on or self.run.finished:
             return
         try:
-            state, event = stall.step(self._state, self._read(), now=self._clock(), wall=self._wall_clock(),
+            state, event = stall.step(self._state, self._read(), now=self._clock.now(), wall=self._clock.time(),
                                       stall_after=self.stall_after)
             if isinstance(event, stall.Stalled) and not resume_only:
                 self._state = state
@@ -154,30 +153,29 @@ def stack_of(frames: dict, thread_id: int | None) -> list[tuple[str, int, str]]:
 
 
 def _add(watch: StallWatch) -> None:
-    global _thread
+    global _worker
     with _lock:
         _watches.append(watch)
-        _lock.notify_all()
-        if _thread is None:
-            _thread = threading.Thread(target=_watch_all, name="slacknb-stall-watch", daemon=True)
-            _thread.start()
+        if _worker is None:
+            _worker = Worker(_sample_all, clock=SYSTEM, name="slacknb-stall-watch")
+        worker = _worker
+    worker.wake()
 
 
 def _remove(watch: StallWatch) -> None:
     with _lock:
         if watch in _watches:
             _watches.remove(watch)
-            _lock.notify_all()
 
 
-def _watch_all() -> None:
-    global _thread
-    while True:
-        with _lock:
-            if not _watches:
-                _thread = None
-                return
-            _lock.wait(min(watch.period for watch in _watches))
-            watches = list(_watches)
-        for watch in watches:
-            watch.poll()
+def _sample_all() -> float:
+    """The watch thread's step: one sample of every open watch; the thread ends with the last."""
+    global _worker
+    with _lock:
+        if not _watches:
+            _worker = None
+            return STOP
+        watches = list(_watches)
+    for watch in watches:
+        watch.poll()
+    return min(watch.period for watch in watches)

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import ast
 import threading
-import time
 import warnings
 from typing import Callable
 
 from IPython.core.displayhook import DisplayHook
 
-from slacknb.run import ReportRun
-from slacknb.run import default_views
+from slacknb.core.outcome import Ending
+from slacknb.run import ReportRun, default_views
+from slacknb.runtime.clock import SYSTEM, Clock
 
 __all__ = ["CellBody", "CellJob", "make_cell_run"]
 
@@ -72,12 +72,12 @@ class CellJob:
     """
 
     def __init__(self, make_run: Callable[[list], ReportRun], *, label: str, grace: float, early: bool,
-                 has_trainers: Callable[[], bool], clock: Callable[[], float] = time.monotonic):
+                 has_trainers: Callable[[], bool], clock: Clock = SYSTEM):
         self._make_run = make_run
         self._label = label
         self._has_trainers = has_trainers
         self._clock = clock
-        self._started_at = clock()
+        self._started_at = clock.now()
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._closed = False
@@ -100,14 +100,14 @@ class CellJob:
             if self._closed or self._has_trainers():
                 return
             run = self._make_run([])
-            run.state.elapsed = self._clock() - self._started_at
+            run.record(elapsed=self._clock.now() - self._started_at, render=False)
             run.start(label=self._label)
             self.run = run
 
-    def end(self, status: str, *, error: BaseException | None, console_tail: str | None,
-            reported: bool, iterations: int, cause: str = "") -> None:
-        """The cell ended (or a signal ended it: Terminated, ``cause`` the signal's name): report it,
-        once, unless a trainer reported this ending and nothing was posted."""
+    def end(self, ending: Ending, *, reported: bool, iterations: int) -> None:
+        """The cell ended (or a signal ended it: Terminated): report it, once, unless a trainer
+        reported this ending and nothing was posted (``reported``: a trainer in the cell reported
+        it, so the job alerts nobody)."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join()
@@ -120,20 +120,15 @@ class CellJob:
             return
         try:
             views = default_views()
-            elapsed = self._clock() - self._started_at
+            elapsed = self._clock.now() - self._started_at
             if run is None:
                 run = self.run = self._make_run(views)
-                run.state.elapsed = elapsed
+                run.record(elapsed=elapsed, render=False)
                 run.start(label=self._label)
             else:
-                for view in views:
-                    view.show()
-                run.views = views
-            if reported:
-                run.alert = "none"  # the trainer's report alerted about this ending already
-            run.state.elapsed = elapsed
-            run.iterations = iterations
-            run.finish(status, error=error, console_tail=console_tail, cause=cause)
+                run.add_views(views)
+            run.record(elapsed=elapsed, iterations=iterations, render=False)
+            run.finish(ending)
         except Exception as exc:  # noqa: BLE001 - the cell's own outcome must come through unchanged
             warnings.warn(f"slacknb: the cell could not be reported ({type(exc).__name__}: {exc})",
                           RuntimeWarning, stacklevel=2)
@@ -141,4 +136,4 @@ class CellJob:
     def wait_delivered(self, timeout: float) -> bool:
         """Wait up to ``timeout`` seconds for the job's end to be in Slack (False: no job was posted)."""
         run = self.run
-        return run is not None and run.mirror.wait_delivered(timeout)
+        return run is not None and run.mirror.wait_delivered(timeout, essential=True)

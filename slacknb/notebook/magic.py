@@ -16,12 +16,13 @@ from IPython.core.magic import Magics, cell_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import parse_argstring
 
 from slacknb.core.context import default_label
+from slacknb.core.outcome import Ending
 from slacknb.core.state import COMPLETED, FAILED, INTERRUPTED, TERMINATED
 from slacknb.frameworks.signals import SignalWatch
 from slacknb.notebook.cell import CellBody, CellJob, make_cell_run
 from slacknb.notebook.line import arguments, refuse_secrets, resolve, traits
 from slacknb.notebook.tail import ConsoleTail
-from slacknb.options import ReportOptions, keywords, slack_configured
+from slacknb.options import ReportOptions, slack_configured
 
 __all__ = ["SlackReportMagics", "run_reported"]
 
@@ -103,15 +104,16 @@ def run_reported(body: CellBody, options: ReportOptions):
     from slacknb.frameworks.cell_patches import CellPatches
 
     tail = ConsoleTail()
-    patch = CellPatches(lambda log_report: {**keywords(options, log_report=log_report), "console_tail": tail.text})
+    patch = CellPatches(options, console_tail=tail.text)
     job_label = default_label() if options.label is None else options.label
     job = CellJob(lambda views: make_cell_run(options, views, label=job_label), label=job_label,
                   grace=options.grace, early=slack_configured(options),
                   has_trainers=lambda: bool(patch.trainers))
     # SIGTERM or SIGHUP (a server shutting the kernel down): the job ends as Terminated; the
     # trainers' own reports end theirs.
-    signals = SignalWatch(lambda name: job.end(TERMINATED, error=None, console_tail=tail.text(),
-                                               reported=bool(patch.trainers), iterations=patch.iterations, cause=name),
+    signals = SignalWatch(lambda name: job.end(Ending(TERMINATED, console_tail=tail.text(), alert=not patch.trainers,
+                                                      cause=name),
+                                               reported=bool(patch.trainers), iterations=patch.iterations),
                           job.wait_delivered, bound=options.delivery_timeout).start()
     status, error = COMPLETED, None
     try:
@@ -126,7 +128,8 @@ def run_reported(body: CellBody, options: ReportOptions):
     finally:
         signals.stop()
         reported = bool(patch.trainers) and (status == COMPLETED or patch.raised(error))
-        job.end(status, error=error, console_tail=tail.text(), reported=reported, iterations=patch.iterations)
+        job.end(Ending(status, error=error, console_tail=tail.text(), alert=not reported), reported=reported,
+                iterations=patch.iterations)
 
 
 _OWN_MODULES = (__name__, "slacknb.notebook.cell")

@@ -9,29 +9,30 @@
 
 Without a token or a channel slacknb runs local-only; :func:`missing_setting_hint` says
 which variable to set. The token is kept out of every ``repr``.
+
+:class:`SlackSettings` is everything one run's Slack path needs, resolved ONCE per run (by
+:func:`slacknb.run.ReportRun.from_options`, or by :meth:`SlackSettings.resolve` for a mirror
+made directly) and passed down frozen: nothing below re-reads the environment or re-parses
+the mentions.
 """
 
 from __future__ import annotations
 
-import logging
 import math
 import os
 from dataclasses import dataclass, field
-from typing import Mapping
+from typing import Iterable, Mapping
 
-__all__ = ["SlackConfig", "check_seconds", "make_client", "missing_setting_hint", "resolve_config"]
+from slacknb.core.mentions import Mention, parse_mentions, people_only, translate_prefix
 
-_http_logger = logging.getLogger("slacknb.slack.mirror.http")
-_http_logger.addHandler(logging.NullHandler())
-_http_logger.propagate = False
-# slack_sdk checks ``logger.level <= DEBUG`` (not the effective level) before building
-# debug strings with whole bodies on every call: an explicit level skips that work.
-_http_logger.setLevel(logging.WARNING)
+__all__ = ["APP_TOKEN_ENV_VAR", "SlackConfig", "SlackSettings", "check_seconds", "missing_setting_hint",
+           "resolve_config"]
 
 DEFAULT_BASE_URL = "https://slack.com/api/"
 TOKEN_ENV_VARS = ("SLACK_BOT_TOKEN", "SLACK_ACCESS_TOKEN")
 CHANNEL_ENV_VAR = "SLACK_CHANNEL_ID"
 BASE_URL_ENV_VAR = "SLACKNB_API_URL"
+APP_TOKEN_ENV_VAR = "SLACK_APP_TOKEN"
 
 
 @dataclass(frozen=True)
@@ -115,19 +116,6 @@ def check_seconds(name: str, value: object, *, allow_zero: bool = False) -> floa
     return float(value)
 
 
-def make_client(token: str, base_url: str, request_timeout: float):
-    """A slack_sdk ``WebClient`` for the mirror, its per-request error log lines silenced.
-
-    Every retry would print one; the mirror's state says it all (logger
-    ``slacknb.slack.mirror.http``).
-    """
-    from slack_sdk import WebClient
-
-    # No retry handlers: the worker retries itself, so it always sends the NEWEST state
-    # and never sleeps inside a call where finish() or close() could not wake it.
-    return WebClient(token=token, base_url=base_url, timeout=request_timeout, retry_handlers=[], logger=_http_logger)
-
-
 def _check_optional_str(name: str, value: object, fix: str) -> None:
     if value is not None and not isinstance(value, str):
         raise TypeError(f"{name} must be a string or None, not {type(value).__name__}: {fix}")
@@ -139,3 +127,83 @@ def _first_set(candidates: list[tuple[str, str | None]]) -> tuple[str | None, st
         if value is not None and value.strip():
             return value.strip(), source
     return None, None
+
+
+@dataclass(frozen=True)
+class SlackSettings:
+    """One run's Slack settings, resolved once and frozen. Tokens never show in ``repr``.
+
+    ``mentions`` are the parsed finish mentions; ``stop_allowed`` the people who may press the
+    Stop button (None: no button); ``alert_prefix`` is already in Slack's control sequences.
+    """
+
+    config: SlackConfig
+    app_token: str | None = field(default=None, repr=False)
+    mentions: tuple[Mention, ...] = ()
+    stop_allowed: tuple[Mention, ...] | None = None
+    alert_prefix: str = ""
+    min_interval: float | None = None
+    flush_timeout: float = 0.0
+    delivery_timeout: float = 120.0
+    request_timeout: float = 10.0
+    backoff_base: float = 0.5
+    backoff_max: float = 30.0
+    local: bool = False
+
+    @property
+    def token(self) -> str | None:
+        return self.config.token
+
+    @property
+    def channel(self) -> str | None:
+        return self.config.channel
+
+    @property
+    def base_url(self) -> str:
+        return self.config.base_url
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """The configured tokens, for the one scrub of everything that leaves."""
+        return tuple(t for t in (self.config.token, self.app_token) if t)
+
+    @property
+    def people(self) -> tuple[Mention, ...]:
+        """Everyone the run may look up: the finish mentions, then who may press Stop."""
+        found = list(self.mentions)
+        found += [m for m in self.stop_allowed or () if m not in found]
+        return tuple(found)
+
+    @classmethod
+    def resolve(cls, token: str | None = None, channel: str | None = None, *, base_url: str | None = None,
+                mentions: str | Iterable[str] | None = None, stop_allowed: str | Iterable[str] | None = None,
+                stop_button: bool = False, alert_prefix: str = "", min_interval: float | None = None,
+                flush_timeout: float = 0.0, delivery_timeout: float = 120.0, request_timeout: float = 10.0,
+                backoff_base: float = 0.5, backoff_max: float = 30.0, local: bool = False,
+                environ: Mapping[str, str] | None = None) -> SlackSettings:
+        """Resolve arguments and environment once (TypeError/ValueError naming the fix).
+
+        ``stop_button``: who may press it is ``stop_allowed``, else the people among ``mentions``.
+        """
+        env = {} if local else (os.environ if environ is None else environ)
+        for name, value in (("min_interval", min_interval), ("flush_timeout", flush_timeout)):
+            if value is not None:
+                check_seconds(name, value, allow_zero=True)
+        for name, value in (("delivery_timeout", delivery_timeout), ("request_timeout", request_timeout),
+                            ("backoff_base", backoff_base), ("backoff_max", backoff_max)):
+            check_seconds(name, value)
+        if not isinstance(alert_prefix, str):
+            raise TypeError(f"alert_prefix must be a string, not {type(alert_prefix).__name__}")
+        parsed = parse_mentions(mentions)
+        allowed = None
+        if stop_button:
+            allowed = parse_mentions(stop_allowed) if stop_allowed is not None else people_only(parsed)
+        app_token = (env.get(APP_TOKEN_ENV_VAR) or "").strip() or None
+        return cls(resolve_config(None if local else token, channel, base_url=base_url, environ=env),
+                   app_token=app_token, mentions=parsed, stop_allowed=allowed,
+                   alert_prefix=translate_prefix(alert_prefix),
+                   min_interval=None if min_interval is None else float(min_interval),
+                   flush_timeout=float(flush_timeout),
+                   delivery_timeout=max(float(delivery_timeout), float(flush_timeout)),
+                   request_timeout=float(request_timeout), backoff_base=float(backoff_base),
+                   backoff_max=max(float(backoff_max), float(backoff_base)), local=bool(local))

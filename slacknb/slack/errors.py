@@ -49,6 +49,8 @@ class Failure:
     """True when Slack may have carried the call out although we saw no success."""
     timed_out: bool = False
     """True when we stopped waiting for the answer: Slack may still carry the call out LATER."""
+    needed: str | None = None
+    """With missing_scope: the scope Slack named."""
 
 
 _TRANSIENT_ERRORS = frozenset({"internal_error", "service_unavailable", "fatal_error", "request_timeout"})
@@ -145,7 +147,8 @@ def _classify_response(response, channel: str | None) -> Failure:
         return Failure(Kind.NOT_IN_CHANNEL, error, _invite_fix(channel, error))
     fix = _fatal_fix(error, data, channel)
     if fix is not None:
-        return Failure(Kind.FATAL, error, fix)
+        needed = data.get("needed") if error == "missing_scope" else None
+        return Failure(Kind.FATAL, error, fix, needed=str(needed) if needed else None)
     if status >= 400 and not error:
         return Failure(Kind.UNEXPECTED, f"http_{status}", f"Slack answered with HTTP {status}")
     return Failure(Kind.UNEXPECTED, error or "unknown_error", f"Slack reported {error or 'an unknown error'}")

@@ -36,13 +36,12 @@ import json
 import os
 import tempfile
 import threading
-import time
 from typing import Callable, Iterator
 
-__all__ = ["BUDGETS", "SharedLimits", "Turn", "auto_interval", "scope_of", "shared_limits"]
+__all__ = ["STEP_ASIDE", "SharedLimits", "Turn", "scope_of", "shared_limits"]
 
-from slacknb.slack.clock import Clock
-from slacknb.slack.hold import Hold
+from slacknb.runtime.clock import SYSTEM, Clock
+from slacknb.slack.pacing import BUDGETS, MIN_INTERMEDIATE, WINDOW, Hold
 
 try:
     import fcntl
@@ -53,24 +52,8 @@ except ImportError:  # pragma: no cover - Windows: the gate is per process
 PER_CHANNEL = frozenset({"chat.postMessage"})
 # How long an intermediate edit steps aside for another stream's final, before it looks again.
 STEP_ASIDE = 1.0
-WINDOW = 60.0
-# Calls a minute per app (Slack's tiers; the lower end of "50+" for Tier 3).
-BUDGETS = {"chat.update": 50}
-MIN_INTERMEDIATE = 5
-AUTO_FASTEST = 1.0  # a run alone: about one edit a second
 # An urgent stream that stops asking (its process died) is forgotten this long after its turn.
 URGENT_TTL = 15.0
-
-
-def auto_interval(streams: int) -> float:
-    """Seconds between one stream's intermediate edits when ``streams`` streams of the app are active.
-
-    Together they stay inside chat.update's budget less one call a minute per stream kept
-    for its final edit; alone that is about one edit a second (:data:`AUTO_FASTEST`), and
-    never more than a minute apart (the gate's reservation holds the rest back anyway).
-    """
-    room = max(MIN_INTERMEDIATE, BUDGETS["chat.update"] - streams)
-    return min(WINDOW, max(AUTO_FASTEST, WINDOW * max(1, streams) / room))
 
 
 def scope_of(base_url: str, token: str) -> str:
@@ -149,11 +132,10 @@ class Turn:
 class SharedLimits:
     """The gate; see the module docstring. ``directory`` defaults to a private temp folder."""
 
-    def __init__(self, directory: str | None = None, *, clock=time.time) -> None:
+    def __init__(self, directory: str | None = None, *, clock: Clock = SYSTEM) -> None:
         self._directory = directory
-        # Wall-clock time by default: the lock files are read by other processes. A
-        # slacknb.slack.clock.Clock (a test's fake one) is taken as well.
-        self._clock = clock.now if isinstance(clock, Clock) else clock
+        # Wall-clock time: the lock files are read by other processes.
+        self._clock = clock.time
         self._locks: dict[str, threading.Lock] = {}
         self._locks_lock = threading.Lock()
         self._memory: dict[str, dict] = {}  # used where no lock file can be made

@@ -1,19 +1,21 @@
 """The report message in Slack: post, edit, adopt, read back; one API call per step.
 
 :class:`SlackMessage` is the one place that knows which message is the report (:attr:`~SlackMessage.ts`).
-Each :meth:`~SlackMessage.deliver` makes at most one call and returns a :class:`Step` (done,
-go again at once, wait, or stop); timing is the worker's business.
+It is a message of its own in the channel, or (``parent``) a reply in another message's thread,
+edited in place the same way; or (``adopt``) an existing message this stream edits. Each
+:meth:`~SlackMessage.deliver` makes at most one call and returns a :class:`Step` (done, go
+again at once, wait, or stop); timing is the worker's business.
 
 Duplicate safety: a ``chat.postMessage`` that timed out or got ``fatal_error``/HTTP 5xx may
-still have posted. Every message carries a random stream id in its (invisible) ``metadata``;
-after such an unknown outcome ``conversations.history`` is read and the message with our id
-adopted, and only if none is there is it posted again (without the history scopes it is
-posted again and :attr:`~SlackMessage.note` says a duplicate is possible). A timed-out call
-may also land late: the look-up waits ``settle`` seconds first, and after a timed-out edit
-the end of the run reads the message back (:meth:`~SlackMessage.verify`) and sends the final
-text again if an older one won. A text over Slack's size is cut
-(:func:`slacknb.core.slack_text.cut`); the budget learned from ``msg_too_long`` is kept in
-:attr:`~SlackMessage.budget` for the run to render within.
+still have posted. Every message carries a random id in its (invisible) ``metadata``; after
+such an unknown outcome the channel (or the thread) is read once with :meth:`~SlackMessage.read`,
+the one history look-up of the Slack path, and the message with our id adopted; only if none is
+there is it posted again (without the history scopes it is posted again and
+:attr:`~SlackMessage.note` says a duplicate is possible). A timed-out call may also land late:
+the look-up waits ``settle`` seconds first, and after a timed-out edit the end of the run reads
+the message back (:meth:`~SlackMessage.verify`) and sends the final text again if an older one
+won. A text over Slack's size is cut (:func:`slacknb.core.slack_text.cut`); the budget learned
+from ``msg_too_long`` is kept in :attr:`~SlackMessage.budget` for the run to render within.
 """
 
 from __future__ import annotations
@@ -22,21 +24,23 @@ import secrets
 from dataclasses import dataclass
 from typing import Literal
 
-from slacknb.core.slack_text import CUT_MARKER, cut, utf8_len
+from slacknb.core.slack_text import cut, utf8_len
+from slacknb.runtime.clock import Clock
 from slacknb.slack.api import Answer, Api
-from slacknb.slack.clock import Clock
 from slacknb.slack.errors import Failure, Kind, invite_fix
-from slacknb.slack.hold import Hold
 from slacknb.slack.operations import Edit
+from slacknb.slack.pacing import Hold
 
-__all__ = ["AGAIN", "CUT_MARKER", "DONE", "EVENT_TYPE", "MAX_CHARS", "SlackMessage", "Step", "next_budget", "payload"]
+__all__ = ["AGAIN", "DONE", "EVENT_TYPE", "MAX_CHARS", "SlackMessage", "Step", "next_budget", "payload"]
 
 EVENT_TYPE = "slacknb_report"
 MAX_CHARS = 4000  # chat.update rejects longer text with msg_too_long
 CUT_CHARS = 3900
 MIN_BUDGET = 500
 HISTORY_LIMIT = 20
+THREAD_LIMIT = 200
 MAX_REPLACEMENTS = 3  # new messages in a row that could not be edited even once
+HISTORY_SCOPES = "channels:history (public channels) or groups:history (private channels)"
 
 
 @dataclass(frozen=True)
@@ -49,13 +53,18 @@ class Step:
     """With status "wait" and no failure: why no call was made (not a failure)."""
     wait: float = 0.0
     """With ``hold``: seconds to wait."""
-    edited: bool = False
-    """True when the message itself was posted or edited (counts for min_interval)."""
+    edited_at: float | None = None
+    """When the message itself was posted or edited (counts for min_interval)."""
 
     @staticmethod
     def held(answer: Answer) -> Step:
         """The wait the shared gate asked for."""
         return Step("wait", hold=answer.hold, wait=answer.wait)
+
+    @staticmethod
+    def settling(until: float, now: float) -> Step | None:
+        """Wait for a timed-out call to land before looking for it (None: it had time)."""
+        return Step("wait", hold=Hold.SETTLING, wait=until - now) if until > now else None
 
 
 DONE = Step("done")
@@ -66,16 +75,21 @@ class SlackMessage:
     """The Slack side of one report: post, edit, adopt, join, read back, permalink.
 
     ``channel`` is the configured ID or name; :attr:`channel_id` is the ID Slack returned.
-    :attr:`sent_text` is exactly what Slack shows now (None when unknown).
+    :attr:`sent_text` is exactly what Slack shows now (None when unknown). ``parent`` makes the
+    report a reply in that message's thread; ``adopt`` makes it that existing message.
     """
 
-    def __init__(self, api: Api, channel: str, *, clock: Clock, settle: float = 20.0) -> None:
+    def __init__(self, api: Api, channel: str, *, clock: Clock, settle: float = 20.0,
+                 parent: tuple[str, str] | None = None, adopt: tuple[str, str] | None = None) -> None:
         self.api = api
         self.clock = clock
         self.settle = settle
         """Seconds a timed-out call is given to land before it is looked for or read back."""
         self.channel = channel
         self.channel_id: str | None = None
+        self.parent_ts: str | None = None
+        if parent is not None:
+            self.channel_id, self.parent_ts = parent
         self.ts: str | None = None
         self.sent_text: str | None = None
         self._sent_blocks: object = None
@@ -94,6 +108,9 @@ class SlackMessage:
         self.verify_after: float | None = None
         """Set after a timed-out edit, which Slack may still apply LATER over a newer text:
         from this time on, reading the message back tells whether the final text survived."""
+        if adopt is not None:
+            self.channel_id, self.ts = adopt
+            self.permalink_due = True
 
     @property
     def where(self) -> str:
@@ -102,22 +119,21 @@ class SlackMessage:
 
     def metadata(self, reply_id: str | None = None) -> dict:
         """The invisible marker that lets an interrupted post be found instead of repeated."""
-        payload = {"stream": self.stream_id} if reply_id is None else {"stream": self.stream_id, "reply": reply_id}
-        return {"event_type": EVENT_TYPE, "event_payload": payload}
+        marker = {"stream": self.stream_id} if reply_id is None else {"stream": self.stream_id, "reply": reply_id}
+        return {"event_type": EVENT_TYPE, "event_payload": marker}
 
-    def shows(self, edit: Edit) -> bool:
-        """True when Slack is known to show ``edit`` now."""
-        if self.ts is None or self.sent_text != self.fit(edit):
+    def shows(self, edit: Edit, text: str) -> bool:
+        """True when Slack is known to show ``text`` (``edit``'s, fitted) with ``edit``'s blocks now."""
+        if self.ts is None or self.sent_text != text:
             return False
         return edit.blocks is None or self._sent_blocks == list(edit.blocks)
 
-    def fit(self, edit: Edit) -> str:
-        """The edit's text within the learned byte budget, or within Slack's character limit."""
-        text = edit.text
+    def fit(self, text: str, keep: tuple[str, ...] = ()) -> str:
+        """``text`` within the learned byte budget, or within Slack's character limit."""
         if self.budget is None and len(text) <= MAX_CHARS:
             return text
         budget = self.budget or CUT_CHARS
-        return text if utf8_len(text) <= budget else cut(text, budget, edit.keep)
+        return text if utf8_len(text) <= budget else cut(text, budget, keep)
 
     # -- the message ---------------------------------------------------------------
 
@@ -125,10 +141,10 @@ class SlackMessage:
         """Make one API call towards Slack showing ``edit``; ``edit.final`` goes before other streams' edits."""
         if len(edit.text) > MAX_CHARS and self.budget is None:
             self.budget = CUT_CHARS  # the run renders within it from now on
-        text = self.fit(edit)
+        text = self.fit(edit.text, edit.keep)
         if self.ts is None:
             return self._adopt_posted(edit.final) if self._post_uncertain else self._post(text, edit)
-        if self.shows(edit):
+        if self.shows(edit, text):
             return DONE
         return self._update(text, edit)
 
@@ -141,8 +157,9 @@ class SlackMessage:
         self.permalink_due = False
 
     def _post(self, text: str, edit: Edit) -> Step:
-        sent = self.clock.now()
         arguments = {"blocks": list(edit.blocks)} if edit.blocks is not None else {}
+        if self.parent_ts is not None:
+            arguments["thread_ts"] = self.parent_ts
         answer = self.api.call("chat.postMessage", urgent=edit.final, channel=self.where, text=text,
                                metadata=self.metadata(), unfurl_links=False, unfurl_media=False, **arguments)
         if answer.hold:
@@ -154,7 +171,7 @@ class SlackMessage:
                 self._attempted_text = text
                 if failure.timed_out:
                     # Slack may still be working on it: look for it only once it would have landed.
-                    self._adopt_not_before = sent + self.settle
+                    self._adopt_not_before = answer.sent_at + self.settle
             return self.on_failure(failure, text)
         self.channel_id = answer.data.get("channel") or self.channel_id or self.channel
         self.ts = answer.data.get("ts")
@@ -162,10 +179,9 @@ class SlackMessage:
         self._sent_blocks = arguments.get("blocks")
         self.permalink = None
         self.permalink_due = True
-        return Step("done", edited=True)
+        return Step("done", edited_at=answer.sent_at)
 
     def _update(self, text: str, edit: Edit) -> Step:
-        sent = self.clock.now()
         arguments = {"blocks": list(edit.blocks)} if edit.blocks is not None else {}
         answer = self.api.call("chat.update", urgent=edit.final, channel=self.channel_id, ts=self.ts, text=text,
                                **arguments)
@@ -176,15 +192,15 @@ class SlackMessage:
             if failure.maybe_performed:
                 self.sent_text = None  # it may or may not show ``text`` now: send again
             if failure.timed_out:
-                self.verify_after = max(self.verify_after or 0.0, sent + self.settle)
+                self.verify_after = max(self.verify_after or 0.0, answer.sent_at + self.settle)
             return self.on_failure(failure, text)
         self.sent_text = text
         if edit.blocks is not None:
             self._sent_blocks = list(edit.blocks)
         self._gone_streak = 0
-        if self.verify_after is not None and sent >= self.verify_after:
+        if self.verify_after is not None and answer.sent_at >= self.verify_after:
             self.verify_after = None  # sent after any late edit would have landed: it wins
-        return Step("done", edited=True)
+        return Step("done", edited_at=answer.sent_at)
 
     def on_failure(self, failure: Failure, text: str) -> Step:
         """The step after a refused call of the message or a reply (shared reactions)."""
@@ -233,35 +249,77 @@ class SlackMessage:
             return Step("fatal", Failure(Kind.FATAL, "not_in_channel", invite_fix(self.where, reason)))
         return AGAIN
 
-    def _adopt_posted(self, urgent: bool) -> Step:
-        """After a post with an unknown outcome: find it in the channel history, or allow a new post."""
-        wait = self._adopt_not_before - self.clock.now()
-        if wait > 0:
-            return Step("wait", hold=Hold.SETTLING, wait=wait)
-        where = self.where
-        answer = self.api.call("conversations.history", urgent=urgent, channel=where, limit=HISTORY_LIMIT,
-                               include_all_metadata=True)
+    # -- reading back ----------------------------------------------------------------
+
+    def read(self, *, thread_ts: str | None, urgent: bool = True, around: str | None = None) -> Answer:
+        """The one history look-up: the messages of ``thread_ts``'s thread (``conversations.replies``),
+        or of the channel (``conversations.history``; ``around``: just that message), with metadata."""
+        if thread_ts is not None:
+            return self.api.call("conversations.replies", urgent=urgent, channel=self.where, ts=thread_ts,
+                                 include_all_metadata=True, limit=THREAD_LIMIT)
+        window = {"latest": around, "oldest": around, "inclusive": True, "limit": 1} if around else \
+            {"limit": HISTORY_LIMIT}
+        return self.api.call("conversations.history", urgent=urgent, channel=self.where, include_all_metadata=True,
+                             **window)
+
+    def unreadable(self, answer: Answer, what: str) -> Step | None:
+        """The step after a failed :meth:`read`: wait and read again (a fault), or None: it cannot
+        be read (a scope), :attr:`note` says what that risks (``what``)."""
         if answer.hold:
             return Step.held(answer)
-        if answer.failure is not None:
-            if answer.failure.kind in (Kind.RATE_LIMITED, Kind.TRANSIENT):
-                return Step("wait", answer.failure)
-            scope = "channels:history (public channels) or groups:history (private channels)"
-            self.note = (
-                f"could not check whether an interrupted post went through ({answer.failure.error}), so it was "
-                f"posted again and a duplicate message is possible: add the {scope} scope to the Slack app"
-            )
+        if answer.failure is None:
+            return None
+        if answer.failure.kind in (Kind.RATE_LIMITED, Kind.TRANSIENT):
+            return Step("wait", answer.failure)
+        self.note = f"{what} ({answer.failure.error}): add the {HISTORY_SCOPES} scope to the Slack app"
+        return None
+
+    def _adopt_posted(self, urgent: bool) -> Step:
+        """After a post with an unknown outcome: find it where it went, or allow a new post."""
+        settling = Step.settling(self._adopt_not_before, self.clock.now())
+        if settling is not None:
+            return settling
+        answer = self.read(thread_ts=self.parent_ts, urgent=urgent)
+        if answer.failure is not None or answer.hold:
+            step = self.unreadable(answer, "could not check whether an interrupted post went through, so it "
+                                           "was posted again and a duplicate message is possible")
+            if step is not None:
+                return step
             self._post_uncertain = False
             return AGAIN
         self._post_uncertain = False
         for message in answer.data.get("messages") or []:
             found = payload(message)
             if found.get("stream") == self.stream_id and "reply" not in found:
-                self.channel_id = self.channel_id or where
+                self.channel_id = self.channel_id or self.where
                 self.ts = message.get("ts")
                 self.sent_text = self._attempted_text
                 self.permalink_due = True
                 return AGAIN
+        return AGAIN
+
+    def verify(self) -> Step:
+        """Read the message back once a timed-out edit could have landed; if an older text won,
+        forget ``sent_text`` so that the final text is sent again (one API call)."""
+        if self.verify_after is None or self.ts is None:
+            return DONE
+        settling = Step.settling(self.verify_after, self.clock.now())
+        if settling is not None:
+            return settling
+        answer = self.read(thread_ts=self.parent_ts, around=None if self.parent_ts else self.ts)
+        if answer.failure is not None or answer.hold:
+            step = self.unreadable(answer, "could not read the message back after a timed-out edit, so an "
+                                           "older text may show")
+            if step is not None:
+                return step
+            self.verify_after = None
+            return DONE
+        self.verify_after = None
+        shown = next((m.get("text") for m in answer.data.get("messages") or [] if m.get("ts") == self.ts), None)
+        if shown is None:
+            self.forget()
+        elif shown != self.sent_text:
+            self.sent_text = None
         return AGAIN
 
     def fetch_permalink(self) -> None:

@@ -1,257 +1,302 @@
 """The one worker: typed operations to Slack, in order, latest-wins for intermediate edits.
 
-Like tqdm's ``MonoWorker``, :meth:`Outbox.put` only stores the newest :class:`Edit` (a lock,
-no I/O); a newer one replaces the waiting one. :meth:`Outbox.finish` queues the end of the run
-(:class:`~slacknb.slack.replies.EndOfRun`), delivered in order, each exactly once, after the
-caller stopped waiting too, until ``give_up_at``. The worker calls the message layer, which
-calls slack_sdk; nothing calls back up: what it says comes back as data (the published
-:class:`MirrorState` and notices). Every wait is a :class:`~slacknb.slack.limits.Hold` on the
-injected clock. Mentions are resolved here, on the worker, before a reply is composed.
+Like tqdm's ``MonoWorker`` (:class:`slacknb.runtime.worker.Worker`), :meth:`Outbox.put` only
+stores the newest :class:`~slacknb.slack.operations.Edit` (a lock, no I/O); a newer one replaces
+the waiting one. :meth:`Outbox.note` keeps a reply for the thread during the run (latest text
+per key). :meth:`Outbox.finish` queues the end of the run, delivered in order, each part exactly
+once, after the caller stopped waiting too, until ``give_up_at``. What to do next is the pure
+:func:`~slacknb.slack.schedule.decide`; the steps call the message layer
+(:mod:`~slacknb.slack.message`, :mod:`~slacknb.slack.thread`, :mod:`~slacknb.slack.people`),
+which call :class:`~slacknb.slack.api.Api`; nothing calls back up: what the worker says is
+published as data (:mod:`slacknb.slack.state`).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
-from slacknb.slack.clock import Clock
+from slacknb.core.mentions import fill_slot
+from slacknb.runtime.clock import Clock
+from slacknb.runtime.worker import STOP, Worker
+from slacknb.slack import thread
+from slacknb.slack.exit_wait import listed
 from slacknb.slack.errors import Failure, Kind
-from slacknb.slack.hold import Hold
-from slacknb.slack.mentions import Mention, MentionResolver, Pending
 from slacknb.slack.message import SlackMessage, Step
-from slacknb.slack.operations import Edit, MirrorState, Operation, Publisher
-from slacknb.slack.replies import EndOfRun, send, verify
-from slacknb.slack.timing import Timing
-from slacknb.slack.worker import Worker
+from slacknb.slack.operations import Edit, Note, Operation
+from slacknb.slack.pacing import Pacing
+from slacknb.slack.people import People
+from slacknb.slack.schedule import Job, Next, Situation, decide
+from slacknb.slack.state import MirrorState, Publisher
+from slacknb.slack.thread import Delivery
 
-__all__ = ["Outbox"]
+__all__ = ["EndOfRun", "Outbox"]
 
 MAX_AGAIN = 20  # steps in a row that make no call-free progress: a loop, treat as unexpected
-MENTIONS, PERMALINK, VERIFY = "mentions", "permalink", "verify"  # the worker's own jobs
+PEOPLE_WAIT = 10.0  # how long the end of a run waits for mention look-ups before the final edit
 
 
-class Outbox(Worker):
+@dataclass
+class EndOfRun:
+    """The end of a run: the final edit (None: this stream edits no message), then the replies
+    people wait for, then the extras (uploads)."""
+
+    final: Edit | None
+    deliveries: list[Delivery] = field(default_factory=list)
+    final_ts: str | None = None  # ts of the message that showed the final edit
+
+    def final_shown(self, message: SlackMessage) -> bool:
+        """True when the report message (still) shows the final edit."""
+        if self.final is None:
+            return True
+        return self.final_ts is not None and self.final_ts == message.ts and message.sent_text is not None
+
+    def next(self, *, essential: bool) -> Delivery | None:
+        return next((d for d in self.deliveries if not d.done and d.essential == essential), None)
+
+
+class Outbox:
     """Runs operations on one daemon thread; see the module docstring."""
 
-    def __init__(self, message: SlackMessage, *, mentions: tuple[Mention, ...] = (), min_interval: float | None,
-                 backoff_base: float = 0.5, backoff_max: float = 30.0, clock: Clock,
-                 on_state: Callable[[MirrorState], object] | None = None) -> None:
-        super().__init__(clock)
+    def __init__(self, message: SlackMessage, *, people: People, min_interval: float | None,
+                 backoff_base: float = 0.5, backoff_max: float = 30.0, clock: Clock, publisher: Publisher) -> None:
         self.message = message
-        self._mentions = Pending(mentions)
-        self._timing = Timing(min_interval=min_interval, backoff_base=backoff_base, backoff_max=backoff_max)
-        # What the worker says, as data: the published state and the notices for a person.
-        self.publisher = Publisher(message, on_state=on_state, token=getattr(message.api.client, "token", None),
-                              mentions=self._mentions.markup)
-        self._latest: Edit | None = None  # the newest intermediate edit, not yet shown
+        self.people = people
+        self._clock = clock
+        self._pacing = Pacing(min_interval=min_interval, backoff_base=backoff_base, backoff_max=backoff_max)
+        self.publisher = publisher
+        self._worker: Worker[Edit] = Worker(self._step, clock=clock, name="slacknb-slack", on_crash=self._crashed)
+        self._lock = self._worker.lock
+        self._notes: dict[str, Delivery] = {}
         self._end: EndOfRun | None = None
-        self.finished = self.gave_up = False
+        self.finished = self.gave_up = self.disabled = False
         self._deadline: float | None = None  # when the caller stops waiting
         self.give_up_at: float | None = None  # when the worker stops trying
-        self._waiting_for: Hold | None = None  # what the worker waits for now
-        self._idle = True  # waiting with nothing to send (or not started): put() must wake it
+        self._people_deadline: float | None = None
         self._again = 0
+        self._shown: tuple | None = None  # the last published waiting state
+        self._sending: Edit | None = None  # the intermediate edit of the step under way
+        self.drawing = False
+        """True while the worker draws a chart (see :mod:`slacknb.slack.exit_wait`)."""
 
-
+    # -- the caller's side (never blocks on the network) ------------------------------
 
     def put(self, edit: Edit) -> None:
-        """Make ``edit`` the newest intermediate state (latest wins). Never blocks on the network."""
-        with self._cv:
-            if self._end is not None or self.closed or self.disabled:
+        """Make ``edit`` the newest intermediate state (latest wins)."""
+        with self._lock:
+            if self._end is None and not self.stopped:
+                self._wake(self._worker.put(edit))
+
+    def note(self, note: Note) -> None:
+        """Post ``note`` in the thread (once per key; a newer text edits it)."""
+        with self._lock:
+            if self.stopped:
                 return
-            self._latest = edit
-            if self._idle:
-                # Only an idle worker needs waking: one that waits for min_interval or a
-                # backoff picks up the newest edit when its wait ends anyway.
-                self._wake()
+            delivery = self._notes.setdefault(note.key, Delivery(note))
+            delivery.op, delivery.text = note, note.text
+            self._wake(self._worker.wake())
 
     def finish(self, operations: list[Operation], *, deadline: float, give_up_at: float) -> None:
         """Queue the end of the run: at most one final :class:`Edit`, then replies and uploads, in order.
 
         ``deadline`` (when the caller stops waiting) and ``give_up_at`` are clock times.
         """
-        with self._cv:
-            if self._end is not None or self.closed or self.disabled:
+        with self._lock:
+            if self._end is not None or self.stopped:
                 return
-            self._end, self._latest = EndOfRun(operations), None
+            final = next((op for op in operations if isinstance(op, Edit)), None)
+            self._end = EndOfRun(final, [Delivery(op) for op in operations if not isinstance(op, Edit)])
+            self._worker.take()  # the final edit replaces any intermediate one
+            now = self._clock.now()
             self._deadline, self.give_up_at = deadline, max(deadline, give_up_at)
-            # The end of the run is worth an early try: backoff restarts from its base,
-            # and waits that only hold back intermediate edits do not apply to it.
-            self._timing.hurry(restart_backoff=True)
-            self._wake()
-        self.publisher.delivering()
+            self._people_deadline = min(now + PEOPLE_WAIT, self.give_up_at)
+            # The end of the run is worth an early try: backoff restarts from its base (and
+            # is capped from now on), and waits that only hold back intermediate edits do not apply.
+            self._pacing.ending = True
+            self._pacing.hurry(restart_backoff=True)
+            self._wake(self._worker.wake())
+        self.publisher.update(delivering=True)
 
     def attach(self, channel_id: str | None, ts: str | None) -> None:
-        """Reply into another process's message (see :meth:`SlackMessage.attach`); resolve no mentions."""
-        with self._cv:
-            self._mentions = Pending()
+        """Reply into another process's message (see :meth:`SlackMessage.attach`); look nobody up."""
+        with self._lock:
+            self.people = People()
             self.message.attach(channel_id, ts)
 
-    def wait_finished(self, timeout: float) -> bool:
-        """Wait until the end of the run is delivered; False on timeout or stop."""
-        return self._wait(lambda: self.finished, timeout)
+    def hurry(self) -> None:
+        """Cut a backoff short (a Retry-After is still honoured): the process is exiting."""
+        with self._lock:
+            self._pacing.hurry()
+            self._worker.wake()
+
+    def close(self) -> None:
+        """Stop the worker after its current step (if any). Idempotent."""
+        self._worker.close()
+
+    def join(self, timeout: float | None = None) -> None:
+        """Wait for the worker thread to end (after :meth:`close`)."""
+        self._worker.join(timeout)
+
+    def wait_finished(self, timeout: float, *, essential: bool = False) -> bool:
+        """Wait until the end of the run is delivered (``essential``: the final edit and the
+        replies people wait for); False on timeout or stop."""
+        done = (lambda: self._end is not None and self._essential_done()) if essential else (lambda: self.finished)
+        return self._wait(done, timeout)
 
     def wait_posted(self, timeout: float) -> bool:
         """Wait until the message exists in Slack (it has a ``ts``); False on timeout or stop."""
         return self._wait(lambda: self.message.ts is not None, timeout)
 
     def _wait(self, done: Callable[[], bool], timeout: float) -> bool:
-        with self._cv:
-            stopped = lambda: self.finished or self.disabled or self.closed or self.gave_up  # noqa: E731
-            self._clock.wait(self._cv, lambda: done() or stopped(), timeout)
+        with self._lock:
+            self._clock.wait(self._lock, lambda: done() or self.finished or self.stopped or self.gave_up, timeout)
             return done()
 
-    def hurry(self) -> None:
-        """Cut a backoff wait short (a Retry-After is still honoured): the process is exiting."""
-        with self._cv:
-            self._timing.hurry()
-            self._wake()
+    @property
+    def alive(self) -> bool:
+        """True while the worker thread runs."""
+        return self._worker.alive
+
+    @property
+    def stopped(self) -> bool:
+        return self.disabled or self._worker.closed
 
     @property
     def state(self) -> MirrorState:
-        """The latest published :class:`MirrorState`."""
         return self.publisher.state
 
     @property
     def last_failure(self) -> Failure | None:
-        """The most recent failure (for the caller's warning text)."""
-        return self._timing.last_failure
+        return self._pacing.last_failure
 
     @property
     def delivering(self) -> bool:
         """True while the end of the run is queued and neither delivered nor abandoned."""
-        return self._end is not None and not (self.finished or self.disabled or self.closed or self.gave_up)
-
-    @property
-    def wants_mentions(self) -> bool:
-        """True when a finish reply has someone to notify."""
-        return bool(self._mentions.mentions)
+        return self._end is not None and not (self.finished or self.stopped or self.gave_up)
 
     def time_left(self) -> float:
         """Seconds until the worker gives up on the end of the run (0 when not finishing)."""
         return 0.0 if self.give_up_at is None else max(0.0, self.give_up_at - self._clock.now())
 
-    def undelivered(self) -> list[str]:
-        """What the end of the run has not delivered yet, in order, for the caller's warning."""
-        with self._cv:
-            return self._end.undelivered(self.message) if self._end is not None else []
+    def undelivered(self, *, essential: bool | None = None) -> list[str]:
+        """What the end of the run has not delivered yet, in order (``essential``: only that part)."""
+        with self._lock:
+            end = self._end
+            if end is None:
+                return []
+            missing = [] if end.final_shown(self.message) or essential is False else ["the final report edit"]
+            return missing + [d.key for d in end.deliveries if not d.done and essential in (None, d.essential)]
 
-    def _wake(self) -> bool:
-        started = super()._wake()
-        if not started:
+    def _essential_done(self) -> bool:
+        end = self._end
+        return end.final_shown(self.message) and end.next(essential=True) is None
+
+    def _wake(self, started: bool) -> None:
+        if not started and not self.disabled:
+            self.disabled = True
             self.publisher.notify("Slack mirroring stopped: no thread could be started. The report continues locally.")
-        return started
 
-    # -- worker side -----------------------------------------------------------------
+    # -- the worker's side -------------------------------------------------------------
 
-    def _crashed(self, exc: BaseException) -> None:
-        self._disable(f"the Slack mirror stopped on an internal error ({type(exc).__name__}); the report stays local")
+    def _situation(self) -> Situation:
+        message, end, pacing, now = self.message, self._end, self._pacing, self._clock.now()
+        last = pacing.last_edit_at
+        return Situation(
+            now=now, posted=message.ts is not None, latest=self._worker.peek() is not None, ending=end is not None,
+            final_shown=end is None or end.final_shown(message), people_due=self.people.due,
+            people_ready_at=self.people.retry_at, people_deadline=self._people_deadline,
+            notes_due=any(d.due for d in self._notes.values()),
+            reply_due=end is not None and end.next(essential=True) is not None,
+            upload_due=end is not None and end.next(essential=False) is not None,
+            verify_due=message.verify_after is not None, permalink_due=message.permalink_due,
+            resume_at=pacing.resume_at, hold=pacing.hold,
+            spaced_at=None if last is None else last + pacing.interval(message.api.streams),
+            give_up_at=self.give_up_at, stopped=self.stopped or self.gave_up)
 
-    def _loop(self) -> None:
-        published = None
-        while True:
-            with self._cv:
-                generation = self._generation
-                job, status, wait = self._decide()
-            if status == "stop":
-                if self.gave_up:
-                    self._publish("disabled", "gave up: Slack did not receive the end of the run in time")
-                return
-            if status == "finished":
-                # Publish the last state BEFORE releasing finish(): its caller reads it next.
-                self._publish("synced", "Slack shows the final report", delivering=False)
-                with self._cv:
-                    self.finished = True
-                    self._cv.notify_all()
-                return
-            if job is not None:
-                self._do(job)
-                published = None
-                continue
-            key = (status, self._waiting_for, None if wait is None else round(self._clock.now() + wait, 2))
-            if key != published:
-                self._publish(status, self._timing.detail(self._waiting_for), wait)
-                published = key
-            self._sleep(generation, wait)
+    def _step(self) -> float | None:
+        with self._lock:
+            plan = decide(self._situation())
+            if plan.over == "gave_up":
+                self.gave_up = True
+                self._lock.notify_all()
+        if plan.over:
+            return self._over(plan)
+        if plan.job is None:
+            self._publish_waiting(plan)
+            return plan.wait
+        self._shown = None
+        step = self._run(plan.job)
+        self._apply(plan.job, step)
+        return 0.0
 
-    def _decide(self) -> tuple[object, str, float | None]:
-        """Under the lock: (job, "", None) to do now, or (None, status, seconds to wait)."""
-        self._idle = False
-        if self.closed or self.disabled or self.gave_up:
-            return None, "stop", None
-        job = self._next_job()
-        now = self._clock.now()
-        if self.give_up_at is not None and now >= self.give_up_at and job is not None:
-            self.gave_up = True
-            self._cv.notify_all()
-            return None, "stop", None
-        if job is None:
-            self._idle = self._end is None
-            return None, ("synced" if self._idle else "finished"), None
-        ready_at, self._waiting_for = self._timing.ready_at(intermediate_edit=job is self._latest,
-                                                                  streams=self.message.api.streams)
-        if ready_at <= now:
-            return job, "", None
-        wait = ready_at - now
-        if self.give_up_at is not None:
-            wait = min(wait, max(0.0, self.give_up_at - now) + 0.001)  # wake to give up on time
-        return None, ("sending" if self._waiting_for is None else self._waiting_for.status), wait
+    def _over(self, plan: Next) -> float:
+        if plan.over == "synced":
+            self._publish("synced", "Slack shows the latest report")
+            return None
+        if plan.over == "finished":
+            # Publish the last state BEFORE releasing finish(): its caller reads it next.
+            self._publish("synced", "Slack shows the final report", delivering=False)
+            with self._lock:
+                self.finished = True
+                self._lock.notify_all()
+        elif plan.over == "gave_up":
+            self.publisher.notify(f"Slack did not receive {listed(self.undelivered())} in time"
+                                  + _because(self.last_failure) + "; the report is complete locally",
+                                  notice=False)  # the exit says it (exit_wait)
+            self._publish("disabled", "gave up: Slack did not receive the end of the run in time")
+        return STOP
 
-    def _next_job(self):
-        message, end = self.message, self._end
-        if end is not None:
-            pending = end.pending()
-            if not end.final_shown(message):
-                return end.final
-            if pending is not None:
-                return MENTIONS if self._mentions.due else pending
-            return PERMALINK if message.permalink_due else VERIFY if message.verify_after is not None else None
-        streams = message.api.streams
-        if message.permalink_due and self._latest is not None and self._timing.edit_waits(self._clock.now(), streams):
-            # Fetched while the next edit waits out min_interval anyway: otherwise a
-            # steady stream of edits would starve it until the end of the run.
-            return PERMALINK
-        if self._latest is not None:
-            return self._latest
-        if message.permalink_due:
-            return PERMALINK
-        return MENTIONS if message.ts is not None and self._mentions.due else None
-
-    def _do(self, job) -> None:
-        if job is MENTIONS:
-            return self._resolve_mentions()
-        if job is PERMALINK:
-            self.message.fetch_permalink()
-            return self._publish_idle()
-        what = "the report" if isinstance(job, Edit) else f"the {getattr(job, 'key', 'report')}"
-        self._publish("posting" if self.message.ts is None and isinstance(job, Edit) else "sending",
-                      f"sending {what} to Slack")
-        started = self._clock.now()
+    def _run(self, job: Job) -> Step:
+        message = self.message
         try:
-            if isinstance(job, Edit):
-                step = self.message.deliver(job)
-            elif job is VERIFY:
-                step = verify(self.message)
-            else:
-                step = send(self.message, job, mentions=self._mentions.markup)
-                if job.problem:
-                    self.publisher.notify(f"Slack: {job.problem}; the rest of the report is still delivered")
+            if job is Job.PEOPLE:
+                return self.people.step(message.api, self._clock.now())
+            if job is Job.GIVE_UP_PEOPLE:
+                failure = self.people.last_failure
+                self.people.give_up(f"Slack kept failing ({failure.error if failure else 'no answer'}) "
+                                    "while looking up mentions")
+                return Step("done")
+            if job is Job.PERMALINK:
+                message.fetch_permalink()
+                return Step("done")
+            if job is Job.VERIFY:
+                return message.verify()
+            if job in (Job.EDIT, Job.FINAL):
+                edit = self._end.final if job is Job.FINAL else self._worker.peek()
+                self._sending = edit
+                self._publish("posting" if message.ts is None else "sending", "sending the report to Slack")
+                if edit.final:  # the people found by now are named in the final text
+                    markup = self.people.markup
+                    edit = replace(edit, text=fill_slot(edit.text, markup),
+                                   keep=tuple(fill_slot(k, markup) for k in edit.keep))
+                return message.deliver(edit)
+            delivery = self._delivery(job)
+            self._publish("sending", f"sending the {delivery.key} to Slack")
+            # Drawing runs matplotlib's C++ code: an exit must not tear the thread down in it.
+            self.drawing = job is Job.UPLOAD and delivery.data is None and not delivery.done
+            try:
+                return thread.send(message, delivery, mentions=self.people.markup)
+            finally:
+                self.drawing = False
         except Exception as exc:  # noqa: BLE001 - a bug in one step: retried a few times, then stop
-            step = Step("wait", Failure(Kind.UNEXPECTED, type(exc).__name__, f"unexpected {type(exc).__name__}"))
-        self._apply(job, step, started)
+            return Step("wait", Failure(Kind.UNEXPECTED, type(exc).__name__, f"unexpected {type(exc).__name__}"))
 
-    def _apply(self, job, step: Step, started: float) -> None:
+    def _delivery(self, job: Job) -> Delivery:
+        if job is Job.NOTE:
+            return next(d for d in self._notes.values() if d.due)
+        return self._end.next(essential=job is Job.REPLY)
+
+    def _apply(self, job: Job, step: Step) -> None:
         stop = None
-        with self._cv:
+        with self._lock:
             now = self._clock.now()
             if step.status == "done":
                 self._again = 0
-                sent_at = self.message.api.sent_at
-                edited_at = sent_at if sent_at is not None and sent_at >= started else started
-                self._timing.succeeded(edited_at=edited_at if step.edited else None)
-                if self._end is not None and job is self._end.final:
-                    self._end.shown(self.message)
-                elif job is self._latest:
-                    self._latest = None
+                self._pacing.succeeded(edited_at=step.edited_at)
+                if job is Job.FINAL:
+                    self._end.final_ts = self.message.ts
+                elif job is Job.EDIT and self._worker.peek() is self._sending:
+                    self._worker.take()  # shown; a newer one put meanwhile stays, to be sent next
             elif step.status == "again":
                 self._again += 1
                 if self._again > MAX_AGAIN:
@@ -259,42 +304,54 @@ class Outbox(Worker):
             elif step.status == "fatal":
                 stop = step.failure.fix if step.failure else "Slack refused the report"
             elif step.hold is not None:  # waiting is not a failure
-                self._timing.held(step.hold, step.wait, now)
+                self._pacing.held(step.hold, step.wait, now)
             else:
-                stop = self._timing.failed(step.failure, now)
+                stop = self._pacing.failed(step.failure, now)
                 if step.failure is not None and step.failure.error == "connection_refused" \
                         and self._deadline is not None and now >= self._deadline:
                     self.gave_up = True  # nothing listens at the API address and the caller stopped waiting
-            self._cv.notify_all()  # wait_posted() and wait_finished() look again
+            self._lock.notify_all()  # wait_posted() and wait_finished() look again
+        for problem in self._problems():
+            self.publisher.notify(f"Slack: {problem}")
         if stop:
             self._disable(stop)
-        elif step.status == "done":
-            self._publish_idle()
 
-    def _resolve_mentions(self) -> None:
-        # Names are looked up within the time the end of the run allows, or 10 s before it.
-        left = 10.0 if self._deadline is None else self._deadline - self._clock.now() - 1.0
-        resolver = MentionResolver(self.message.api.client, wait=self._pause, count_call=self.message.api.count,
-                                   clock=self._clock.now)
-        problem = self._mentions.resolve(resolver, timeout=max(0.5, min(10.0, left)))
-        if problem:
-            self.publisher.notify(problem)
-        self._publish_idle()
+    def _problems(self) -> list[str]:
+        found = [d.problem for d in (self._end.deliveries if self._end else []) if d.problem]
+        report = self.people.report()
+        return found + ([report] if report else [])
 
-    def _publish_idle(self) -> None:
-        with self._cv:
-            busy = self._next_job() is not None
-        self._publish("sending" if busy else "synced", "more to send" if busy else "Slack shows the latest report")
-
-    def _publish(self, status: str, detail: str, wait: float | None = None, *, delivering: bool | None = None) -> None:
-        self.publisher.publish(status, detail, wait, mentions=self._mentions.markup,
-                          delivering=self.delivering if delivering is None else delivering)
+    def _crashed(self, exc: BaseException) -> None:
+        self._disable(f"the Slack mirror stopped on an internal error ({type(exc).__name__}); the report stays local")
 
     def _disable(self, detail: str) -> None:
-        with self._cv:
+        with self._lock:
             if self.disabled:
                 return
             self.disabled = True
-            self._cv.notify_all()
+            self._lock.notify_all()
         self.publisher.notify(f"Slack mirroring stopped: {detail}. The report continues locally.")
         self._publish("disabled", detail)
+
+    def _publish_waiting(self, plan: Next) -> None:
+        status = "sending" if plan.hold is None else plan.hold.status
+        key = (status, plan.hold, None if plan.wait is None else round(self._clock.now() + plan.wait, 2))
+        if key != self._shown:
+            self._shown = key
+            self._publish(status, self._pacing.detail(plan.hold), plan.wait)
+
+    def _publish(self, status: str, detail: str, wait: float | None = None, *, delivering: bool | None = None) -> None:
+        message = self.message
+        if message.note and status != "disabled":
+            detail = f"{detail} (note: {message.note})"
+        state = self.publisher.state
+        self.publisher.publish(replace(
+            state, status=status, detail=detail, next_attempt_in=None if wait is None else max(0.0, round(wait, 3)),
+            permalink=message.permalink, channel_id=message.channel_id, ts=message.ts,
+            sent_text=message.sent_text, api_calls=message.api.calls, budget=message.budget,
+            mentions=self.people.markup, names=dict(self.people.names),
+            delivering=self.delivering if delivering is None else delivering))
+
+
+def _because(failure: Failure | None) -> str:
+    return f" (last problem: {failure.fix or failure.error})" if failure else ""

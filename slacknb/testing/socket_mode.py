@@ -187,17 +187,23 @@ class SocketModeSide:
     ``workspace``, ``_store`` and ``_sockets``, a :class:`SocketHub`)."""
 
     def press(self, channel: str, ts: str, action_id: str | None = None, *, value: str | None = None,
-              user: str = "U0ALICE") -> str:
+              user: str = "U0ALICE", app_id: str | None = None, team_id: str | None = None) -> str:
         """Press a button of a message as ``user`` (an ID): the app's newest Socket Mode
         connection gets an ``interactive`` envelope with a ``block_actions`` payload.
 
         The button is the one with this ``action_id`` and/or ``value`` (the first one
-        when neither is given). Returns the envelope's ID, to look for in :attr:`acks`.
-        ValueError when there is no such message, button or user; RuntimeError when no
-        Socket Mode client is connected.
+        when neither is given). ``app_id`` and ``team_id`` make the payload claim another
+        app or workspace (what a forged or misrouted click would carry). Returns the
+        envelope's ID, to look for in :attr:`acks`. ValueError when there is no such message,
+        button or user; RuntimeError when no Socket Mode client is connected.
         """
         with self.lock:
             envelope = press_envelope(self.workspace, self._store, channel, ts, action_id, value, user)
+        payload = envelope["payload"]
+        if app_id is not None:
+            payload["api_app_id"] = app_id
+        if team_id is not None:
+            payload["team"]["id"] = payload["user"]["team_id"] = team_id
         self._sockets.deliver(envelope)
         return envelope["envelope_id"]
 

@@ -18,12 +18,14 @@ class ConsoleView:
     """Writes the header once, then every new log row, as PrintReport does.
 
     On ``err`` (default: stderr) it says once where the report is, when the Slack message
-    is first posted: the table on ``out`` stays exactly PrintReport's.
+    is first posted: the table on ``out`` stays exactly PrintReport's. With :attr:`table` False
+    (the training prints its own table, or a progress bar) it prints only that line.
     """
 
     def __init__(self, out: TextIO | None = None, *, err: TextIO | None = None):
         self.out = out
         self.err = err
+        self.table = True
         self._announced = False
         self._printed = 0
         self._entries = None
@@ -38,7 +40,7 @@ class ConsoleView:
         self._tell_status(frame.state)
         out = self.out or sys.stdout
         log = frame.state.log
-        if len(log) <= self._printed or not frame.entries:
+        if not self.table or len(log) <= self._printed or not frame.entries:
             return
         if frame.entries != self._entries:
             # Columns appear as the log fills (entries=None): reprint the header.

@@ -27,7 +27,13 @@ def _seconds(value: float | None) -> int | None:
 
 
 def sync_text(sync) -> str:
-    """The Slack mirror's state in a few words: 'synced', 'retrying in 3s: ...', 'disabled: why'."""
+    """The Slack mirror's state in a few words: 'synced', 'retrying in 3s: ...', 'disabled: why';
+    then, one a line, what went wrong that a person should know (a scope, a mention, a chart)."""
+    problems = getattr(sync, "problems", ()) or ()
+    return "\n".join([_state_text(sync), *problems])
+
+
+def _state_text(sync) -> str:
     status, detail = sync.status, sync.detail
     wait = _seconds(sync.next_attempt_in)
     if status == "synced":
@@ -60,8 +66,10 @@ def sync_html(sync) -> str:
     link = safe_link(sync.permalink)
     anchor = (f' <a class="slacknb-link" href="{escape(link)}" target="_blank" rel="noopener noreferrer">'
               "open in Slack</a>") if link else ""
+    problems = "".join(f'<div class="slacknb-sync-problem" style="color:{SYNC_COLORS["retrying"]}">'
+                       f'&#9888; {escape(problem)}</div>' for problem in getattr(sync, "problems", ()) or ())
     return (
         f'<div class="slacknb-sync" data-sync="{escape(sync.status)}" style="{_FONT}">'
         f'<span style="color:{color}">&#9679;</span> Slack: '
-        f'<span class="slacknb-sync-text">{escape(sync_text(sync))}</span>{anchor}</div>'
+        f'<span class="slacknb-sync-text">{escape(_state_text(sync))}</span>{anchor}{problems}</div>'
     )

@@ -45,7 +45,7 @@ def test_allowed_click_stops_after_the_iteration_and_finalize_runs(app_env, tmp_
     # While it trained the message read as the report with the button under it; the
     # final edit took the button away.
     with_button = [b for b in message.blocks_history if b]
-    assert with_button and with_button[-1][-1]["elements"][0]["value"] == r._run.listener.stream_id
+    assert with_button and with_button[-1][-1]["elements"][0]["value"] == r._run.mirror.stop_listener.stream_id
     assert all(b[0]["text"]["text"] == t for b, t in zip(message.blocks_history, message.history) if b)
     assert message.blocks is None and message.blocks_history[-1] is None
     [reply] = [m for m in message.replies if not m.files]  # the chart goes to the thread too
@@ -80,7 +80,7 @@ def test_click_with_another_runs_stream_id_is_ignored(app_env, tmp_path):
     trainer.run()
     assert r.state.status == "Completed" and trainer.updater.iteration == 30
     assert server.ephemerals() == []
-    assert r._run.listener.answers == [("ignore", "U0ALICE")]
+    assert r._run.mirror.stop_listener.answers == [("ignore", "U0ALICE")]
 
 
 def test_no_app_token_warns_once_and_the_run_completes(server, tmp_path, monkeypatch):
@@ -112,7 +112,7 @@ def test_connection_dropped_mid_run_reconnects_and_a_later_click_stops(app_env, 
     class DropAt(ClickAt):
         def __call__(self, tr):
             if tr.updater.iteration == self.at:
-                assert r._run.listener.wait_started(10) and server.wait_for(lambda s: s.socket_connections == 1)
+                assert r._run.mirror.stop_listener.wait_started(10) and server.wait_for(lambda s: s.socket_connections == 1)
                 assert server.drop_sockets() == 1
                 # slack_sdk notices at its next connection check (ping_interval, 5 s) and reconnects.
                 assert server.wait_for(lambda s: s.socket_connects == 2 and s.socket_connections == 1,

@@ -106,13 +106,14 @@ def test_a_run_inside_an_except_block_is_still_completed(server, tmp_path):
 def test_progress_and_eta_follow_the_managers_stop_trigger(server, tmp_path, way):
     r = report(server, template="{status} {progress} {eta}|{content}")
     seen = []
-    original = r._run.tick
+    original = r._run.record
 
-    def tick(**kwargs):
-        seen.append(kwargs["progress"])
+    def record(**kwargs):
+        if kwargs.get("render", True):
+            seen.append(kwargs["progress"])
         original(**kwargs)
 
-    r._run.tick = tick
+    r._run.record = record
     train(way, tmp_path, r, trigger=(5, "iteration"), stop=(25, "iteration"), log_trigger=(5, "iteration"))
     assert seen == [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]
     text = server.messages(server.channel_id)[0].text

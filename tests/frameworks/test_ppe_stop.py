@@ -24,7 +24,7 @@ def test_allowed_click_stops_a_ppe_run_at_its_iteration(server, tmp_path, monkey
 
     def press_stop(manager):
         # From iteration 5: once the message shows the button, alice presses it.
-        run, listener = r._run, r._run.listener
+        run, listener = r._run, r._run.mirror.stop_listener
         if pressed or manager.iteration < 5:
             return
         if manager.iteration == 5:

@@ -12,6 +12,8 @@ import threading
 import pytest
 from support.clock import FakeClock
 
+from slacknb.core.outcome import Ending
+from slacknb.core.state import Status
 from slacknb.frameworks import stalls
 from slacknb.frameworks.stalls import StallWatch, stack_of
 from slacknb.options import check
@@ -44,7 +46,7 @@ def training_run(server, **options):
     run = ReportRun.from_options(options, views=[], label="stall-test")
     run.start(log=[], label="stall-test")
     run.state.log.append({"epoch": 1, "main/loss": 0.5})
-    run.tick(elapsed=1.0, iterations=1, log_grew=True)
+    run.record(elapsed=1.0, iterations=1, log_grew=True)
     return run, options
 
 
@@ -65,9 +67,9 @@ def shows(server, word):
 def test_a_stall_marks_the_message_says_where_and_iterations_bring_training_back(server, stuck_thread):
     run, options = training_run(server, stall_after=60)
     assert shows(server, "Training - ")
-    clock, iteration = FakeClock(), [1]
-    watch = StallWatch(run, lambda: iteration[0], stall_after=options.stall_after, clock=clock,
-                       wall_clock=lambda: 1_796_000_000.0).start(thread=stuck_thread.ident, background=False)
+    clock, iteration = FakeClock(wall=1_796_000_000.0), [1]
+    watch = StallWatch(run, lambda: iteration[0], stall_after=options.stall_after, clock=clock).start(
+        thread=stuck_thread.ident, background=False)
     clock.advance(59.9)
     watch.poll()
     assert run.state.status == "Training" and watch.stalls == 0
@@ -86,7 +88,7 @@ def test_a_stall_marks_the_message_says_where_and_iterations_bring_training_back
     watch.poll()
     assert run.state.status == "Training" and shows(server, "Training - ")
     watch.stop()
-    run.finish("Completed")
+    run.finish(Ending(Status.COMPLETED))
     assert statuses(server)[-4:] == ["Training", "Stalled", "Training", "Completed"]
 
 
@@ -105,7 +107,7 @@ def test_automatic_waits_for_an_iteration_then_five_minutes_at_least(server, stu
     clock.advance(3600)
     watch.poll()
     assert watch.stalls == 1 and run.state.status == "Stalled"
-    run.finish("Failed")
+    run.finish(Ending(Status.FAILED))
     clock.advance(10)
     iteration[0] = 2
     watch.poll()
@@ -116,7 +118,7 @@ def test_zero_turns_the_watch_off_and_no_thread_runs(server):
     run, _ = training_run(server, stall_after=0)
     watch = StallWatch(run, lambda: 1, stall_after=0).start()
     assert watch not in stalls._watches and watch.period == 1.0
-    run.finish("Completed")
+    run.finish(Ending(Status.COMPLETED))
 
 
 def test_a_failing_iteration_reader_stops_the_watch_with_one_warning(server):
@@ -130,7 +132,7 @@ def test_a_failing_iteration_reader_stops_the_watch_with_one_warning(server):
     with pytest.warns(RuntimeWarning, match="stall watch stopped.*no updater"):
         watch.poll()
     watch.poll()  # stopped: nothing more
-    run.finish("Completed")
+    run.finish(Ending(Status.COMPLETED))
 
 
 def test_the_stack_of_a_thread_that_is_gone_is_empty():
@@ -182,5 +184,5 @@ def test_a_run_ending_right_after_its_stall_tells_the_resumption_first(server, s
     watch.stop()
     assert run.state.status == "Training"
     watch.poll()  # stopped: nothing more
-    run.finish("Completed")
+    run.finish(Ending(Status.COMPLETED))
     assert statuses(server)[-1] == "Completed"

@@ -35,7 +35,7 @@ def test_two_trainings_in_one_cell_stop_only_the_pressed_run(ip, slack_env):
         second.extend(click)
         second.run()
         statuses = [report_of(t).state.status for t in (first, second)]
-        streams = [report_of(t)._run.listener.stream_id for t in (first, second)]
+        streams = [report_of(t)._run.mirror.stop_listener.stream_id for t in (first, second)]
     """))
     result.raise_error()
     assert ip.user_ns["statuses"] == ["Completed", "Stopped"]

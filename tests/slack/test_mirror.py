@@ -140,9 +140,7 @@ def test_close_stops_the_worker(server):
     worker = mirror._outbox
     assert worker.alive
     mirror.close()
-    deadline = time.monotonic() + 5
-    while worker.alive and time.monotonic() < deadline:
-        worker._thread.join(0.05)
+    worker.join(5)
     assert not worker.alive
 
 

@@ -9,14 +9,14 @@ import warnings
 
 import pytest
 
+from slacknb.core.chart import Drawing, chart_png
+from slacknb.slack import thread
 from slacknb.slack.limits import SharedLimits
 from slacknb.slack.mirror import SlackMirrorWarning
-from slacknb.slack.operations import Upload
 
+from support.charts import run_log
 from support.clock import FakeClock
 from support.mirror import States, mirror_for
-
-PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
 BUTTON = [{"type": "actions", "elements": [{"type": "button", "text": {"type": "plain_text", "text": "Stop"},
                                             "action_id": "stop", "value": "run"}]}]
 
@@ -36,23 +36,32 @@ def test_edits_carry_blocks_and_the_final_edit_removes_them(server):
     assert len(updates) == 2  # the same blocks again are not a reason to skip a new text
 
 
-def test_a_chart_is_uploaded_once_into_the_thread_after_the_replies(server):
+def chart_of(log, filename="loss.png") -> Drawing:
+    return Drawing("Completed", "mnist", log, len(log), None, filename)
+
+
+def test_a_chart_is_uploaded_once_into_the_thread_after_the_replies(server, monkeypatch):
     drawn = []
 
-    def draw():
+    def spy(*args, **kwargs):
         drawn.append(threading.current_thread().name)
-        return PNG
+        return chart_png(*args, **kwargs)
 
+    monkeypatch.setattr(thread, "chart_png", spy)
     mirror = mirror_for(server, mentions="U0ALICE")
-    chart = Upload(draw=draw, filename="loss.png", title="loss")
-    assert mirror.finish("final", outcome="failed", elapsed="0:00:02", error="E: e", uploads=[chart])
+    assert mirror.finish("final", outcome="failed", elapsed="0:00:02", error="E: e", chart=chart_of(run_log(30)))
     [message] = server.messages()
     [upload] = server.uploads.values()
-    assert upload["bytes"] == PNG and upload["filename"] == "loss.png" and upload["title"] == "loss"
+    assert upload["bytes"].startswith(b"\x89PNG") and upload["filename"] == "loss.png"
+    assert upload["title"] == "mnist · Completed"
     assert upload["channel_id"] == server.channel_id and upload["thread_ts"] == message.ts
     alert, reply, shared = message.replies
     assert alert.text.startswith(":x:") and reply.text.startswith("<@U0ALICE>") and shared.files
-    assert drawn == ["slacknb-mirror"]  # drawn once, on the worker, never on the training thread
+    assert drawn == ["slacknb-slack"]  # drawn once, on the worker, never on the training thread
+    # Three calls make an upload; none of them reads the thread when nothing went wrong.
+    methods = [c.method for c in server.calls]
+    assert methods.count("files.getUploadURLExternal") == methods.count("files.completeUploadExternal") == 1
+    assert "conversations.replies" not in methods
 
 
 def test_an_upload_without_files_write_is_one_warning_and_the_rest_arrives(server):
@@ -60,18 +69,20 @@ def test_an_upload_without_files_write_is_one_warning_and_the_rest_arrives(serve
     info.scopes = tuple(s for s in info.scopes if s != "files:write")
     mirror = mirror_for(server, mentions="U0ALICE")
     with pytest.warns(SlackMirrorWarning, match="files:write") as caught:
-        assert mirror.finish("final", outcome="completed", elapsed="0:00:01", uploads=[Upload(draw=lambda: PNG)])
+        assert mirror.finish("final", outcome="completed", elapsed="0:00:01", chart=chart_of(run_log(30)))
     assert len(caught) == 1 and server.token not in str(caught[0].message)
     [message] = server.messages()
     assert message.text == "final" and [r.text[:11] for r in message.replies] == ["<@U0ALICE> "]
     assert mirror.state.status == "synced" and server.uploads == {}
+    assert any("files:write" in problem for problem in mirror.state.problems)
 
 
 def test_a_chart_with_nothing_to_draw_uploads_nothing(server):
     mirror = mirror_for(server)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        assert mirror.finish("final", outcome="completed", elapsed="0:00:01", uploads=[Upload(draw=lambda: None)])
+        log = [{"epoch": 1, "lr": 0.1}]  # no loss, no accuracy: nothing to draw
+        assert mirror.finish("final", outcome="completed", elapsed="0:00:01", chart=chart_of(log))
     assert server.uploads == {} and server.messages()[0].replies == []
 
 

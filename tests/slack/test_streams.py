@@ -21,7 +21,8 @@ import pytest
 from slacknb.slack import exit_wait
 from slacknb.core.context import run_id, run_name
 from slacknb.slack.mirror import SlackMirrorWarning
-from slacknb.slack.limits import BUDGETS, STEP_ASIDE, WINDOW, SharedLimits, auto_interval
+from slacknb.slack.limits import STEP_ASIDE, SharedLimits
+from slacknb.slack.pacing import BUDGETS, WINDOW, auto_interval
 
 from support.training import ENTRIES
 from support.clock import FakeClock
@@ -284,25 +285,30 @@ def test_twenty_training_processes_each_end_in_their_own_message(server, tmp_pat
                          env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
         for i in range(runs)
     ]
+    errors = []
     for process in processes:
         _, stderr = process.communicate(timeout=240)
         assert process.returncode == 0, stderr
         assert server.token not in stderr
+        errors.append(stderr)
     results = [json.loads((tmp_path / f"{i}.json").read_text()) for i in range(runs)]
     messages = server.messages(server.channel_id)
     labels = [r["label"] for r in results]
 
     assert len(messages) == runs and len(set(labels)) == runs
     assert all(label.startswith("stream_train-") for label in labels)
-    for result in results:
+    for result, stderr in zip(results, errors):
         # Each process's own final table, exactly as its renderer made it, in exactly one message.
         [message] = [m for m in messages if m.text == result["text"]]
         assert message.text.startswith(f"{result['label']} Completed\n")
         rows = message.text.split("```")[1].strip("\n").splitlines()
         assert rows[0].split() == ENTRIES and len(rows) == 1 + result["epochs"]
-        reply, chart = message.replies  # the mention reply, then the run's chart
+        reply, *chart = message.replies  # the mention reply, then the run's chart
         assert reply.text.startswith("<@U0ALICE> :white_check_mark: *Completed*") and result["label"] in reply.text
-        assert [f["name"] for f in chart.files] == [f"{result['label']}-completed.png"]
+        if chart:
+            assert [f["name"] for f in chart[0].files] == [f"{result['label']}-completed.png"]
+        else:  # the chart is extra: after the essential end, a process waits for it a few seconds only
+            assert "left out after waiting 5 s for it: chart" in stderr
         others = [label for label in labels if label != result["label"]]
         for text in [message.text, reply.text, *message.history]:
             assert not any(label in text for label in others)

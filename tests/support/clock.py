@@ -5,21 +5,27 @@ from __future__ import annotations
 import threading
 import weakref
 
-from slacknb.slack.clock import Clock
+from slacknb.runtime.clock import Clock
 
 
 class FakeClock(Clock):
-    """``now()`` starts at ``start``; :meth:`advance` moves it and wakes the waiters."""
+    """``now()`` starts at ``start`` and ``time()`` at ``wall``; :meth:`advance` moves both and
+    wakes the waiters."""
 
-    def __init__(self, start: float = 1000.0) -> None:
+    def __init__(self, start: float = 1000.0, *, wall: float = 1_700_000_000.0) -> None:
         super().__init__()
         self._time = start
+        self._offset = wall - start
         self._lock = threading.Lock()
         self._waiting: weakref.WeakSet = weakref.WeakSet()
 
     def now(self) -> float:
         with self._lock:
             return self._time
+
+    def time(self) -> float:
+        with self._lock:
+            return self._time + self._offset
 
     def __call__(self) -> float:  # also usable where a plain callable clock is expected
         return self.now()

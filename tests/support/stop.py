@@ -8,7 +8,7 @@ from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 from slacknb import SlackReport
-from slacknb.slack.blocks import report_blocks
+from slacknb.core.blocks import report_blocks
 from slacknb.testing.socket_mode import find_button
 
 
@@ -48,7 +48,7 @@ class ClickAt(training.Extension):
         if self.pressed_at is not None or iteration < self.at:
             return
         run = (self.report or report_of(trainer))._run
-        listener = run.listener
+        listener = run.mirror.stop_listener
         if iteration == self.at and self.stream_id is None:
             # Connected from here on, so the report's next edit carries the button: make
             # that edit now (the run pushes at most every 0.5 s) and wait until Slack has it.

@@ -20,6 +20,7 @@ from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 from traitlets.config import Config
 
+from slacknb.core.outcome import Ending
 from slacknb.slack.mirror import MirrorState, SlackMirror
 from slacknb.views.notebook import NotebookView, mimebundle
 from slacknb.core.render import Renderer
@@ -361,9 +362,9 @@ def test_a_run_mirrored_to_slack_shows_synced_link_and_exact_text_and_no_token(w
         run.start(log=log, entries=ENTRIES, label="mnist")
         for i in range(5):
             log.append({"epoch": i + 1, "main/loss": 1 / (i + 2), "elapsed_time": i * 1.5})
-            run.tick(elapsed=i * 1.5, progress=(i + 1) / 5, iterations=i + 1, log_grew=True)
+            run.record(elapsed=i * 1.5, progress=(i + 1) / 5, iterations=i + 1, log_grew=True)
             run.push(force=True)
-        assert run.finish(COMPLETED) is True
+        assert run.finish(Ending(COMPLETED)) is True
     widget = view.widget
     mirror = run.mirror.state
     [message] = server.messages(server.channel_id)
@@ -390,7 +391,7 @@ def test_the_slack_panel_follows_the_delivery_after_the_run_returned(wire, shell
         run.start(log=log, entries=ENTRIES)
         assert run.mirror.wait_posted(10)
         slow = server.inject("chat.update", delay=0.5, times=None)
-        assert run.finish(COMPLETED) is False  # returned at once: the final edit is on its way
+        assert run.finish(Ending(COMPLETED)) is False  # returned at once: the final edit is on its way
         assert run.mirror.state.delivering
         assert parse(view.widget.sync.value).find("slacknb-sync-text").text() != "synced"
         slow.cancel()
@@ -417,7 +418,7 @@ def test_rate_limited_slack_shows_when_it_retries(wire, shell, server):
         assert line.find("slacknb-sync").attrs["data-sync"] == "rate_limited"
         assert line.find("slacknb-sync-text").text().startswith("rate-limited, retrying in 1s: ")
         limit.cancel()
-        assert run.finish(INTERRUPTED) is True
+        assert run.finish(Ending(INTERRUPTED)) is True
     assert parse(view.widget.sync.value).find("slacknb-sync-text").text() == "synced"
     # No known length: the bar appears only at the end, full and orange.
     bar = view.widget.bar
@@ -436,8 +437,8 @@ def test_a_failing_display_costs_one_warning_and_stops_neither_training_nor_slac
     log = [{"epoch": 1, "main/loss": 0.5}]
     with pytest.warns(RuntimeWarning, match="notebook view stopped.*RuntimeError: no front end") as caught:
         run.start(log=log, entries=ENTRIES)
-        run.tick(elapsed=1.0, log_grew=True)
-        assert run.finish(COMPLETED) is True
+        run.record(elapsed=1.0, log_grew=True)
+        assert run.finish(Ending(COMPLETED)) is True
     assert len(caught) == 1 and len(calls) == 1
     [message] = server.messages(server.channel_id)
     assert message.text.startswith("Completed")

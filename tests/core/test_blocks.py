@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from slacknb.core.render import Renderer
 from slacknb.core.state import ReportState
-from slacknb.slack.blocks import SECTION_CHARS, STOP_ACTION_ID, report_blocks, split_sections
+from slacknb.core.blocks import SECTION_CHARS, STOP_ACTION_ID, report_blocks, split_sections
 
 
 def content(text: str) -> list[str]:

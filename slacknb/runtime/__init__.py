@@ -1,0 +1,1 @@
+"""The bottom of the house: the one clock and the one background-worker primitive."""
