@@ -18,12 +18,9 @@ from slacknb.frameworks import stalls
 from slacknb.frameworks.stalls import StallWatch, stack_of
 from slacknb.options import check
 from slacknb.run import ReportRun
-from slacknb.slack.mirror import SlackMirror
 
 TESTS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPT = os.path.join(TESTS, "support", "signal_script.py")
-NEEDS_REPLY = pytest.mark.skipif(not hasattr(SlackMirror, "edit_reply"),
-                                 reason="needs SlackMirror.reply and SlackMirror.edit_reply")
 
 
 def stuck_in_a_data_loader(release: threading.Event) -> None:
@@ -60,6 +57,11 @@ def statuses(server):
     return seen
 
 
+def replies(server):
+    messages = server.messages(server.channel_id)
+    return messages[0].replies if messages else []
+
+
 def shows(server, word):
     return server.wait_for(lambda s: s.messages(s.channel_id) and s.messages(s.channel_id)[0].text.startswith(word))
 
@@ -67,6 +69,10 @@ def shows(server, word):
 def test_a_stall_marks_the_message_says_where_and_iterations_bring_training_back(server, stuck_thread):
     run, options = training_run(server, stall_after=60)
     assert shows(server, "Training - ")
+    # The people are looked up at the start, in the background: a real stall comes later.
+    looked_up = threading.Event()
+    run.mirror.subscribe(lambda state: state.mentions and looked_up.set())
+    assert run.mirror.mention_markup or looked_up.wait(30)
     clock, iteration = FakeClock(wall=1_796_000_000.0), [1]
     watch = StallWatch(run, lambda: iteration[0], stall_after=options.stall_after, clock=clock).start(
         thread=stuck_thread.ident, background=False)
@@ -81,15 +87,19 @@ def test_a_stall_marks_the_message_says_where_and_iterations_bring_training_back
     here = os.path.abspath(__file__).replace(os.path.expanduser("~"), "~", 1)
     assert f'File "{here}", line {line} in stuck_in_a_data_loader' in watch.where
     assert watch.where.index("threading.py") < watch.where.index("stuck_in_a_data_loader")
+    assert server.wait_for(lambda s: replies(s) and replies(s)[0].text.startswith(
+        "<@U0ALICE> :hourglass_flowing_sand: Stalled: no iteration for 1 min (last: iteration 1 at <!date^1796000"))
     clock.advance(300)
     watch.poll()
     assert watch.stalls == 1  # told once
     iteration[0] = 2
     watch.poll()
     assert run.state.status == "Training" and shows(server, "Training - ")
+    assert server.wait_for(lambda s: replies(s)[0].text.startswith(":arrow_forward: Stalled for 6 min, then resumed"))
     watch.stop()
     run.finish(Ending(Status.COMPLETED))
     assert statuses(server)[-4:] == ["Training", "Stalled", "Training", "Completed"]
+    assert len([r for r in replies(server) if "Stalled" in r.text]) == 1  # one reply, edited
 
 
 def test_automatic_waits_for_an_iteration_then_five_minutes_at_least(server, stuck_thread):
@@ -159,13 +169,12 @@ def test_a_real_run_that_sleeps_in_one_iteration_reads_stalled_then_completes(sl
     assert "slacknb: Stalled\n" in done.stderr and "slacknb: Training again\n" in done.stderr
 
 
-@NEEDS_REPLY
 def test_a_real_stall_sends_one_reply_naming_the_scripts_line_edited_when_it_resumes(slack_env, tmp_path):
     run_stalling_script(slack_env, tmp_path, "ppe")
     [message] = slack_env.messages(slack_env.channel_id)
     [reply] = [r for r in message.replies if "Stalled" in r.text]
     source = open(SCRIPT).read().splitlines()
-    line = next(n for n, text in enumerate(source, 1) if "# the stall" in text)
+    line = next(n for n, text in enumerate(source, 1) if "time.sleep(STALL)" in text)
     assert f'signal_script.py", line {line} in slow_iteration' in reply.text
     assert reply.history[0].startswith("<@U0ALICE> :hourglass_flowing_sand: Stalled: no iteration for ")
     assert reply.text.startswith(":arrow_forward: Stalled for ")  # edited once training resumed
