@@ -17,11 +17,18 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     -e "$root[$extras]" 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
   echo "$want" > "$stamp"
 fi
+# Chainer and torch in one environment (see constraints.txt): numpy.distutils needs
+# Python's own distutils, chosen by SETUPTOOLS_USE_DISTUTILS=stdlib before setuptools'
+# distutils-precedence.pth reads it. A .pth that sorts before that one sets it (unless
+# set already) at every start of the environment's Python, however it is started:
+# .venv/bin/slacknb, .venv/bin/python, a Jupyter kernel. Written on every run: cheap,
+# and environments made before it get it too.
+for site in "$venv"/lib/python3*/site-packages; do
+  printf '%s\n' "import os; os.environ.setdefault('SETUPTOOLS_USE_DISTUTILS', 'stdlib')" \
+    > "$site/_slacknb_distutils_stdlib.pth"
+done
 export PATH="$venv/bin:$PATH"
 export VIRTUAL_ENV="$venv"
-# Chainer and torch in one environment (see constraints.txt): numpy.distutils gets
-# Python's own distutils. Read when Python starts, so it is set before anything runs.
-export SETUPTOOLS_USE_DISTUTILS=stdlib
 # System parts of the test suite: Chromium for the browser tests, Open MPI and
 # mpi4py for the ChainerMN tests. CI always installs them (there a missing one
 # fails its tests); a developer opts in with SLACKNB_BROWSER=1 / SLACKNB_MPI=1.

@@ -1,4 +1,4 @@
-"""slacknb: live Chainer training reports in Jupyter, mirrored to one edited Slack message.
+"""slacknb: live Chainer and PyTorch (ppe) training reports in Jupyter, mirrored to one edited Slack message.
 
 Public names:
 

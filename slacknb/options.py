@@ -12,36 +12,32 @@ ValueError naming the fix, at construction, before anything trains).
 
 from __future__ import annotations
 
-import math
+import numbers
 from dataclasses import dataclass, field, fields, make_dataclass
 from typing import Any, Callable
 
 from slacknb.core.series import check_plot
 from slacknb.core.normalize import STRATEGIES, check_strategy
 from slacknb.core.render import DEFAULT_MAX_BYTES, check_max_bytes
+from slacknb.core.scrub import Scrubber, check_patterns, looks_like_token
 from slacknb.core.template import DEFAULT_TEMPLATE, Template
 from slacknb.core.mentions import parse_mentions
-from slacknb.slack.config import SlackSettings
+from slacknb.slack.config import CHANNEL_ENV_VAR, MAX_SECONDS, SlackSettings, check_seconds
 
 __all__ = [
-    "ALERT_CHOICES", "OPTIONS", "Option", "ReportOptions", "check", "check_alert", "parameters_doc",
-    "readme_table", "slack_configured",
+    "ALERT_CHOICES", "MAX_SECONDS", "OPTIONS", "Option", "ReportOptions", "check", "check_alert", "parameters_doc",
+    "readme_table", "scrubber", "slack_configured",
 ]
 
 ALERT_CHOICES = ("failed", "completed", "all", "none")
-
-
+# The longest any duration option may be: a day. More is a mistake (seconds taken for
+# milliseconds, 1e10), and stays far below what waits accept (threading.TIMEOUT_MAX is
+# 49 days on Windows; beyond it a wait raises OverflowError mid-run).
 # -- checks: each returns the value to keep, or raises naming the fix ----------------------------
 
-def _seconds(name: str, *, zero: bool = True) -> Callable[[Any], float]:
-    def check_seconds(value):
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise TypeError(f"{name} must be a number of seconds, not {type(value).__name__}")
-        if not math.isfinite(value) or value < 0 or (value == 0 and not zero):
-            raise ValueError(f"{name} must be {'0 or more' if zero else 'more than 0'} seconds, not {value!r}")
-        return float(value)
-
-    return check_seconds
+def _seconds(name: str, *, zero: bool = True, most: float = MAX_SECONDS) -> Callable[[Any], float]:
+    """The check of a duration option: a real number of seconds from 0 (or more than 0) to ``most``."""
+    return lambda value: check_seconds(name, value, allow_zero=zero, most=most)
 
 
 def _optional_seconds(name: str) -> Callable[[Any], float | None]:
@@ -54,8 +50,17 @@ def _optional_seconds(name: str) -> Callable[[Any], float | None]:
 
 
 def _count(value):
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
         raise ValueError(f"min_iterations must be a whole number >= 0, not {value!r}")
+    return int(value)
+
+
+def _utf8(name: str, value: str) -> str:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError(f"{name} holds a character UTF-8 cannot encode (a lone surrogate) at position "
+                         f"{exc.start}: Slack only takes UTF-8, remove it") from None
     return value
 
 
@@ -63,7 +68,7 @@ def _text(name: str) -> Callable[[Any], str]:
     def check_text(value):
         if not isinstance(value, str):
             raise TypeError(f"{name} must be a string, not {type(value).__name__}")
-        return value
+        return _utf8(name, value)
 
     return check_text
 
@@ -108,16 +113,32 @@ def _stop_allowed(value):
 def _label(value):
     if value is not None and not isinstance(value, str):
         raise TypeError(f"label must be a string (\"\" for none) or None for the default, not {type(value).__name__}")
-    return value
+    return value if value is None else _utf8("label", value)
 
 
 def _optional_text(name: str) -> Callable[[Any], str | None]:
     def check_optional(value):
         if value is not None and not isinstance(value, str):
             raise TypeError(f"{name} must be a string or None, not {type(value).__name__}")
-        return value or None
+        return _utf8(name, value) if value else None
 
     return check_optional
+
+
+# The arguments of SlackReport(access_token, channel_id, ...) swapped would put the token where
+# the channel goes, and the channel shows in reprs and errors: refused, never echoed.
+def _token_where_channel(where: str) -> ValueError:
+    return ValueError(
+        f"{where} looks like a Slack token (xoxb-..., xapp-...), not a channel: the token goes first, "
+        "SlackReport(access_token, channel_id, ...), or better in SLACK_BOT_TOKEN, and the channel is an ID "
+        "like 'C0123ABCD' or a name like '#training'. If this token was shown or saved anywhere, revoke it.")
+
+
+def _channel(value):
+    value = _optional_text("channel_id")(value)
+    if value is not None and looks_like_token(value):
+        raise _token_where_channel("channel_id")
+    return value
 
 
 def _as_is(value):
@@ -147,7 +168,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("access_token", None, _optional_text("access_token"),
            "Bot token (xoxb-...), else SLACK_BOT_TOKEN, else SLACK_ACCESS_TOKEN; never on the magic line",
            shown_default="none: local only"),
-    Option("channel_id", None, _optional_text("channel_id"), "Slack channel ID or #name, else SLACK_CHANNEL_ID",
+    Option("channel_id", None, _channel, "Slack channel ID or #name, else SLACK_CHANNEL_ID",
            flags=("-c", "--channel"), trait="channel",
            shown_default="none: local only"),
     Option("entries", None, _entries, "Log keys shown as columns (several, or comma-separated)",
@@ -166,16 +187,17 @@ OPTIONS: tuple[Option, ...] = (
            "UTF-8 bytes the whole message may take; 256 to 40,000 (4000 is Slack's limit for edited messages)",
            flags=("--max-bytes",), trait="max_bytes", kind="int"),
     Option("min_interval", None, _optional_seconds("min_interval / --interval"),
-           "Minimum seconds between two edits of the Slack message (a number fixes it)",
+           "Minimum seconds between two edits of the Slack message (a number fixes it; at most 86,400)",
            shown_default="`None`: automatic, about 1 s for a run alone, longer as more runs of the app are "
                          "active on the machine, so that together they fit chat.update's ~50/min",
            flags=("--interval", "--min-interval"), trait="interval", kind="float"),
     Option("flush_timeout", 0.0, _seconds("flush_timeout / --flush-timeout"),
-           "Seconds the end of a run waits on purpose for Slack; the delivery goes on in the background anyway",
+           "Seconds the end of a run waits on purpose for Slack; the delivery goes on in the background anyway "
+           "(at most 86,400)",
            flags=("--flush-timeout",), trait="flush_timeout", kind="float"),
     Option("delivery_timeout", 120.0, _seconds("delivery_timeout / --delivery-timeout", zero=False),
            "Hard bound: seconds after the end of a run that what flush_timeout did not see arrive is still "
-           "delivered in the background (and the process waits for at exit)",
+           "delivered in the background (and the process waits for at exit); at most 86,400",
            flags=("--delivery-timeout",), trait="delivery_timeout", kind="float"),
     Option("base_url", None, _optional_text("base_url"), "Slack API URL, else SLACKNB_API_URL (config only on the magic)",
            trait="base_url",
@@ -202,15 +224,19 @@ OPTIONS: tuple[Option, ...] = (
            flags=("--stop-allowed",), trait="stop_allowed", kind="list", shown_default="the people in finish_mentions"),
     Option("stall_after", None, _optional_seconds("stall_after / --stall-after"),
            "Seconds without an iteration after which the message reads Stalled and one thread reply, with where "
-           "the training thread is, notifies the finish_mentions people; 0 turns it off, a number fixes it",
+           "the training thread is, notifies the finish_mentions people; 0 turns it off, a number fixes it "
+           "(at most 86,400)",
            flags=("--stall-after",), trait="stall_after", kind="float",
            shown_default="`None`: automatic, 10 times the longest interval between two iterations seen so far, "
                          "and at least 5 minutes"),
     Option("grace", 10.0, _seconds("grace / --grace"), "Seconds a cell runs without a trainer before it is posted as a job "
-           "(magic only)", flags=("--grace",), trait="grace", kind="float"),
+           "(magic only; at most 86,400)", flags=("--grace",), trait="grace", kind="float"),
     Option("comm", None, _as_is, "A ChainerMN communicator: only rank 0 reports (extension only; slacknb.ppe uses "
            "torch.distributed's default group when one is initialised)",
            shown_default="none: the launcher's rank variables decide"),
+    Option("hide", (), check_patterns, "Regular expressions whose matches are shown and sent as [hidden], besides "
+           "the tokens, token-shaped text, webhook URLs and secret-named arguments always hidden (one per --hide word)",
+           flags=("--hide",), trait="hide", kind="list", shown_default="none"),
 )
 
 BY_NAME = {option.name: option for option in OPTIONS}
@@ -222,9 +248,18 @@ ReportOptions = make_dataclass(
     + [("slack", Any, field(default=None))], frozen=True)
 ReportOptions.__doc__ = ("Every option of one report, checked (see :data:`OPTIONS`), and ``slack``: the Slack "
                          "settings they resolve to (once); never shown with its token.")
+
+
+def _shown(name: str, value) -> str:
+    if name == "access_token" and value:
+        return "[hidden]"
+    if name == "hide" and value:
+        return f"[{len(value)} hidden]"  # a pattern may spell out what it hides
+    return repr(value)
+
+
 ReportOptions.__repr__ = lambda self: "ReportOptions(" + ", ".join(
-    f"{f.name}={'[hidden]' if f.name == 'access_token' and getattr(self, f.name) else repr(getattr(self, f.name))}"
-    for f in fields(self) if f.name != "slack") + ")"
+    f"{f.name}={_shown(f.name, getattr(self, f.name))}" for f in fields(self) if f.name != "slack") + ")"
 
 
 def check(**values) -> ReportOptions:
@@ -243,10 +278,18 @@ def check(**values) -> ReportOptions:
         mentions=checked["finish_mentions"], stop_allowed=checked["stop_allowed"],
         stop_button=checked["stop_button"], alert_prefix=checked["alert_prefix"],
         min_interval=checked["min_interval"], flush_timeout=checked["flush_timeout"],
-        delivery_timeout=checked["delivery_timeout"], local=checked["local"])
+        delivery_timeout=checked["delivery_timeout"], local=checked["local"], hide=checked["hide"])
+    if settings.config.channel_source == CHANNEL_ENV_VAR and looks_like_token(settings.channel):
+        raise _token_where_channel(CHANNEL_ENV_VAR)
     if checked["stop_button"] and not settings.stop_allowed:
         raise ValueError(f"stop_button=True, but nobody may press it: {_STOP_FIX}")
     return ReportOptions(**checked, slack=settings)
+
+
+def scrubber(options: ReportOptions) -> Scrubber:
+    """The run's one scrub, resolved with its Slack settings: every configured token and the
+    ``hide`` patterns, on top of the shapes always hidden (see :mod:`slacknb.core.scrub`)."""
+    return options.slack.scrub
 
 
 def slack_configured(options: ReportOptions) -> bool:

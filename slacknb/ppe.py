@@ -1,4 +1,4 @@
-"""``from slacknb.ppe import SlackReport``: the pytorch-pfn-extras extension (needs ``slacknb[ppe]``)."""
+"""``from slacknb.ppe import SlackReport``: the pytorch-pfn-extras extension (needs the ``ppe`` extra)."""
 
 from .frameworks.ppe import SlackReport, request_stop
 

@@ -46,6 +46,7 @@ class Frame:
     sync: object  # MirrorState
     context: object = None  # RunContext: host, directory, command
     stop: StopSignal | None = None  # where a Stop button writes, while the run can be stopped
+    scrub: object = None  # the run's Scrubber: what a view shows besides the preview goes through it
 
 
 class ReportRun:
@@ -90,7 +91,7 @@ class ReportRun:
         ``stop_button=False`` leaves Slack's Stop button out whatever the options say
         (a multi-process job cannot stop all its ranks at one iteration)."""
         renderer = Renderer(template=options.template, max_bytes=options.max_bytes,
-                            normalizer=options.len_normalizer)
+                            normalizer=options.len_normalizer, scrub=options.slack.scrub)
         stop = StopSignal()
         button = options.stop_button and stop_button and owns_message
         mirror = SlackMirror(settings=options.slack, label=label, alert_label=alert_label,
@@ -112,9 +113,9 @@ class ReportRun:
     def frame(self, text: str | None = None) -> Frame:
         """What the views show: ``text`` (default: :meth:`text`) with the mentions known so far."""
         sync = self.mirror.state
-        preview = fill_slot(self.text() if text is None else text, sync.mentions)
+        preview = fill_slot(self.text() if text is None else text, _mentions_shown(sync))
         return Frame(self.state, self.renderer.entries(self.state), preview, sync, self.renderer.context,
-                     self.stop if self.stoppable and not self._finished else None)
+                     self.stop if self.stoppable and not self._finished else None, self.renderer.scrub)
 
     def should_stop(self) -> bool:
         """Asked at each iteration boundary: True once a Stop button was pressed (the run
@@ -238,7 +239,8 @@ class ReportRun:
             if sync is self._shown_sync:
                 return
             self._shown_sync = sync
-            final = dataclasses.replace(self._final, sync=sync, preview=fill_slot(self._final_text, sync.mentions))
+            final = dataclasses.replace(self._final, sync=sync, preview=fill_slot(self._final_text,
+                                                                                  _mentions_shown(sync)))
             self._each_view("finish", final)
 
     def _each_view(self, method: str, *args) -> None:
@@ -255,3 +257,8 @@ class ReportRun:
                     warnings.warn(f"slacknb: the {type(view).__name__} failed and is skipped: "
                                   f"{type(exc).__name__}: {exc}", RuntimeWarning, stacklevel=3)
 
+
+def _mentions_shown(sync) -> str:
+    """The mentions as the message names them: as sent in the final text, else as known so far."""
+    final = getattr(sync, "final_mentions", None)
+    return getattr(sync, "mentions", "") if final is None else final

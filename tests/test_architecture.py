@@ -1,6 +1,6 @@
-"""The house holds: imports point down the layers (import-linter's contracts in pyproject.toml),
-every module declares __all__, and none grows past 400 lines (past 300, look at it: one
-concept a module; never split or squeeze one to fit a number)."""
+"""The house of docs/architecture.md holds: imports point down the layers (import-linter's contracts in
+pyproject.toml), every module declares __all__, and none grows past 400 lines (past 300, look at it:
+one concept a module; never split or squeeze one to fit a number)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,14 @@ PACKAGE = ROOT / "slacknb"
 def test_imports_point_down_the_layers(monkeypatch):
     monkeypatch.chdir(ROOT)
     assert lint_imports(config_filename=str(ROOT / "pyproject.toml"), no_cache=True) == 0
+
+
+def test_the_architecture_page_names_every_package_and_module_of_the_top():
+    page = (ROOT / "docs" / "architecture.md").read_text()
+    parts = [f"`{path.name}/`" for path in PACKAGE.iterdir() if (path / "__init__.py").exists()]
+    parts += [f"`{path.name}`" for path in PACKAGE.glob("*.py")
+              if path.name not in ("__init__.py", "__main__.py", "ppe.py")]
+    assert parts and not [part for part in parts if part not in page]
 
 
 def test_the_readme_configuration_table_is_the_options_table():

@@ -28,7 +28,7 @@ from slacknb.testing import SlackServer
 pytestmark = pytest.mark.browser
 
 REPO = Path(__file__).resolve().parent.parent
-QUICKSTART = REPO / "notebooks" / "quickstart.ipynb"
+QUICKSTART = REPO / "slacknb" / "examples" / "quickstart.ipynb"
 ARTIFACTS = REPO / "artifacts" / "browser"
 FAILING = "failing.ipynb"
 STOPPABLE = "stoppable.ipynb"

@@ -2,8 +2,8 @@
 
 The fast tests check what ``import slacknb`` costs and what a missing framework says. The
 ``install`` ones create fresh virtualenvs and run the commands of the README's "Install into
-your own environment" as written, with an empty pip cache, against a wheel of this checkout
-(so ``pip install slacknb`` finds it), then build a report of each framework: minutes, so
+your own environment" as written, in a copy of this clone, with an empty pip cache, then build
+a report of each framework and run ``slacknb demo`` from the installed package: minutes, so
 they run in CI and locally with ``SLACKNB_INSTALL=1``.
 """
 
@@ -15,12 +15,13 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import time
 import venv
 from pathlib import Path
 
 import pytest
 
-from support.ci import in_ci
+from support.venvs import clean_env, require_installs
 
 ROOT = Path(__file__).resolve().parent.parent
 FRAMEWORKS = ("chainer", "torch", "pytorch_pfn_extras")
@@ -53,8 +54,8 @@ for name in {blocked!r}:
 
 
 @pytest.mark.parametrize("blocked, code, command", [
-    (("chainer",), "from slacknb import SlackReport", 'pip install "slacknb[chainer]"'),
-    (("pytorch_pfn_extras",), "from slacknb.ppe import SlackReport", 'pip install "slacknb[ppe]"'),
+    (("chainer",), "from slacknb import SlackReport", 'pip install ".[chainer]"'),
+    (("pytorch_pfn_extras",), "from slacknb.ppe import SlackReport", 'pip install ".[ppe]"'),
 ])
 def test_a_missing_framework_raises_an_import_error_naming_the_install(blocked, code, command):
     done = python(WITHOUT.format(blocked=blocked) + textwrap.dedent(f"""
@@ -81,19 +82,26 @@ print("ok", result.success, result.result)
 
 # -- the README's commands, as written, in fresh virtualenvs ------------------------------------
 
+# The one change made to them: the test machines reach no package index but PyPI's mirror,
+# and PyTorch's CPU-only build lies on their disk, as torch 2.13.0.
+CPU_TORCH = "pip install torch --index-url https://download.pytorch.org/whl/cpu"
+CPU_TORCH_HERE = "pip install torch==2.13.0"
+
+
 def readme_commands(name: str) -> str:
-    """The bash block after ``<!-- install: name -->`` in the README."""
+    """The bash block after ``<!-- install: name -->`` in the README, as run here."""
     readme = (ROOT / "README.md").read_text()
     match = re.search(rf"<!-- install: {name} -->\n```bash\n(.*?)```", readme, re.S)
     assert match, f"README.md has no install block {name!r}"
-    return match.group(1)
+    return "".join(CPU_TORCH_HERE + "\n" if line.startswith(CPU_TORCH) else line
+                   for line in match.group(1).splitlines(keepends=True))
 
 
 CHECK_NONE = f"""
 import sys, slacknb
 assert not [n for n in {FRAMEWORKS!r} if n in sys.modules]
-for code, command in [("from slacknb import SlackReport", "slacknb[chainer]"),
-                      ("from slacknb.ppe import SlackReport", "slacknb[ppe]")]:
+for code, command in [("from slacknb import SlackReport", 'pip install ".[chainer]"'),
+                      ("from slacknb.ppe import SlackReport", 'pip install ".[ppe]"')]:
     try:
         exec(code)
     except ImportError as exc:
@@ -105,6 +113,7 @@ print("base ok")
 CHECK_PPE = """
 import torch, pytorch_pfn_extras as ppe
 from slacknb.ppe import SlackReport
+assert torch.version.cuda is None, "a CUDA build of torch: " + torch.__version__
 model = torch.nn.Linear(2, 1)
 manager = ppe.training.ExtensionsManager(model, torch.optim.SGD(model.parameters(), lr=0.1), 1, iters_per_epoch=2)
 manager.extend(ppe.training.extensions.LogReport())
@@ -123,55 +132,98 @@ report = SlackReport(None, None, ["epoch", "main/loss"], local=True)
 assert report.state.status is not None
 print("chainer ok", chainer.__version__)
 """
+CHECK_EXAMPLES = """
+from slacknb.cli.demo import EXAMPLES
+assert "site-packages" in str(EXAMPLES), EXAMPLES  # the installed package, not the clone
+assert sorted(p.name for p in EXAMPLES.glob("*.ipynb")) == ["extension.ipynb", "failure.ipynb", "pytorch.ipynb", "quickstart.ipynb"]
+print("examples ok")
+"""
 
 
 @pytest.fixture(scope="module")
-def wheelhouse(tmp_path_factory):
-    """A wheel of this checkout, where ``pip install slacknb`` looks first."""
-    if not (in_ci() or os.environ.get("SLACKNB_INSTALL") == "1"):
-        pytest.skip("installs into fresh virtualenvs for minutes: SLACKNB_INSTALL=1 (always in CI)")
+def clone(tmp_path_factory):
+    """A copy of this clone (what the README's commands run in), and the environment to run them."""
+    require_installs()
     work = tmp_path_factory.mktemp("install")
-    source = work / "source"
+    source = work / "slacknb"
     shutil.copytree(ROOT / "slacknb", source / "slacknb", ignore=shutil.ignore_patterns("__pycache__"))
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(ROOT / name, source / name)
-    wheels = work / "wheels"
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
-                    "-w", str(wheels), str(source)], check=True, timeout=300)
-    # The tests' only pin: torch's CPU build, as everywhere in the tests (constraints.txt).
+    # A guard, not a step: if a block forgot the CPU build, pip fails here instead of
+    # downloading a CUDA build of several GB.
     pins = work / "pins.txt"
     pins.write_text("torch==2.13.0\n")
-    env = {**os.environ, "PIP_NO_CACHE_DIR": "1", "PIP_DISABLE_PIP_VERSION_CHECK": "1",
-           "PIP_CONSTRAINT": str(pins),
-           "PIP_FIND_LINKS": " ".join(filter(None, [str(wheels), os.environ.get("PIP_FIND_LINKS")]))}
-    for name in ("VIRTUAL_ENV", "SETUPTOOLS_USE_DISTUTILS", "PYTHONPATH"):
-        env.pop(name, None)
-    return work, env
+    return source, clean_env(PIP_NO_CACHE_DIR="1", PIP_CONSTRAINT=str(pins))
 
 
-def run_in(env_dir: Path, env: dict, block: str, check: str) -> str:
-    """Run the README's ``block`` with ``env_dir`` first on PATH (as if activated), then ``check``."""
+def run_in(env_dir: Path, env: dict, source: Path, block: str, check: str) -> str:
+    """Run the README's ``block`` in the clone ``source`` with ``env_dir`` first on PATH (as if
+    activated), then ``check`` with the environment's python."""
     env = {**env, "PATH": str(env_dir / "bin") + os.pathsep + env["PATH"], "VIRTUAL_ENV": str(env_dir)}
-    script = block + f"python - <<'CHECK'\n{textwrap.dedent(check)}\nCHECK\n"
-    done = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=env_dir, env=env,
+    # The check runs outside the clone, so that it imports the installed slacknb, not the clone's.
+    script = block + f"cd {str(env_dir)!r}\npython - <<'CHECK'\n{textwrap.dedent(check)}\nCHECK\n"
+    done = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=source, env=env,
                           capture_output=True, text=True, timeout=1500)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-5000:]
     return done.stdout
 
 
-@pytest.mark.install
-def test_base_then_ppe_from_the_readme(wheelhouse):
-    work, env = wheelhouse
-    env_dir = work / "base-ppe"
-    venv.create(env_dir, with_pip=True)
-    assert "base ok" in run_in(env_dir, env, readme_commands("base"), CHECK_NONE)
-    assert "ppe ok" in run_in(env_dir, env, readme_commands("ppe"), CHECK_PPE)
+def run_demo(env_dir: Path, env: dict, workdir: Path) -> tuple[str, float]:
+    """``slacknb demo`` of the installed package, started in ``workdir``; (output, seconds)."""
+    workdir.mkdir()
+    started = time.monotonic()
+    done = subprocess.run([str(env_dir / "bin" / "slacknb"), "demo"], cwd=workdir, env=env,
+                          capture_output=True, text=True, timeout=900)
+    seconds = time.monotonic() - started
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output[-5000:]
+    print(f"\nslacknb demo after a normal install ({env_dir.name}): {seconds:.1f} s")
+    return output, seconds
+
+
+def check_demo(output: str, workdir: Path, notebook: str) -> None:
+    assert f"examples/{notebook} in a Jupyter kernel" in output and "site-packages" in output
+    final = output.split("The Slack message, as Slack shows it")[1]
+    assert final.split("\n", 2)[2].lstrip().startswith("Completed - ")
+    assert "Thread reply:" in final and (workdir / "demo-output" / notebook).exists()
 
 
 @pytest.mark.install
-def test_chainer_then_both_from_the_readme(wheelhouse):
-    work, env = wheelhouse
-    env_dir = work / "chainer-both"
+def test_base_then_ppe_then_the_demo_from_the_readme(clone):
+    source, env = clone
+    env_dir = source.parent / "base-ppe"
     venv.create(env_dir, with_pip=True)
-    assert "chainer ok" in run_in(env_dir, env, readme_commands("chainer"), CHECK_CHAINER)
-    assert "ppe ok" in run_in(env_dir, env, readme_commands("both"), CHECK_CHAINER + CHECK_PPE)
+    assert "base ok" in run_in(env_dir, env, source, readme_commands("base"), CHECK_NONE + CHECK_EXAMPLES)
+    assert "ppe ok" in run_in(env_dir, env, source, readme_commands("ppe"), CHECK_PPE)
+    # Only PyTorch here: the demo runs the PyTorch notebook, shipped in the package.
+    output, _ = run_demo(env_dir, env, source.parent / "demo-ppe")
+    check_demo(output, source.parent / "demo-ppe", "pytorch.ipynb")
+
+
+@pytest.mark.install
+def test_a_wheel_built_in_the_clone_installs_with_its_examples(clone):
+    source, env = clone
+    env_dir = source.parent / "wheel"
+    venv.create(env_dir, with_pip=True)
+    out = run_in(env_dir, env, source, readme_commands("wheel"), CHECK_NONE + CHECK_EXAMPLES)
+    assert "base ok" in out and "examples ok" in out
+
+
+@pytest.mark.install
+def test_chainer_then_the_demo_then_both_from_the_readme(clone):
+    source, env = clone
+    env_dir = source.parent / "chainer-both"
+    venv.create(env_dir, with_pip=True)
+    assert "chainer ok" in run_in(env_dir, env, source, readme_commands("chainer"), CHECK_CHAINER)
+    output, _ = run_demo(env_dir, env, source.parent / "demo-chainer")
+    check_demo(output, source.parent / "demo-chainer", "quickstart.ipynb")
+    assert "ppe ok" in run_in(env_dir, env, source, readme_commands("both"), CHECK_CHAINER + CHECK_PPE)
+
+
+def test_the_readme_blocks_say_what_the_install_tests_run():
+    # The substitution is real: every block that installs PyTorch installs its CPU build first.
+    for name in ("ppe", "both"):
+        block = readme_commands(name)
+        assert CPU_TORCH_HERE in block and CPU_TORCH not in block
+        assert block.index(CPU_TORCH_HERE) < block.index(".[")
+    assert "pip install ." in readme_commands("base") and "pip wheel" in readme_commands("wheel")

@@ -23,7 +23,7 @@ from support.charts import text_replies
 
 pytestmark = pytest.mark.notebook
 
-NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "slacknb" / "examples"
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 TOKEN_SHAPE = re.compile(r"(?i)(?:xox[a-z]|xapp)-[A-Za-z0-9]")
 
@@ -36,7 +36,7 @@ def kernel_env(slack_env, monkeypatch):
 
 
 def execute(name: str, workdir: Path, *, fails: bool = False):
-    """Run ``notebooks/<name>.ipynb`` in a fresh kernel; returns the executed notebook and its JSON."""
+    """Run ``slacknb/examples/<name>.ipynb`` in a fresh kernel; returns the executed notebook and its JSON."""
     nb = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
     client = NotebookClient(nb, kernel_name="python3", timeout=60, startup_timeout=60,
                             resources={"metadata": {"path": str(workdir)}})

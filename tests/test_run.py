@@ -63,3 +63,29 @@ def test_the_run_renders_within_the_budget_slack_taught(server):
     # Rendered within the budget by the normalizer, not cut by the mirror.
     assert utf8_len(message.text) <= learned and CUT_MARKER not in message.text
     assert message.text.count("\n") > 10 and "Completed" in message.text
+
+
+def test_the_runs_secrets_never_reach_slack_or_the_views(server, monkeypatch):
+    from slacknb.options import check
+
+    monkeypatch.setenv("SLACK_APP_TOKEN", "app-token-not-shaped-like-one")
+    options = check(access_token=server.token, channel_id=server.channel_id, base_url=server.url, flush_timeout=10,
+                    hide=[r"hunter\d"])
+
+    class Recorder:
+        frames: list = []
+
+        def refresh(self, frame):
+            self.frames.append(frame)
+
+    run = ReportRun.from_options(options, views=[Recorder()], label="secrets")
+    log = [{"epoch": 1, "note": f"logged {server.token}"}, {"epoch": 2, "note": "app-token-not-shaped-like-one"},
+           {"epoch": 3, "note": "pw hunter2"}]
+    run.start(log=log, entries=["epoch", "note"], label="secrets")
+    run.record(elapsed=1.0, log_grew=True)
+    assert run.finish(Ending(Status.COMPLETED))
+    [message] = server.messages(server.channel_id)
+    for text in (*message.history, *(frame.preview for frame in Recorder.frames)):
+        assert server.token not in text and "app-token-not" not in text and "hunter2" not in text
+    assert message.text.count("[hidden]") == 3
+    assert all(frame.scrub is run.renderer.scrub for frame in Recorder.frames)

@@ -1,4 +1,4 @@
-"""The ``slacknb`` command line: ``demo``, ``doctor``, ``server``."""
+"""The ``slacknb`` command line: ``demo``, ``doctor``, ``manifest``, ``server``."""
 
 from slacknb.cli.main import main
 

@@ -1,29 +1,46 @@
-"""``slacknb demo``: run the quickstart notebook headless and show what Slack got.
+"""``slacknb demo``: run an example notebook headless and show what Slack got.
 
-Without SLACK_BOT_TOKEN and SLACK_CHANNEL_ID the built-in local Slack-compatible
-server stands in for Slack, so the demo works offline and on a fresh machine.
-The kernel inherits this process's environment, which is how the notebook finds
-the server: nothing is written into the notebook.
+The example notebooks ship inside the package (``slacknb/examples``), so the demo
+runs wherever slacknb is installed: Chainer's quickstart when Chainer is installed,
+else the PyTorch (ppe) notebook. Without SLACK_BOT_TOKEN and SLACK_CHANNEL_ID the
+built-in local Slack-compatible server stands in for Slack, so the demo works
+offline and on a fresh machine. The kernel inherits this process's environment,
+which is how the notebook finds the server: nothing is written into the notebook.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import tempfile
 import threading
 from pathlib import Path
+from typing import Callable
 
 from traitlets.config import Config
 
 from slacknb.slack.config import resolve_config
+from slacknb.testing.show import describe_file
 from slacknb.views.mrkdwn import mrkdwn_text
 
-__all__ = ["run_demo"]
+__all__ = ["DEMO_NOTEBOOKS", "EXAMPLES", "demo_notebook", "run_demo"]
 
 FLUSH_TIMEOUT = 30.0
-# slacknb/cli/demo.py -> the repository root (an editable install or a checkout).
-REPO_NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "quickstart.ipynb"
+#: The example notebooks, package data of slacknb.
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+#: The notebook the demo runs for each training framework, in the order they are looked for.
+DEMO_NOTEBOOKS = (("chainer", "quickstart.ipynb"), ("pytorch_pfn_extras", "pytorch.ipynb"))
+NO_FRAMEWORK = ('slacknb demo trains a model, with Chainer or PyTorch: pip install ".[ppe]" in a clone of '
+                "slacknb (README: 'Install into your own environment' has both, and the CPU-only torch)")
+
+
+def demo_notebook(*, find_spec: Callable = importlib.util.find_spec) -> Path | None:
+    """The example the demo runs with the framework installed here (None: neither is)."""
+    for module, name in DEMO_NOTEBOOKS:
+        if find_spec(module) is not None:
+            return EXAMPLES / name
+    return None
 
 
 def _kernel_config(sockets: str) -> Config:
@@ -76,7 +93,10 @@ def _show_local_messages(server) -> None:
         print(_indent(mrkdwn_text(message.text, names)))
         for reply in message.replies:
             print("\n  Thread reply:\n")
-            print(_indent(mrkdwn_text(reply.text, names)))
+            if reply.text:
+                print(_indent(mrkdwn_text(reply.text, names)))
+            for file in reply.files:
+                print(_indent(f"[file] {describe_file(file)}"))
 
 
 def _indent(text: str) -> str:
@@ -94,18 +114,27 @@ def _slacknb_outputs(nb) -> list[str]:
     return found
 
 
-def run_demo(*, notebook: str | None = None, output: str, timeout: float = 600) -> int:
+def run_demo(*, notebook: str | None = None, output: str | None = None, timeout: float = 600) -> int:
+    """Run ``notebook`` (default: :func:`demo_notebook`) and show what Slack got; the
+    executed copy goes to ``output`` (default: ``demo-output/<its name>``)."""
     try:
         import nbclient
         import nbformat
     except ImportError:
         print("slacknb demo needs nbclient and ipykernel: pip install nbclient ipykernel")
         return 1
-    path = Path(notebook) if notebook else REPO_NOTEBOOK
-    if not path.exists():
-        print(f"slacknb demo: notebook {path} not found; pass --notebook PATH "
-              "(the quickstart is notebooks/quickstart.ipynb in slacknb's repository)")
+    path = Path(notebook) if notebook else demo_notebook()
+    if path is None:
+        print(NO_FRAMEWORK)
         return 1
+    if not path.exists():
+        print(f"slacknb demo: notebook {path} not found; pass --notebook PATH, or leave it out to run "
+              f"the example for the installed framework ({', '.join(name for _, name in DEMO_NOTEBOOKS)})")
+        return 1
+    output = output or os.path.join("demo-output", path.name)
+    # A notebook of the user's runs in its own folder (its relative paths work); the packaged
+    # example runs here, not inside site-packages.
+    workdir = path.resolve().parent if notebook else Path.cwd()
 
     config = resolve_config()
     server = None
@@ -128,7 +157,7 @@ def run_demo(*, notebook: str | None = None, output: str, timeout: float = 600) 
     sockets = tempfile.mkdtemp(prefix="slacknb-demo-")
     client = nbclient.NotebookClient(
         nb, kernel_name="python3", timeout=timeout, config=_kernel_config(sockets),
-        resources={"metadata": {"path": str(path.parent)}},
+        resources={"metadata": {"path": str(workdir)}},
         on_cell_start=_print_cell_start,
         # Nothing shows a display updated after the last cell, and the saved notebook keeps
         # what the cell showed: the report's cell waits for Slack on purpose, as a script would.

@@ -13,9 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+from slacknb.core.scrub import looks_like_token
 from slacknb.slack.api import make_client
 from slacknb.slack.config import APP_TOKEN_ENV_VAR, SlackSettings
 from slacknb.slack.errors import BOT_TOKEN_FIX, classify, fix_for, invite_fix
+from slacknb.slack.scopes import BOT_TOKEN, SCOPES
 
 __all__ = ["Check", "diagnose", "run_doctor"]
 
@@ -25,15 +27,11 @@ APP_TOKEN_PAGE = "Basic Information > App-Level Tokens, with scope connections:w
 SOCKET_MODE_PAGE = "Settings > Socket Mode"
 INTERACTIVITY_PAGE = "Features > Interactivity & Shortcuts"
 
-# Scopes and what each one is for; chat:write is the only one slacknb cannot work without.
-FEATURE_SCOPES = (
-    ("chat:write.public", "post in public channels without inviting the bot"),
-    ("channels:join", "let the bot join a public channel by itself"),
-    ("users:read", "turn @name mentions into real mentions"),
-    ("users:read.email", "mention people by e-mail address"),
-    ("channels:history", "find a report whose post timed out instead of posting it twice"),
-    ("files:write", "post the run's chart (a PNG) in the report's thread when the run ends"),
-)
+# Where a missing scope goes, in the terms of the manifest `slacknb manifest` prints.
+MANIFEST_FIX = ("in the app's manifest at https://api.slack.com/apps (Features > App Manifest), add {scopes} to "
+                "oauth_config.scopes.bot (or paste what `slacknb manifest` prints), save, and reinstall the app")
+
+
 @dataclass(frozen=True)
 class Check:
     level: str
@@ -92,21 +90,31 @@ def diagnose(*, channel: str | None = None, base_url: str | None = None,
                             f"in {answer.get('team')}"))
 
     scopes = {s.strip() for s in (answer.headers.get("x-oauth-scopes") or "").split(",") if s.strip()}
-    if "chat:write" in scopes:
-        checks.append(Check(OK, "scope chat:write: can post and edit the report"))
-    else:
-        checks.append(Check(FAIL, "scope chat:write is missing: "
-                                  + fix_for("missing_scope", needed="chat:write")))
-    for scope, purpose in FEATURE_SCOPES:
-        if scope in scopes:
-            checks.append(Check(OK, f"scope {scope}: can {purpose}"))
-        else:
-            checks.append(Check(WARN, f"scope {scope} is missing: add it to {purpose}"))
-
+    checks.extend(_scope_checks(scopes))
     checks.extend(_channel_checks(client, config.channel, scopes))
     app_token = settings.app_token
     if app_token is not None:
         checks.extend(_app_token_checks(client, app_token))
+    return checks
+
+
+def _scope_checks(scopes: set) -> list[Check]:
+    """One line per bot scope of :data:`~slacknb.slack.scopes.SCOPES`, then where the missing ones go."""
+    checks, missing = [], []
+    for row in SCOPES:
+        if row.token != BOT_TOKEN:
+            continue
+        if row.name in scopes:
+            checks.append(Check(OK, f"scope {row.name}: can {row.purpose}"))
+            continue
+        missing.append(row.name)
+        if row.required:
+            checks.append(Check(FAIL, f"scope {row.name} is missing ({row.feature}): "
+                                      + fix_for("missing_scope", needed=row.name)))
+        else:
+            checks.append(Check(WARN, f"scope {row.name} is missing ({row.feature}): add it to {row.purpose}"))
+    if missing:
+        checks.append(Check(NOTE, "to add the missing scopes: " + MANIFEST_FIX.format(scopes=", ".join(missing))))
     return checks
 
 
@@ -137,6 +145,9 @@ def _channel_checks(client, channel: str | None, scopes: set) -> list[Check]:
     if not channel:
         return [Check(FAIL, "no channel: set SLACK_CHANNEL_ID=C0123ABCD (channel name > About, at the bottom)"
                             " or pass --channel")]
+    if looks_like_token(channel):  # never echoed: a token is never shown
+        return [Check(FAIL, "the channel (SLACK_CHANNEL_ID or --channel) looks like a Slack token, not a channel: "
+                            "give a channel ID like C0123ABCD, and put the token in SLACK_BOT_TOKEN")]
     if channel.startswith("#"):
         return [Check(WARN, f"channel {channel} is a name: the doctor checks IDs only; give its ID "
                             "(channel name > About) to have it checked")]

@@ -8,7 +8,7 @@ traceback, console) is escaped; tails are bounded so a reply stays well under Sl
 
 from __future__ import annotations
 
-from slacknb.core.slack_text import code_block, cut, escape, inline_code_safe
+from slacknb.core.slack_text import ELLIPSIS, code_block, cut, escape, inline_code_safe
 from slacknb.core.state import FINAL_STATUSES, Status
 
 __all__ = ["ALERTED", "OUTCOMES", "REPLY_CHARS", "escaped_tail", "failure_alert", "finish_reply", "outcome_line",
@@ -30,7 +30,7 @@ CONSOLE_LINES = 15
 CONSOLE_CHARS = 800
 ERROR_CHARS = 300
 REPLY_CHARS = 3900
-_CUT = "\u2026"
+_CUT = ELLIPSIS
 
 
 def to_outcome(outcome: Status | str) -> Status:

@@ -17,9 +17,11 @@ import sys
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
+from slacknb.core.scrub import HIDDEN, hide_arguments
+
 __all__ = [
-    "ID_LENGTH", "JOB_VARIABLES", "RunContext", "default_label", "in_kernel", "notebook_path", "run_id",
-    "run_name", "shorten_home"
+    "ID_LENGTH", "JOB_VARIABLES", "RunContext", "command_arguments", "default_label", "in_kernel",
+    "launcher_notebook", "notebook_in_command", "notebook_path", "run_id", "run_name", "shorten_home"
 ]
 
 
@@ -44,8 +46,15 @@ class RunContext:
             cmd, args = (os.path.basename(notebook) if notebook else "jupyter"), ""
         else:
             cmd = sys.argv[0] if sys.argv and sys.argv[0] else "python"
-            args = " ".join(shlex.quote(a) for a in sys.argv[1:])
+            args = command_arguments(sys.argv[1:])
         return cls(socket.gethostname(), os.getcwd(), cmd, args, notebook)
+
+
+def command_arguments(argv: Sequence[str]) -> str:
+    """``argv`` as a shell would read it, the value of each secret-named argument (``--token X``,
+    ``--api-key=X``, ``PASSWORD=X``: :func:`slacknb.core.scrub.hide_arguments`) as ``[hidden]``."""
+    return " ".join(HIDDEN.join(shlex.quote(piece) if piece else "" for piece in arg.split(HIDDEN))
+                    if HIDDEN in arg else shlex.quote(arg) for arg in hide_arguments(argv))
 
 
 def shorten_home(path: str) -> str:
@@ -72,10 +81,13 @@ def _ipython():
 
 
 def notebook_path() -> str:
-    """The running notebook's path when the front end tells it, else ''.
+    """The running notebook's path where the runtime tells it, else ''.
 
-    JupyterLab / Notebook 7 put it in JPY_SESSION_NAME; VS Code defines
-    ``__vsc_ipynb_file__`` in the user namespace.
+    JupyterLab / Notebook 7 put it in JPY_SESSION_NAME (and IPython then in
+    ``__session__``); VS Code defines ``__vsc_ipynb_file__`` in the user namespace.
+    A kernel run headless (``papermill in.ipynb out.ipynb``, ``jupyter nbconvert
+    --execute in.ipynb``, ``jupyter execute in.ipynb``) is told nothing, but the
+    command that started it names the notebook (:func:`launcher_notebook`).
     """
     path = os.environ.get("JPY_SESSION_NAME", "")
     if path:
@@ -86,7 +98,54 @@ def notebook_path() -> str:
             value = shell.user_ns.get(name)
             if isinstance(value, str) and value.endswith(".ipynb"):
                 return value
+    if in_kernel():
+        return launcher_notebook()
     return ""
+
+
+# Options of the headless runners whose value is the executed copy, not the notebook run.
+_OUTPUT_OPTIONS = ("--output", "--output-dir", "-o")
+
+
+def notebook_in_command(argv: Sequence[str]) -> str:
+    """The notebook a runner's command line executes: its first ``.ipynb`` argument that
+    is not where the result goes; '' when there is none."""
+    skip = False
+    for arg in argv[1:]:
+        if skip:
+            skip = False
+            continue
+        if arg in _OUTPUT_OPTIONS:
+            skip = True
+            continue
+        if arg.startswith("-"):
+            continue
+        if arg.endswith(".ipynb"):
+            return arg
+    return ""
+
+
+def launcher_notebook(*, environ: Mapping[str, str] | None = None) -> str:
+    """The notebook named on the command line of the process that started this kernel.
+
+    jupyter_client gives every kernel its launcher's PID in JPY_PARENT_PID; the
+    launcher's arguments are read where the system shows them (Linux's /proc).
+    '' when unknown.
+    """
+    environ = os.environ if environ is None else environ
+    pid = environ.get("JPY_PARENT_PID", "")
+    if not pid.isdigit():
+        return ""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            raw = f.read()
+    except OSError:
+        return ""
+    argv = [part.decode(errors="replace") for part in raw.split(b"\0") if part]
+    # The interpreter first when the runner is a Python script: its own name is not an argument.
+    if len(argv) > 1 and os.path.basename(argv[0]).startswith("python"):
+        argv = argv[1:]
+    return notebook_in_command(argv)
 
 
 # -- the default run label: what the run is (notebook or script) and which one (a short id).

@@ -18,6 +18,7 @@ What each rank does:
 
 from __future__ import annotations
 
+import numbers
 import os
 import socket
 import warnings
@@ -75,7 +76,7 @@ def detect_rank(comm=None, *, environ: Mapping[str, str] | None = None, host: st
                 "comm must be a ChainerMN communicator, e.g. chainermn.create_communicator('naive'), "
                 f"not {type(comm).__name__}"
             )
-        return Rank(rank, size, host, "comm")
+        return Rank(int(rank), int(size), host, "comm")
     environ = os.environ if environ is None else environ
     for rank_name, size_name in RANK_VARIABLES:
         value = environ.get(rank_name, "").strip()
@@ -99,4 +100,4 @@ def alert_label(label: str, rank: Rank) -> str:
 
 
 def _whole(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 0

@@ -1,13 +1,16 @@
 """The one renderer: report state -> the exact text Slack gets (and the notebook previews).
 
 Order of work, so that the byte budget is honest: escape every text slacknb did
-not author, then measure, then let the normalizer choose the rows that fit.
-Rows are formatted and escaped once and cached (table.AlignedRows), so a
-render costs what fits in the budget, not what the log holds.
+not author, then measure, then let the normalizer choose the rows that fit,
+then scrub secrets (core/scrub.py) and cut to the budget last. Rows are
+formatted and escaped once and cached (table.AlignedRows), so a render costs
+what fits in the budget, not what the log holds. No logged value makes a
+render raise (core/table.py shows it as text, or as ``?``).
 """
 
 from __future__ import annotations
 
+import numbers
 import operator
 from typing import Mapping, Sequence
 
@@ -15,7 +18,9 @@ __all__ = ["CUT_MARKER", "DEFAULT_MAX_BYTES", "MAX_MAX_BYTES", "MIN_MAX_BYTES", 
            "cut_utf8", "format_hms", "progress_bar", "utf8_len"]
 
 from slacknb.core.context import RunContext
-from slacknb.core.slack_text import CUT_MARKER, FENCE, cut, cut_utf8, escape, inline_code_safe, slack_date, utf8_len
+from slacknb.core.scrub import Scrubber
+from slacknb.core.slack_text import (CUT_MARKER, FENCE, cut, cut_utf8, encodable, escape, inline_code_safe, slack_date,
+                                     utf8_len)
 from slacknb.core.normalize import check_strategy, select_rows
 from slacknb.core.state import ReportState
 from slacknb.core.table import AlignedRows, empty_layout, layout_widths, merge_layout, pick_entries
@@ -35,8 +40,10 @@ _PREDICT = 8
 
 
 def check_max_bytes(max_bytes: int) -> int:
-    if isinstance(max_bytes, bool) or not isinstance(max_bytes, int):
-        raise TypeError(f"max_bytes must be an int, not {type(max_bytes).__name__}")
+    """``max_bytes`` as an int (any integral number: numpy's too), or TypeError/ValueError naming the range."""
+    if isinstance(max_bytes, bool) or not isinstance(max_bytes, numbers.Integral):
+        raise TypeError(f"max_bytes must be a whole number, not {type(max_bytes).__name__}")
+    max_bytes = int(max_bytes)
     if not MIN_MAX_BYTES <= max_bytes <= MAX_MAX_BYTES:
         raise ValueError(
             f"max_bytes={max_bytes} is out of range: use {MIN_MAX_BYTES} to {MAX_MAX_BYTES} "
@@ -90,14 +97,16 @@ class Renderer:
 
     The whole message (template, content and mentions) fits ``max_bytes``
     UTF-8 bytes; ``normalizer`` chooses which rows are shown when the log does
-    not fit.
+    not fit. ``scrub`` hides secrets in the text (default: token shapes and
+    webhook URLs only; a run passes one that knows its tokens).
     """
 
     def __init__(self, *, template: str | Template = DEFAULT_TEMPLATE,
                  max_bytes: int = DEFAULT_MAX_BYTES, normalizer: str = "thin_out",
-                 context: RunContext | None = None):
+                 context: RunContext | None = None, scrub: Scrubber | None = None):
         self.template = template if isinstance(template, Template) else Template(template)
         self.max_bytes = check_max_bytes(max_bytes)
+        self.scrub = scrub if scrub is not None else Scrubber()
         self.normalizer = check_strategy(normalizer)
         self.context = context if context is not None else RunContext.detect()
         self._rows = AlignedRows()
@@ -127,7 +136,8 @@ class Renderer:
             "cmd": shown(ctx.cmd),
             "args": shown(ctx.args),
             "notebook": shown(ctx.notebook),
-            "label": escape(state.label),
+            # Outside inline code too, a backtick of the user's would open a code span or fence.
+            "label": inline_code_safe(escape(state.label)),
             "elapsed": format_hms(state.elapsed),
             "eta": format_hms(state.eta),
             "progress": progress_bar(state.progress),
@@ -136,24 +146,30 @@ class Renderer:
             "updated": slack_date(state.updated_at),
         }
         if "trend" in self.template.names:  # ~20 us: only paid by templates that show it
-            values["trend"] = escape(trend(state.log))
+            values["trend"] = inline_code_safe(escape(trend(state.log)))
         return values
 
     def render(self, state: ReportState, *, max_bytes: int | None = None) -> str:
         budget = self.max_bytes if max_bytes is None else max_bytes
         values = self.fields(state)
         values["content"] = self._content(state, values, budget)
-        text = self.template.render(values)
-        # Specs such as {content:>9999} or a template longer than the budget
+        scrub = self.scrub
+        # Scrubbed before the cut, so that no cut leaves part of a secret to be seen.
+        text = scrub(encodable(self.template.render(values)))
+        # Specs such as {content:>999} or a template longer than the budget
         # can still overflow: cut, keeping the status, the mentions and the
         # staleness line (every version of the message says how old it is).
+        if utf8_len(text) <= budget:
+            return text
         updated = f"updated {values['updated']}" if values["updated"] and "updated" in self.template.names else ""
-        return cut(text, budget, keep=(values["status"], values["finish_mentions"], updated))
+        keep = (values["status"], values["finish_mentions"], updated)
+        return cut(text, budget, keep=tuple(scrub(encodable(k)) for k in keep))
 
     def _content(self, state: ReportState, values: dict, budget: int) -> str:
         log = state.log
         if not log:
-            return ""
+            # Until the first row, say so instead of leaving the table's place blank.
+            return f"_{escape(state.waiting)}_" if state.waiting and not state.finished else ""
         entries = tuple(state.entries) if state.entries is not None else self._auto_entries.get(log)
         occurrences = self.template.count("content")
         if occurrences == 0:

@@ -91,7 +91,7 @@ def _default_keys(log: Sequence[Mapping]) -> tuple[str, ...]:
 def _number(value) -> float:
     try:
         return float(value)
-    except (TypeError, ValueError):
+    except Exception:  # noqa: BLE001 - not a number, whatever its __float__ raised
         return math.nan
 
 
@@ -114,7 +114,7 @@ def _column(rows: Sequence[Mapping], key: str | None, start: int = 0) -> np.ndar
     try:
         # Reported values are floats (or numpy scalars) in dicts: read at C speed.
         return np.fromiter(map(dict.get, rows, repeat(key), repeat(math.nan)), dtype=float, count=len(rows))
-    except (TypeError, ValueError):
+    except Exception:  # noqa: BLE001 - a value that is not a number: read one by one
         return np.fromiter((_number(row.get(key)) for row in rows), dtype=float, count=len(rows))
 
 

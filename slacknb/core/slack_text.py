@@ -9,8 +9,8 @@ import re
 import time
 from typing import Sequence
 
-__all__ = ["CUT_MARKER", "FENCE", "code_block", "cut", "cut_utf8", "escape", "guard_backticks",
-           "inline_code_safe", "slack_date", "utc_text", "utf8_len"]
+__all__ = ["CUT_MARKER", "ELLIPSIS", "FENCE", "PLACEHOLDER", "code_block", "cut", "cut_utf8", "encodable", "escape",
+           "guard_backticks", "inline_code_safe", "shorten", "slack_date", "text_of", "utc_text", "utf8_len"]
 
 FENCE = "```"
 # mrkdwn has no backtick escape: a zero-width space between backticks keeps a
@@ -45,21 +45,61 @@ def inline_code_safe(text: str) -> str:
     return text.replace("`", "'")
 
 
+# What a value shows as when it has no text: its str() raised, or a character of it cannot be
+# sent (a lone surrogate, which UTF-8 cannot encode). The run's report goes on around it.
+PLACEHOLDER = "?"
+# The end of a text cut short to a width (a table cell, a line of an alert): one column wide.
+ELLIPSIS = "\u2026"
+
+
+def encodable(text: str) -> str:
+    """``text`` with every character UTF-8 cannot encode (lone surrogates) as :data:`PLACEHOLDER`.
+
+    The length in characters stays the same, so widths worked out before still hold.
+    """
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "replace").decode("utf-8")
+    return text
+
+
+def text_of(value) -> str:
+    """``str(value)`` that never raises: :data:`PLACEHOLDER` when ``str()`` raises, and
+    every character that cannot be sent as :data:`PLACEHOLDER`."""
+    try:
+        text = value if type(value) is str else str(value)
+    except Exception:  # noqa: BLE001 - a value's own __str__ must not stop the report
+        return PLACEHOLDER
+    return encodable(text)
+
+
+def shorten(text: str, width: int) -> str:
+    """``text`` within ``width`` characters, ending in :data:`ELLIPSIS` when it was cut."""
+    return text if len(text) <= width else text[:max(0, width - 1)] + ELLIPSIS
+
+
 # The one marker of a text cut to Slack's size: the renderer, the alerts and the mirror use it.
 CUT_MARKER = "\n[... cut to fit Slack's size limit]"
 _CLOSE = "\n" + FENCE
 
 
 def utf8_len(text: str) -> int:
-    """Size of ``text`` in UTF-8 bytes, the unit of every Slack budget here."""
-    return len(text.encode("utf-8"))
+    """Size of ``text`` in UTF-8 bytes, the unit of every Slack budget here.
+
+    Never raises: a lone surrogate counts 3 bytes, more than the :data:`PLACEHOLDER` that
+    :func:`encodable` sends instead.
+    """
+    return len(text.encode("utf-8", "surrogatepass"))
 
 
 def cut_utf8(text: str, limit: int) -> str:
     """The longest prefix of ``text`` within ``limit`` UTF-8 bytes (no character is split)."""
     if limit <= 0:
         return ""
-    return text.encode("utf-8")[:limit].decode("utf-8", errors="ignore")
+    return text.encode("utf-8", "surrogatepass")[:limit].decode("utf-8", errors="ignore")
 
 
 def cut(text: str, budget: int, keep: Sequence[str] = ()) -> str:

@@ -56,7 +56,9 @@ class ReportState:
     time (Unix seconds) this state was last changed, or None when unknown.
     ``stopped_by`` says who stopped a Stopped run ("by <@U0ALICE>", "from the
     notebook"), or which signal ended a Terminated one ("by SIGTERM"): ``{status}``
-    reads "Stopped by <@U0ALICE>", "Terminated by SIGTERM".
+    reads "Stopped by <@U0ALICE>", "Terminated by SIGTERM". ``waiting`` is what
+    ``{content}`` shows while the run is not finished and nothing is logged yet
+    ("" for nothing).
     """
 
     status: Status = Status.STARTED
@@ -69,6 +71,7 @@ class ReportState:
     label: str = ""
     updated_at: float | None = None
     stopped_by: str = ""
+    waiting: str = "waiting for the first report"
 
     @property
     def finished(self) -> bool:

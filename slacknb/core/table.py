@@ -15,13 +15,20 @@ import math
 import numbers
 from typing import Callable, Iterable, Mapping, Sequence
 
-from slacknb.core.slack_text import escape, guard_backticks
+from slacknb.core.slack_text import escape, guard_backticks, shorten, text_of, utf8_len
 
-__all__ = ["AlignedFormat", "AlignedRows", "Layout", "RowFormat", "cells", "column_widths", "format_header", "format_row",
-           "empty_layout", "format_value", "layout_widths", "merge_layout", "own_layout", "pick_entries"]
+__all__ = ["MAX_CELL", "AlignedFormat", "AlignedRows", "Layout", "RowFormat", "cells", "column_widths",
+           "format_header", "format_row", "empty_layout", "format_value", "layout_widths", "merge_layout",
+           "own_layout", "pick_entries", "value_text"]
 
 # entries=None: columns in this order of groups, then alphabetically inside one.
 _GROUP_ORDER = ("epoch", "iteration", "main/", "validation/")
+# The widest a cell of the Slack table (and of the notebook's) may be, in characters. Every
+# row is as wide as the widest value shown, so one 100 kB string would make each row 100 kB
+# and none would fit the message. 40 is about what a phone shows of a code block without
+# scrolling; it holds any number this table prints (at most 24 characters: six significant
+# digits in fixed notation up to 1e16), a run name or a short path. Wider values end in an ellipsis.
+MAX_CELL = 40
 
 
 def column_widths(entries: Sequence[str]) -> list[int]:
@@ -35,15 +42,23 @@ def format_header(entries: Sequence[str]) -> str:
 
 
 def format_value(value, width: int) -> str:
-    """One cell: numbers as PrintReport's ``{:<Ng}``, anything else as text."""
-    if type(value) is float or (isinstance(value, numbers.Real) and not isinstance(value, bool)):
-        return f"{float(value):<{width}g}"
-    if hasattr(value, "item"):  # numpy / chainer scalars
-        try:
+    """One cell: numbers as PrintReport's ``{:<Ng}``, anything else as text (never raises:
+    a value whose ``str()`` raises shows as ``?``)."""
+    try:
+        if type(value) is float or (isinstance(value, numbers.Real) and not isinstance(value, bool)):
+            return f"{float(value):<{width}g}"
+        if hasattr(value, "item"):  # numpy / chainer scalars
             return format_value(value.item(), width)
-        except (TypeError, ValueError):
-            pass
-    return f"{value!s:<{width}}"
+    except Exception:  # noqa: BLE001 - shown as text below: a value never stops the report
+        pass
+    return f"{text_of(value):<{width}}"
+
+
+def value_text(value) -> str:
+    """A value as one cell of text: one line, at most :data:`MAX_CELL` characters, never raising."""
+    text = shorten(text_of(value), MAX_CELL)
+    # A cell is one line: a newline (a numpy array's str) would break the table's rows.
+    return text if text.isprintable() else "".join(c if c.isprintable() else " " for c in text)
 
 
 class RowFormat:
@@ -121,7 +136,7 @@ def _number_text(value) -> str | None:
     if hasattr(value, "item"):  # numpy / chainer scalars
         try:
             return _number_text(value.item())
-        except (TypeError, ValueError):
+        except (TypeError, ValueError):  # an array of more than one value: text
             return None
     return None
 
@@ -132,7 +147,9 @@ def cells(entries: Sequence[str], observation: Mapping) -> tuple[tuple[str, ...]
 
     A number is split at its decimal point so that a column aligns on it; text
     (and a missing value, as '') is all integer part, so it aligns right too.
-    The lengths of these parts are the row's own layout (see below).
+    The lengths of these parts are the row's own layout (see below). No value
+    makes it raise: text is :func:`value_text`, and a number whose conversion
+    raises (or that is wider than a cell) is shown as text.
     """
     parts: list[str] = []
     numeric = True
@@ -141,21 +158,24 @@ def cells(entries: Sequence[str], observation: Mapping) -> tuple[tuple[str, ...]
     for column, entry in enumerate(entries):
         value = get(entry, "")
         kind = type(value)  # the common cases inline: this runs for every row shown
-        if kind is float:
-            text = f"{value:g}"
-            if "e" in text:
-                text = _float_text(value)
-        elif kind is int:
-            text = str(value)
-        else:
-            text = _number_text(value)
-            if text is None:
-                text = str(value)
-                if text:
-                    numeric, last = False, column
-                parts.append(text)
-                parts.append("")
-                continue
+        try:
+            if kind is float:
+                text = f"{value:g}"
+                if "e" in text:
+                    text = _float_text(value)
+            elif kind is int:
+                text = str(value)  # ValueError beyond 4,300 digits
+            else:
+                text = _number_text(value)
+        except Exception:  # noqa: BLE001 - the value's own conversion: shown as text
+            text = None
+        if text is None or len(text) > MAX_CELL:
+            text = value_text(value) if text is None else shorten(text, MAX_CELL)
+            if text:
+                numeric, last = False, column
+            parts.append(text)
+            parts.append("")
+            continue
         last = column
         left, point, rest = text.partition(".")
         parts.append(left)
@@ -256,7 +276,7 @@ class AlignedRows:
                 if numeric:  # digits, signs, points: one byte each, nothing to escape
                     got = 1 if last < 0 else ends[last] + len(parts[2 * last + 1]) + 1
                 else:
-                    got = len(self._text(formatted, texts, parts, index).encode("utf-8")) + 1
+                    got = utf8_len(self._text(formatted, texts, parts, index)) + 1
                 costs[index] = got
             return got
 

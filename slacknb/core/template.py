@@ -3,16 +3,19 @@
 A template is parsed once, at construction, so that every mistake surfaces
 before training starts: a malformed template raises ``ValueError`` with the
 position and a hint, and unknown placeholders are reported in one warning and
-then kept in the output exactly as written.
+then kept in the output exactly as written. Format specs are literal (no
+placeholder inside a spec) and their widths and precisions bounded, so a
+template that was accepted renders every state without raising.
 """
 
 from __future__ import annotations
 
+import re
 import warnings
 from dataclasses import dataclass
 from typing import Iterable, Mapping, Union
 
-__all__ = ["DEFAULT_TEMPLATE", "FIELDS", "Field", "Part", "Template"]
+__all__ = ["DEFAULT_TEMPLATE", "FIELDS", "MAX_SPEC_NUMBER", "Field", "Part", "Template"]
 
 FIELDS = (
     "status", "hostname", "pwd", "pwdshort", "cmd", "args", "elapsed",
@@ -29,13 +32,20 @@ DEFAULT_TEMPLATE = (
 )
 
 
+# The largest width or precision a format spec may give. A message is 4,000 bytes by
+# default (40,000 at most): a wider field only pads what the cut then drops, while
+# {status:>999999999} would build a 1 GB string on every render.
+MAX_SPEC_NUMBER = 1000
+_SPEC_NUMBER = re.compile(r"\d+")
+
+
 @dataclass(frozen=True)
 class Field:
-    """One ``{name!conversion:spec}`` replacement field."""
+    """One ``{name!conversion:spec}`` replacement field (the spec is literal)."""
 
     name: str
     conversion: str | None
-    spec: "Template"
+    spec: str
     source: str  # the field exactly as written, braces included
     position: int
 
@@ -66,9 +76,25 @@ def _closing_brace(source: str, start: int) -> int:
     )
 
 
-def _parse_field(source: str, start: int, end: int, known: frozenset) -> Field:
+def _check_spec(source: str, start: int, body: str, spec: str) -> None:
+    if "{" in spec or "}" in spec:
+        raise _malformed(
+            source, start, f"a placeholder inside the format spec of {{{body}}}",
+            "Format specs are literal: write the width itself, e.g. {status:>12}, not {status:{elapsed}}.",
+        )
+    # Every run of digits in a spec is a width, a precision or a one-character fill.
+    largest = max(_SPEC_NUMBER.findall(spec), key=len, default="0").lstrip("0")
+    if len(largest) > len(str(MAX_SPEC_NUMBER)) or int(largest or "0") > MAX_SPEC_NUMBER:
+        raise _malformed(
+            source, start, f"a width or precision over {MAX_SPEC_NUMBER:,} in {{{body}}}",
+            f"Widths and precisions go up to {MAX_SPEC_NUMBER:,} (a message is 4,000 bytes): "
+            "e.g. {status:>12} or {label:.40}.",
+        )
+
+
+def _parse_field(source: str, start: int, end: int) -> Field:
     body = source[start + 1:end]
-    # The field name ends at the first '!' or ':'; the spec may itself hold fields.
+    # The field name ends at the first '!' or ':'.
     name_end = len(body)
     for i, ch in enumerate(body):
         if ch in "!:":
@@ -92,11 +118,11 @@ def _parse_field(source: str, start: int, end: int, known: frozenset) -> Field:
             source, start, f"placeholder name {name!r} is not a plain name",
             "Attribute and index lookups are not supported: use a name such as {content}.",
         )
-    spec = Template(spec_source, known=known, _nested=True, _offset=start + 1 + len(body) - len(spec_source))
-    return Field(name, conversion, spec, source[start:end + 1], start)
+    _check_spec(source, start, body, spec_source)
+    return Field(name, conversion, spec_source, source[start:end + 1], start)
 
 
-def _parse(source: str, known: frozenset, offset: int) -> tuple[Part, ...]:
+def _parse(source: str) -> tuple[Part, ...]:
     parts: list[Part] = []
     literal: list[str] = []
     i = 0
@@ -109,14 +135,14 @@ def _parse(source: str, known: frozenset, offset: int) -> tuple[Part, ...]:
             literal.append("}")
             i += 2
         elif ch == "}":
-            raise _malformed(source, i + offset, "single '}'",
+            raise _malformed(source, i, "single '}'",
                              "Write '}}' for a literal brace.")
         elif ch == "{":
             end = _closing_brace(source, i)
             if literal:
                 parts.append("".join(literal))
                 literal = []
-            parts.append(_parse_field(source, i, end, known))
+            parts.append(_parse_field(source, i, end))
             i = end + 1
         else:
             literal.append(ch)
@@ -133,16 +159,18 @@ class Template:
     verbatim in the output and named in one warning (unless ``warn=False``).
     """
 
-    def __init__(self, source: str, *, known: Iterable[str] = FIELDS,
-                 warn: bool = True, _nested: bool = False, _offset: int = 0):
+    def __init__(self, source: str, *, known: Iterable[str] = FIELDS, warn: bool = True):
         if not isinstance(source, str):
             raise TypeError(f"template must be a str, not {type(source).__name__}")
+        try:
+            source.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise _malformed(source, exc.start, "a character UTF-8 cannot encode (a lone surrogate)",
+                             "Slack only takes UTF-8: remove it.") from None
         self.source = source
         self.known = frozenset(known)
-        self.parts = _parse(source, self.known, _offset)
+        self.parts = _parse(source)
         self.unknown = tuple(sorted(self._unknown_names()))
-        if _nested:
-            return
         self.names = frozenset(self._all_names())
         # A spec that cannot format a string fails here, not mid-training.
         sample = {name: "0" for name in self.known}
@@ -163,10 +191,7 @@ class Template:
             )
 
     def _fields(self):
-        for part in self.parts:
-            if isinstance(part, Field):
-                yield part
-                yield from part.spec._fields()
+        return (part for part in self.parts if isinstance(part, Field))
 
     def _all_names(self):
         return {f.name for f in self._fields()}
@@ -192,7 +217,7 @@ class Template:
                     value = repr(value)
                 elif part.conversion == "a":
                     value = ascii(value)
-                out.append(format(value, part.spec.render(values)))
+                out.append(format(value, part.spec))
         return "".join(out)
 
     def __repr__(self) -> str:

@@ -12,11 +12,14 @@ from __future__ import annotations
 import math
 from typing import Mapping, Sequence
 
+from slacknb.core.slack_text import encodable, shorten, text_of
+
 __all__ = ["BARS", "GAP", "DEFAULT_WIDTH", "MAX_WIDTH", "main_loss_key", "sparkline", "trend"]
 
 BARS = "▁▂▃▄▅▆▇█"
 GAP = "·"  # a stretch whose rows hold no finite value (a diverged loss)
 DEFAULT_WIDTH, MAX_WIDTH = 12, 60
+LATEST_CHARS = 20  # a latest "loss" that is not a number shows as text, cut to this
 LOG_SCALE = 100  # max / min beyond which bars are on a log scale
 WINDOW = 8  # rows averaged per bar: smooths a per-iteration loss, bounds the cost
 TRAINING_PREFIXES = ("validation/", "val/", "test/")
@@ -25,7 +28,7 @@ TRAINING_PREFIXES = ("validation/", "val/", "test/")
 def _finite(value) -> float | None:
     try:
         number = float(value)
-    except (TypeError, ValueError):
+    except Exception:  # noqa: BLE001 - not a number, whatever its __float__ raised
         return None
     return number if math.isfinite(number) else None
 
@@ -114,11 +117,16 @@ def trend(log: Sequence[Mapping], *, width: int = DEFAULT_WIDTH, key: str | None
     latest = next((log[i][key] for i in range(n - 1, max(-1, n - 1 - WINDOW), -1) if key in log[i]), None)
     if latest is None:
         return ""
-    return f"{key} {sparkline(values, width=width)} {_format(latest)}"
+    return encodable(f"{key} {sparkline(values, width=width)} {_format(latest)}")
 
 
 def _format(value) -> str:
-    try:
-        return f"{float(value):.4g}"
-    except (TypeError, ValueError):
-        return str(value)
+    number = _finite(value)
+    if number is None and not isinstance(value, str):
+        try:
+            number = float(value)  # inf and nan read as themselves
+        except Exception:  # noqa: BLE001 - shown as text below
+            pass
+    if number is not None:
+        return f"{number:.4g}"
+    return shorten(text_of(value), LATEST_CHARS).replace("\n", " ")

@@ -29,8 +29,8 @@ __all__ = ["ReportFace", "document_parameters", "framework_missing", "ending_sta
 def framework_missing(what: str, module: str, extra: str, error: ImportError) -> ImportError:
     """The ImportError a framework's ``SlackReport`` raises when its framework does not import."""
     if importlib.util.find_spec(module) is None:
-        return ImportError(f'{what} needs {module}, which is not installed: pip install "slacknb[{extra}]" '
-                           '(README: "Install into your own environment")')
+        return ImportError(f'{what} needs {module}, which is not installed: pip install ".[{extra}]" in a clone '
+                           'of slacknb (README: "Install into your own environment")')
     hint = ""
     if module == "chainer":
         hint = (" With setuptools 74 or later (torch needs 77), Chainer 7.8.1 imports only when "

@@ -58,7 +58,10 @@ def _ends_with_semicolon(source: str) -> bool:
 def make_cell_run(options, views: list, *, label: str) -> ReportRun:
     """A :class:`ReportRun` for a cell reported as one job (no trainer reported it)."""
     # A job without a trainer has no iteration boundary to stop at: no Slack Stop button.
-    return ReportRun.from_options(options, views=views, label=label, stop_button=False)
+    run = ReportRun.from_options(options, views=views, label=label, stop_button=False)
+    # No log will come: the table's place says what the job is doing instead.
+    run.state.waiting = "running the cell"
+    return run
 
 
 class CellJob:

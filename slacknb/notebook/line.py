@@ -12,6 +12,7 @@ from IPython.core.error import UsageError
 from IPython.core.magic_arguments import argument, magic_arguments
 from traitlets import Bool, Enum, Float, Int, List, Unicode
 
+from slacknb.core.scrub import looks_like_token
 from slacknb.options import OPTIONS, ReportOptions, check
 
 __all__ = ["TOKEN_REFUSED", "arguments", "refuse_secrets", "resolve", "traits"]
@@ -19,8 +20,6 @@ __all__ = ["TOKEN_REFUSED", "arguments", "refuse_secrets", "resolve", "traits"]
 # Options the magic takes (on its line or in config); the others are the extension's only.
 MAGIC_OPTIONS = tuple(option for option in OPTIONS if option.flags or option.trait)
 
-# Slack token shapes: bot, user, app-level and the rotating "xoxe." ones.
-_TOKEN_VALUE = re.compile(r"(?i)(?<![A-Za-z0-9])(?:xox[a-z](?:\.xox[a-z])?|xapp)-[A-Za-z0-9]")
 _TOKEN_OPTION = re.compile(r"(?i)(?:^|\s)--?[\w-]*token(?![A-Za-z0-9])|token\s*=")
 _ESCAPES = re.compile(r"\\([\\nt])")
 
@@ -36,7 +35,7 @@ TOKEN_REFUSED = (
 
 def refuse_secrets(line: str) -> None:
     """Raise UsageError if ``line`` holds a Slack token or a token option; never echoes it."""
-    if _TOKEN_VALUE.search(line) or _TOKEN_OPTION.search(line):
+    if looks_like_token(line) or _TOKEN_OPTION.search(line):
         raise UsageError(TOKEN_REFUSED)
 
 
@@ -52,9 +51,10 @@ def _decode_escapes(text: str) -> str:
     return _ESCAPES.sub(lambda m: {"n": "\n", "t": "\t", "\\": "\\"}[m.group(1)], text)
 
 
-def _flatten(groups) -> list:
-    """``-e a b -e c,d`` -> ``[a, b, c, d]``."""
-    return [item.strip() for group in groups for word in group for item in word.split(",") if item.strip()]
+def _flatten(groups, *, commas: bool = True) -> list:
+    """``-e a b -e c,d`` -> ``[a, b, c, d]`` (without ``commas``, a word is one item)."""
+    return [item.strip() for group in groups for word in group for item in (word.split(",") if commas else [word])
+            if item.strip()]
 
 
 def traits() -> dict:
@@ -101,7 +101,8 @@ def resolve(magics, args) -> ReportOptions:
         if value is None:
             value = getattr(magics, option.trait) if option.trait else option.default
         elif option.kind == "list":
-            value = _flatten(value)
+            # A pattern to hide may hold a comma ({2,5}): one pattern per word.
+            value = _flatten(value, commas=option.name != "hide")
         elif option.name == "template":
             value = _decode_escapes(value)
         values[option.name] = value

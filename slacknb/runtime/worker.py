@@ -48,11 +48,13 @@ class Worker(Generic[T]):
         """True while the thread runs."""
         return self._thread is not None and self._thread.is_alive()
 
-    def put(self, item: T) -> bool:
-        """Make ``item`` the newest (a waiting one is dropped) and wake the thread; False if none can run."""
+    def put(self, item: T, *, wake: bool = True) -> bool:
+        """Make ``item`` the newest (a waiting one is dropped) and, with ``wake``, wake the thread
+        (starting it at the first use); False if none can run. Without ``wake`` the thread finds the
+        item when its current wait ends: the owner decides whether a new item is worth a wake-up."""
         with self.lock:
             self._item = item
-            return self.wake()
+            return self.wake() if wake or self._thread is None else not self.unavailable
 
     def take(self) -> T | None:
         """The newest item, once (None when there is none)."""

@@ -73,13 +73,14 @@ class Api:
     """A ``WebClient`` behind the shared gate, with the one scrub and a call counter.
 
     ``scope`` names the app in the gate (default: from the client's URL and token); without
-    ``limits`` this stream keeps its own turns. ``scrub`` turns any text into one fit to
-    leave (secrets hidden); it is applied to every argument people read. ``priority``: every
+    ``limits`` this stream keeps its own turns. ``scrub`` turns a value (text, or Block Kit's
+    lists and dicts) into one fit to leave (secrets hidden); it is applied to every argument
+    people read, as the last step before it leaves. ``priority``: every
     call of this stream goes before other streams' intermediate edits (a study's board).
     """
 
     def __init__(self, client, *, clock: Clock, limits: SharedLimits | None = None, scope: str | None = None,
-                 scrub: Callable[[str], str] | None = None, priority: bool = False) -> None:
+                 scrub: Callable[[object], object] | None = None, priority: bool = False) -> None:
         self.client = client
         self._clock = clock
         self._limits = limits
@@ -106,7 +107,7 @@ class Api:
         streams' intermediate edits. :data:`UPLOAD_BYTES` POSTs ``data`` to ``url``.
         """
         if self._scrub is not None:
-            arguments = {k: (_scrubbed(v, self._scrub) if k in _SCRUBBED else v) for k, v in arguments.items()}
+            arguments = {k: (self._scrub(v) if k in _SCRUBBED else v) for k, v in arguments.items()}
         if self._limits is None:
             return self._make(method, arguments)
         channel = arguments.get("channel") or arguments.get("channel_id")
@@ -150,13 +151,3 @@ class Api:
             raise urllib.error.HTTPError(url, status, f"upload answered HTTP {status}", None, None)
         return {}
 
-
-def _scrubbed(value, scrub: Callable[[str], str]):
-    """``value`` (text, or Block Kit's nested lists and dicts) with every string scrubbed."""
-    if isinstance(value, str):
-        return scrub(value)
-    if isinstance(value, (list, tuple)):
-        return [_scrubbed(v, scrub) for v in value]
-    if isinstance(value, dict):
-        return {k: _scrubbed(v, scrub) for k, v in value.items()}
-    return value

@@ -19,14 +19,16 @@ the mentions.
 from __future__ import annotations
 
 import math
+import numbers
 import os
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping
 
 from slacknb.core.mentions import Mention, parse_mentions, people_only, translate_prefix
+from slacknb.core.scrub import Scrubber
 
-__all__ = ["APP_TOKEN_ENV_VAR", "SlackConfig", "SlackSettings", "check_seconds", "missing_setting_hint",
-           "resolve_config"]
+__all__ = ["APP_TOKEN_ENV_VAR", "MAX_SECONDS", "SlackConfig", "SlackSettings", "check_seconds",
+           "missing_setting_hint", "resolve_config"]
 
 DEFAULT_BASE_URL = "https://slack.com/api/"
 TOKEN_ENV_VARS = ("SLACK_BOT_TOKEN", "SLACK_ACCESS_TOKEN")
@@ -106,14 +108,21 @@ def missing_setting_hint(config: SlackConfig) -> str | None:
     return "Slack mirroring is off, the report stays local: no " + " and no ".join(missing) + "."
 
 
-def check_seconds(name: str, value: object, *, allow_zero: bool = False) -> float:
-    """``value`` as seconds; TypeError/ValueError naming ``name`` when it is not a usable number."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+MAX_SECONDS = 86_400
+"""The longest duration any option takes (a day): longer ones are mistakes, and overflow timers."""
+
+
+def check_seconds(name: str, value: object, *, allow_zero: bool = False, most: float = MAX_SECONDS) -> float:
+    """``value`` as seconds, from 0 (``allow_zero``) or more than 0 up to ``most``; TypeError or
+    ValueError naming ``name`` and the bound otherwise (numpy's numbers are numbers)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a number of seconds, not {type(value).__name__}")
-    if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
-        bound = "0 or more" if allow_zero else "more than 0"
-        raise ValueError(f"{name} must be {bound} seconds, got {value!r}")
-    return float(value)
+    value = float(value)
+    if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero) or value > most:
+        day = " (a day)" if most == MAX_SECONDS else ""
+        raise ValueError(f"{name} must be {'from 0' if allow_zero else 'more than 0'} up to {most:,g} seconds{day}, "
+                         f"not {value:g}")
+    return value
 
 
 def _check_optional_str(name: str, value: object, fix: str) -> None:
@@ -149,6 +158,9 @@ class SlackSettings:
     backoff_base: float = 0.5
     backoff_max: float = 30.0
     local: bool = False
+    scrub: Scrubber = field(default_factory=Scrubber)
+    """The run's one scrub: every token configured here or in the environment, and the ``hide``
+    patterns, on top of the shapes always hidden (:mod:`slacknb.core.scrub`)."""
 
     @property
     def token(self) -> str | None:
@@ -163,11 +175,6 @@ class SlackSettings:
         return self.config.base_url
 
     @property
-    def secrets(self) -> tuple[str, ...]:
-        """The configured tokens, for the one scrub of everything that leaves."""
-        return tuple(t for t in (self.config.token, self.app_token) if t)
-
-    @property
     def people(self) -> tuple[Mention, ...]:
         """Everyone the run may look up: the finish mentions, then who may press Stop."""
         found = list(self.mentions)
@@ -180,7 +187,7 @@ class SlackSettings:
                 stop_button: bool = False, alert_prefix: str = "", min_interval: float | None = None,
                 flush_timeout: float = 0.0, delivery_timeout: float = 120.0, request_timeout: float = 10.0,
                 backoff_base: float = 0.5, backoff_max: float = 30.0, local: bool = False,
-                environ: Mapping[str, str] | None = None) -> SlackSettings:
+                hide: Iterable[str] = (), environ: Mapping[str, str] | None = None) -> SlackSettings:
         """Resolve arguments and environment once (TypeError/ValueError naming the fix).
 
         ``stop_button``: who may press it is ``stop_allowed``, else the people among ``mentions``.
@@ -199,7 +206,12 @@ class SlackSettings:
         if stop_button:
             allowed = parse_mentions(stop_allowed) if stop_allowed is not None else people_only(parsed)
         app_token = (env.get(APP_TOKEN_ENV_VAR) or "").strip() or None
-        return cls(resolve_config(None if local else token, channel, base_url=base_url, environ=env),
+        config = resolve_config(None if local else token, channel, base_url=base_url, environ=env)
+        # Every token this process could know, whichever one is used: none of them is ever shown.
+        known = (token, config.token, app_token, *(os.environ.get(n) for n in (*TOKEN_ENV_VARS, APP_TOKEN_ENV_VAR)))
+        scrub = Scrubber(secrets=tuple(t.strip() for t in known if isinstance(t, str) and t.strip()),
+                         patterns=tuple(hide))
+        return cls(config, scrub=scrub,
                    app_token=app_token, mentions=parsed, stop_allowed=allowed,
                    alert_prefix=translate_prefix(alert_prefix),
                    min_interval=None if min_interval is None else float(min_interval),

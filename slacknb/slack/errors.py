@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 __all__ = [
     "BOT_TOKEN_FIX", "Failure", "Kind", "NON_JSON_PREFIX", "classify", "error_name", "fix_for",
-    "invite_fix", "scrub"
+    "invite_fix"
 ]
 
 NON_JSON_PREFIX = "Received a response in a non-JSON format"
@@ -204,9 +204,3 @@ def _retry_after(response) -> float:
         seconds = 1.0  # Slack always sends it; 1 s is its smallest value.
     return max(0.0, min(seconds, 3600.0))
 
-
-def scrub(text: str, secret: str | None) -> str:
-    """Remove ``secret`` (the token) from ``text``; defensive, for any error text we surface."""
-    if secret and secret in text:
-        text = text.replace(secret, "xox?-[hidden]")
-    return text

@@ -116,6 +116,9 @@ def wait_for_pending(*, out=None) -> int:
     out = out if out is not None else sys.stderr
     with _lock:
         held = list(_held)
+    if "ipykernel" in sys.modules:  # a kernel's displays are going away with its output channel
+        for outbox in held:
+            outbox.publisher.mute()
     waiting = [o for o in held if o.delivering]
     started = time.monotonic()
     announced = False

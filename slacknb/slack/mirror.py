@@ -30,7 +30,6 @@ Scopes: ``chat:write``; ``chat:write.public`` or ``channels:join``; ``channels:h
 from __future__ import annotations
 
 import threading
-import time
 from typing import Callable, Iterable
 
 from slacknb.core.alerts import OUTCOMES, to_outcome
@@ -39,12 +38,11 @@ from slacknb.core.chart import Drawing
 from slacknb.core.mentions import mention_slot
 from slacknb.core.state import Status
 from slacknb.core.stop import StopSignal
-from slacknb.runtime.clock import Clock, as_clock
+from slacknb.runtime.clock import SYSTEM, Clock, as_clock
 from slacknb.runtime.notice import warn
 from slacknb.slack import exit_wait
 from slacknb.slack.api import Api, make_client
 from slacknb.slack.config import SlackSettings, missing_setting_hint
-from slacknb.slack.errors import scrub
 from slacknb.slack.limits import SharedLimits, shared_limits
 from slacknb.slack.message import SlackMessage
 from slacknb.slack.operations import Edit, Note, Upload, end_of_run
@@ -83,7 +81,7 @@ class SlackMirror:
                  settings: SlackSettings | None = None, label: str = "", alert_label: str | None = None,
                  owns_message: bool = True, limits: SharedLimits | None = None,
                  on_state: Callable[[MirrorState], object] | None = None, client=None,
-                 clock: Clock | Callable[[], float] = time.monotonic, parent: tuple[str, str] | None = None,
+                 clock: Clock = SYSTEM, parent: tuple[str, str] | None = None,
                  adopt: tuple[str, str] | None = None, priority: int = 0, stop: StopSignal | None = None,
                  **keywords) -> None:
         if settings is None:
@@ -106,7 +104,7 @@ class SlackMirror:
         self._warnings: list[str] = []
         self._finish_result: bool | None = None
         self._button_shown = False
-        self._scrub = lambda text: scrub(text, settings.token)
+        self._scrub = settings.scrub
         self.mention_slot = mention_slot(settings.mentions) if self._owns_message else ""
         """What the final text names its mentions with (filled in once they are looked up)."""
         self._outbox = self._connect(client, limits, on_state, parent, adopt, priority)
@@ -129,7 +127,7 @@ class SlackMirror:
         if client is None:
             client = make_client(settings.token, settings.base_url, settings.request_timeout)
         api = Api(client, clock=self._clock, limits=limits if limits is not None else shared_limits(),
-                  scrub=self._scrub, priority=priority > 0)
+                  scrub=self._scrub.nested, priority=priority > 0)
         # A timed-out call may still be carried out late; twice the request timeout (at
         # least a second) is how long slacknb gives it before looking or reading back.
         settle = max(1.0, 2.0 * api.timeout)

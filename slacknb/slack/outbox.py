@@ -32,7 +32,7 @@ from slacknb.slack.thread import Delivery
 
 __all__ = ["EndOfRun", "Outbox"]
 
-MAX_AGAIN = 20  # steps in a row that make no call-free progress: a loop, treat as unexpected
+MAX_AGAIN = 20  # steps in a row that neither call Slack nor finish anything: a loop, stop
 PEOPLE_WAIT = 10.0  # how long the end of a run waits for mention look-ups before the final edit
 
 
@@ -78,6 +78,7 @@ class Outbox:
         self._sending: Edit | None = None  # the intermediate edit of the step under way
         self.drawing = False
         """True while the worker draws a chart (see :mod:`slacknb.slack.exit_wait`)."""
+        self._final_mentions: str | None = None  # how the final text named them, when it was sent
 
     # -- the caller's side (never blocks on the network) ------------------------------
 
@@ -225,8 +226,9 @@ class Outbox:
             self._publish_waiting(plan)
             return plan.wait
         self._shown = None
+        calls = self.message.api.calls
         step = self._run(plan.job)
-        self._apply(plan.job, step)
+        self._apply(plan.job, step, called=self.message.api.calls > calls)
         return 0.0
 
     def _over(self, plan: Next) -> float:
@@ -263,10 +265,16 @@ class Outbox:
                 return message.verify()
             if job in (Job.EDIT, Job.FINAL):
                 edit = self._end.final if job is Job.FINAL else self._worker.peek()
+                if edit is None:  # taken by the end of the run since the decision: decide again
+                    return Step("again")
                 self._sending = edit
                 self._publish("posting" if message.ts is None else "sending", "sending the report to Slack")
                 if edit.final:  # the people found by now are named in the final text
-                    markup = self.people.markup
+                    # A new message with a mention notifies, an edit does not: when the final text
+                    # is the message's first post it names them in plain text, then an edit puts the
+                    # mentions in; only the reply notifies (never twice).
+                    markup = self.people.markup if message.ts is not None else self.people.plain
+                    self._final_mentions = markup
                     edit = replace(edit, text=fill_slot(edit.text, markup),
                                    keep=tuple(fill_slot(k, markup) for k in edit.keep))
                 return message.deliver(edit)
@@ -286,15 +294,17 @@ class Outbox:
             return next(d for d in self._notes.values() if d.due)
         return self._end.next(essential=job is Job.REPLY)
 
-    def _apply(self, job: Job, step: Step) -> None:
+    def _apply(self, job: Job, step: Step, *, called: bool) -> None:
         stop = None
         with self._lock:
             now = self._clock.now()
+            if called:
+                self._again = 0  # a call was made: progress, whatever the step says next
             if step.status == "done":
                 self._again = 0
                 self._pacing.succeeded(edited_at=step.edited_at)
-                if job is Job.FINAL:
-                    self._end.final_ts = self.message.ts
+                if job is Job.FINAL and self._final_mentions == self.people.markup:
+                    self._end.final_ts = self.message.ts  # shown, mentions and all
                 elif job is Job.EDIT and self._worker.peek() is self._sending:
                     self._worker.take()  # shown; a newer one put meanwhile stays, to be sent next
             elif step.status == "again":
@@ -312,12 +322,12 @@ class Outbox:
                     self.gave_up = True  # nothing listens at the API address and the caller stopped waiting
             self._lock.notify_all()  # wait_posted() and wait_finished() look again
         for problem in self._problems():
-            self.publisher.notify(f"Slack: {problem}")
+            self.publisher.notify(problem)
         if stop:
             self._disable(stop)
 
     def _problems(self) -> list[str]:
-        found = [d.problem for d in (self._end.deliveries if self._end else []) if d.problem]
+        found = [f"Slack: {d.problem}" for d in (self._end.deliveries if self._end else []) if d.problem]
         report = self.people.report()
         return found + ([report] if report else [])
 
@@ -349,7 +359,7 @@ class Outbox:
             state, status=status, detail=detail, next_attempt_in=None if wait is None else max(0.0, round(wait, 3)),
             permalink=message.permalink, channel_id=message.channel_id, ts=message.ts,
             sent_text=message.sent_text, api_calls=message.api.calls, budget=message.budget,
-            mentions=self.people.markup, names=dict(self.people.names),
+            mentions=self.people.markup, names=dict(self.people.names), final_mentions=self._final_mentions,
             delivering=self.delivering if delivering is None else delivering))
 
 

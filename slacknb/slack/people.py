@@ -75,6 +75,19 @@ class People:
         return format_mentions(self._markup(m) for m in self.mentions)
 
     @property
+    def plain(self) -> str:
+        """The finish mentions as plain text that notifies nobody (``@alice @channel``): for a
+        final text that is also the message's first post, since the reply notifies them already."""
+        words = []
+        for mention in self.mentions:
+            markup = self._markup(mention) or ""
+            if markup.startswith("<@"):
+                words.append("@" + self.names.get(markup[2:-1], markup[2:-1]))
+            elif mention.kind in ("special", "group"):
+                words.append("@" + mention.value)
+        return format_mentions(words)
+
+    @property
     def allowed_ids(self) -> tuple[str, ...]:
         """The user IDs of who may press Stop, those known so far."""
         ids = (self._markup(m) for m in self.allowed or ())

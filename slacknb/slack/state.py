@@ -40,6 +40,9 @@ class MirrorState:
     """The UTF-8 byte budget Slack's msg_too_long taught (None: Slack's usual limit): render within it."""
     mentions: str = ""
     """The finish mentions resolved so far, as Slack control sequences (may be "")."""
+    final_mentions: str | None = None
+    """How the final text names them, once it was sent: :attr:`mentions`, or plain names when the
+    final text was the message's first post (a new message with a mention would notify twice)."""
     names: Mapping[str, str] = field(default_factory=dict)
     """User ID -> the name Slack shows for it (``alice``), for the people looked up."""
     delivering: bool = False

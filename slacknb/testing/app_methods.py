@@ -31,7 +31,7 @@ def post_ephemeral(ctx: Context) -> dict[str, Any]:
     if not text and not blocks:
         raise ApiError("no_text")
     ts = ctx.store.next_ts()
-    ctx.store.ephemerals.append(Ephemeral(
+    ctx.store.add_ephemeral(Ephemeral(
         ts=ts, channel=channel.id, user=user_id, text=text, sender=ctx.info.user_id, blocks=blocks,
         thread_ts=ctx.param("thread_ts", required=False)))
     return {"message_ts": ts}

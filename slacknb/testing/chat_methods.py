@@ -64,7 +64,7 @@ def update(ctx: Context) -> dict[str, Any]:
         message.blocks = blocks or None
     if metadata is not None:
         message.metadata = metadata
-    message.record()
+    ctx.store.edited(message)
     return {"channel": channel.id, "ts": message.ts, "text": message.text, "message": _echo(message)}
 
 
@@ -72,7 +72,7 @@ def delete(ctx: Context) -> dict[str, Any]:
     """chat.delete: the message stays in the server's record, marked deleted."""
     channel = ctx.channel(by_name=False)
     message = _own_message(ctx, channel, ctx.param("ts"), "cant_delete_message")
-    message.deleted = True
+    ctx.store.deleted(message)
     return {"channel": channel.id, "ts": message.ts}
 
 

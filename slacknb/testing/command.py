@@ -12,8 +12,9 @@ import sys
 import threading
 from typing import Sequence
 
-from .pipeline import PRESS_PATH
+from .pipeline import MESSAGES_PATH, PRESS_PATH
 from .server import SlackServer
+from .show import Show
 
 __all__ = ["add_arguments", "main", "parser", "serve"]
 
@@ -28,8 +29,10 @@ def _latency(text: str) -> float:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    """Add the server's options (``--port``, ``--no-rate-limits``, ``--latency``) to ``parser``."""
+    """Add the server's options (``--port``, ``--no-rate-limits``, ``--latency``, ``--show``) to ``parser``."""
     parser.add_argument("--port", type=int, default=0, help="port to listen on (default: any free port)")
+    parser.add_argument("--show", action="store_true",
+                        help="print every message, edit, reply and file as it arrives")
     parser.add_argument("--no-rate-limits", action="store_true", help="never answer 429")
     parser.add_argument("--latency", type=_latency, default=0.0, metavar="S",
                         help="seconds to wait before every answer (default: 0)")
@@ -60,16 +63,21 @@ def serve(args: argparse.Namespace) -> int:
     # A Stop button (Socket Mode) is pressed from another terminal.
     print(f"Press the newest message's button as alice: curl -d user=U0ALICE {server.root}{PRESS_PATH} "
           "(fields: channel, ts, user, action_id)", flush=True)
+    print(f"Every message received, with its edits, replies and files: curl {server.root}{MESSAGES_PATH}"
+          + ("" if args.show else " (or run with --show to see them as they arrive)"), flush=True)
+    show = Show(server, sys.stdout).start() if args.show else None
     try:
         while not stop.wait(0.5):
             pass
     except KeyboardInterrupt:
         pass
     finally:
+        if show is not None:
+            show.stop()
         server.stop()
     return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m slacknb.testing [--port N] [--no-rate-limits] [--latency S]``."""
+    """``python -m slacknb.testing [--port N] [--no-rate-limits] [--latency S] [--show]``."""
     return serve(parser().parse_args(argv))

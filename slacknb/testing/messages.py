@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-__all__ = ["Ephemeral", "Message", "MessageStore", "ts_key"]
+__all__ = ["Change", "Ephemeral", "Message", "MessageStore", "ts_key"]
 
 
 @dataclass
@@ -74,6 +74,28 @@ class Ephemeral:
     thread_ts: str | None = None
 
 
+@dataclass(frozen=True)
+class Change:
+    """One thing the server received that a reader would see, as it was at that moment.
+
+    ``kind`` is "posted", "edited", "deleted" or "ephemeral"; a reply is "posted" with
+    its parent's ``thread_ts``; an upload shared into a channel is a posted message
+    with ``files``. ``edit`` counts a message's edits (1 for the first one); ``user``
+    is who sees an ephemeral message; ``at`` is the server's wall time.
+    """
+
+    kind: str
+    channel: str
+    ts: str
+    text: str
+    at: float
+    thread_ts: str | None = None
+    files: tuple = ()
+    blocks: list | None = None
+    edit: int = 0
+    user: str | None = None
+
+
 class MessageStore:
     """All messages of all channels, indexed by ``(channel, ts)``. Not thread-safe: the
     server calls it under its lock."""
@@ -84,6 +106,8 @@ class MessageStore:
         self.ephemerals: list[Ephemeral] = []
         self._index: dict[tuple[str, str], Message] = {}
         self._last_us = 0
+        #: Every :class:`Change`, in the order the server made them.
+        self.changes: list[Change] = []
 
     def next_ts(self) -> str:
         """A Slack-style ``ts`` ("1700000000.000100"): wall time in microseconds, but
@@ -101,7 +125,30 @@ class MessageStore:
             message.thread_ts = parent.ts
             parent.replies.append(message)
         self._index[(message.channel, message.ts)] = message
+        self._note("posted", message)
         return message
+
+    def edited(self, message: Message) -> None:
+        """Record an edit of ``message`` (its text and blocks are already the new ones)."""
+        message.record()
+        self._note("edited", message, edit=len(message.history) - 1)
+
+    def deleted(self, message: Message) -> None:
+        """Mark ``message`` deleted; it stays in the store."""
+        message.deleted = True
+        self._note("deleted", message)
+
+    def add_ephemeral(self, ephemeral: Ephemeral) -> None:
+        """Keep a chat.postEphemeral message (never in the channel's history)."""
+        self.ephemerals.append(ephemeral)
+        self.changes.append(Change("ephemeral", ephemeral.channel, ephemeral.ts, ephemeral.text, self._clock(),
+                                   thread_ts=ephemeral.thread_ts, blocks=copy.deepcopy(ephemeral.blocks),
+                                   user=ephemeral.user))
+
+    def _note(self, kind: str, message: Message, *, edit: int = 0) -> None:
+        self.changes.append(Change(kind, message.channel, message.ts, message.text, self._clock(),
+                                   thread_ts=message.thread_ts, files=tuple(copy.deepcopy(message.files)),
+                                   blocks=copy.deepcopy(message.blocks), edit=edit))
 
     def get(self, channel: str, ts: str) -> Message | None:
         """The message (top level or reply) with this ts in this channel, deleted or not."""
@@ -127,6 +174,7 @@ class MessageStore:
         self._top.clear()
         self._index.clear()
         self.ephemerals.clear()
+        self.changes.clear()
 
     @staticmethod
     def snapshot(messages: list[Message]) -> list[Message]:

@@ -24,11 +24,14 @@ from .wire import Reply
 #: POST here (form fields channel, ts, user, action_id; all optional) to press a button
 #: from outside the process, e.g. with curl while ``slacknb server`` runs.
 PRESS_PATH = "/local/press"
+#: GET here (optional field channel, an ID or a name) for every message the server holds,
+#: with its edit history, thread replies and files, as JSON.
+MESSAGES_PATH = "/local/messages"
 
 if TYPE_CHECKING:
     from .server import SlackServer
 
-__all__ = ["Call", "PRESS_PATH", "handle"]
+__all__ = ["Call", "MESSAGES_PATH", "PRESS_PATH", "handle"]
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,9 @@ def handle(server: SlackServer, handler: BaseHTTPRequestHandler) -> None:
     if parts.path == PRESS_PATH:
         # The server's own control, not a Slack method: not recorded as a call.
         wire.send(handler, _press(server, parts.query, body, handler.headers.get("Content-Type") or ""))
+        return
+    if parts.path == MESSAGES_PATH:
+        wire.send(handler, _list_messages(server, parts.query, body, handler.headers.get("Content-Type") or ""))
         return
     is_upload = parts.path.startswith("/upload/")
     method = "upload" if is_upload else parts.path.removeprefix("/api/")
@@ -174,6 +180,31 @@ def _press(server: SlackServer, query: str, body: bytes, content_type: str) -> R
     except (ApiError, ValueError, RuntimeError) as e:
         return Reply.api({"ok": False, "error": str(e)}, status=400)
     return Reply.api({"ok": True, "envelope_id": envelope_id})
+
+
+def _list_messages(server: SlackServer, query: str, body: bytes, content_type: str) -> Reply:
+    """What :data:`MESSAGES_PATH` answers: every top-level message (of one channel if
+    asked), oldest first, each with ``history`` (every text it had) and its ``replies``."""
+    try:
+        params = wire.parse_params(query, body, content_type)
+    except ApiError as e:
+        return Reply.api({"ok": False, "error": e.error}, status=400)
+    ref = _text(params.get("channel"))
+    with server.lock:
+        channel = server.workspace.find_channel(ref) if ref else None
+        if ref and channel is None:
+            return Reply.api({"ok": False, "error": "channel_not_found"}, status=404)
+        found = server._store.top_level(channel.id if channel else None)
+        listed = [_listed(m) for m in found]
+    return Reply.api({"ok": True, "messages": listed})
+
+
+def _listed(message) -> dict[str, Any]:
+    out = {**message.to_api(include_metadata=True), "channel": message.channel, "history": list(message.history)}
+    if message.deleted:
+        out["deleted"] = True
+    out["replies"] = [_listed(reply) for reply in message.replies]
+    return out
 
 
 def _newest_with_button(server: SlackServer, channel: str) -> str:

@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 from . import pipeline
 from .faults import FaultHandle, FaultQueue, make_fault
-from .messages import Ephemeral, Message, MessageStore
+from .messages import Change, Ephemeral, Message, MessageStore
 from .pipeline import Call
 from .ratelimit import RateLimiter, RetryLedger
 from .socket_mode import Ack, SocketHub, SocketModeSide
@@ -195,6 +195,12 @@ class SlackServer(SocketModeSide):
         with self.lock:
             found = [m for m in self._store.top_level(channel) if include_deleted or not m.deleted]
             return MessageStore.snapshot(found)
+
+    def changes(self, since: int = 0) -> list[Change]:
+        """Every message, edit, deletion, ephemeral message and shared file, in the order
+        they happened, from the ``since``-th on (``slacknb server --show`` prints them)."""
+        with self.lock:
+            return self._store.changes[since:]
 
     @property
     def calls(self) -> list[Call]:

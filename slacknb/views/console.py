@@ -7,6 +7,7 @@ from typing import TextIO
 
 from slacknb.core.state import STALLED, TERMINATED
 from slacknb.core.table import RowFormat, format_header
+from slacknb.views.html import frame_scrub
 
 __all__ = ["ConsoleView"]
 
@@ -47,8 +48,9 @@ class ConsoleView:
             self._entries = frame.entries
             self._format = RowFormat(frame.entries)
             out.write(format_header(frame.entries) + "\n")
+        scrub = frame_scrub(frame)  # the run's secrets never reach the console either
         for observation in log[self._printed:]:
-            out.write(self._format(observation) + "\n")
+            out.write(scrub(self._format(observation)) + "\n")
         self._printed = len(log)
         if hasattr(out, "flush"):
             out.flush()

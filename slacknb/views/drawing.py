@@ -5,7 +5,7 @@ So the training thread only hands over a snapshot of the state (the log and
 its length: the log is append-only), and one drawing thread draws the newest
 snapshot it holds, at most once per ``interval`` (less often when charts cost
 more: see ``DUTY``); snapshots handed over in between replace each other
-(tqdm's MonoWorker: one running, one waiting). The final snapshot is drawn at
+(the one latest-wins worker, :mod:`slacknb.runtime.worker`). The final snapshot is drawn at
 once. Across runs (and the Slack worker), one chart
 is drawn at a time: :mod:`slacknb.core.chart` serialises matplotlib.
 """
@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from typing import Callable, Sequence
 
 from slacknb.core import chart, series
+from slacknb.runtime.clock import SYSTEM, Clock
+from slacknb.runtime.worker import STOP, Worker
 
 __all__ = ["ChartDrawer", "DEFAULT_INTERVAL"]
 
@@ -41,7 +43,7 @@ class _Snapshot:
 
 
 class ChartDrawer:
-    """Draws the charts of one run off the training thread.
+    """Draws the charts of one run off the training thread (:class:`slacknb.runtime.worker.Worker`).
 
     ``on_drawn(png)`` is called on the drawing thread with each new chart;
     ``plot`` chooses the entries (see :func:`slacknb.core.chart.chart_png`);
@@ -50,8 +52,7 @@ class ChartDrawer:
     """
 
     def __init__(self, *, plot: Sequence[str] | None = None, interval: float = DEFAULT_INTERVAL,
-                 on_drawn: Callable[[bytes], None] | None = None,
-                 clock: Callable[[], float] = time.monotonic):
+                 on_drawn: Callable[[bytes], None] | None = None, clock: Clock = SYSTEM):
         self.plot = series.check_plot(plot)
         self.interval = interval
         self.on_drawn = on_drawn
@@ -60,12 +61,11 @@ class ChartDrawer:
         self.drawn = 0
         self.busy = 0.0  # CPU seconds the drawing thread spent drawing
         self._columns = series.Columns()
-        self._changed = threading.Condition()
-        self._pending: _Snapshot | None = None
+        self._worker: Worker[_Snapshot] = Worker(self._step, clock=clock, name="slacknb-chart")
+        self._done = threading.Condition()
         self._shown: tuple | None = None  # what the newest chart shows
         self._final_done = False
         self._stopped = self.plot == ()  # plot=[]: charts off
-        self._thread: threading.Thread | None = None
         self._last_draw: float | None = None
         self._last_cost = 0.0  # seconds the last chart took
 
@@ -80,63 +80,58 @@ class ChartDrawer:
         log = state.log
         snapshot = _Snapshot(str(getattr(state.status, "value", state.status)), state.label, log,
                              len(log), final)
-        with self._changed:
-            if self._final_done or (self._pending is not None and self._pending.final):
+        with self._worker.lock:
+            waiting = self._worker.peek()
+            if self._final_done or (waiting is not None and waiting.final):
                 return
-            waiting = self._pending
-            self._pending = snapshot
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="slacknb-chart", daemon=True)
-                self._thread.start()
-            # Wake the drawing thread only when it waits for work (or for the
-            # final chart): waking it on every trigger would make the two
-            # threads trade the GIL on every trigger, which costs training more
-            # than the drawing does. A snapshot that replaces a waiting one
-            # will be picked up when the pace allows.
-            if waiting is None or final:
-                self._changed.notify()
+            # Wake the drawing thread only when it waits for work (or for the final chart):
+            # waking it on every trigger would make the two threads trade the GIL on every
+            # trigger, which costs training more than the drawing does. A snapshot that
+            # replaces a waiting one is picked up when the pace allows.
+            self._worker.put(snapshot, wake=waiting is None or final)
 
     def wait_final(self, timeout: float) -> bytes | None:
         """Wait up to ``timeout`` s for the final chart; the newest chart either way."""
-        with self._changed:
-            self._changed.wait_for(lambda: self._final_done or self._stopped, timeout)
+        with self._done:
+            self._done.wait_for(lambda: self._final_done or self._stopped, timeout)
         return self.latest
 
     def close(self) -> None:
         """Stop drawing (a snapshot being drawn is finished first)."""
-        with self._changed:
-            self._stopped = True
-            self._changed.notify_all()
+        self._stopped = True
+        self._worker.close()
+        with self._done:
+            self._done.notify_all()
 
-    def _due(self) -> float:
-        """Seconds until the next drawing is allowed (0: now)."""
-        if self._pending is not None and self._pending.final or self._last_draw is None:
+    def _due(self, snapshot: _Snapshot) -> float:
+        """Seconds until ``snapshot`` may be drawn (0: now)."""
+        if snapshot.final or self._last_draw is None:
             return 0.0
         pause = max(self.interval, min(DUTY * self._last_cost, MAX_PAUSE))
-        return max(0.0, self._last_draw + pause - self.clock())
+        return max(0.0, self._last_draw + pause - self.clock.now())
 
-    def _run(self) -> None:
-        while True:
-            with self._changed:
-                # Wait for a snapshot, then for the pace; a newer snapshot may
-                # replace it meanwhile (and a final one cuts the wait short).
-                while not self._stopped and (self._pending is None or self._due() > 0):
-                    self._changed.wait(self._due() if self._pending is not None else None)
-                if self._stopped:
-                    return
-                snapshot, self._pending = self._pending, None
-            self._draw(snapshot)
-            with self._changed:
-                if snapshot.final:
-                    self._final_done = True
-                    self._changed.notify_all()
-                    return
+    def _step(self) -> float | None:
+        """One turn of the drawing thread: wait for a snapshot and the pace, then draw the newest."""
+        snapshot = self._worker.peek()
+        if snapshot is None:
+            return None  # until a snapshot comes
+        due = self._due(snapshot)
+        if due > 0:
+            return due  # a newer snapshot (or a final one) may replace it meanwhile
+        self._worker.take()
+        self._draw(snapshot)
+        if snapshot.final:
+            with self._done:
+                self._final_done = True
+                self._done.notify_all()
+            return STOP
+        return 0.0
 
     def _draw(self, snapshot: _Snapshot) -> None:
         shows = (snapshot.status, snapshot.label, id(snapshot.log), snapshot.rows)
         if shows == self._shown:
             return
-        self._last_draw = self.clock()
+        self._last_draw = self.clock.now()
         try:
             chart.available()  # the first import of matplotlib is not a chart's cost
             began, cpu = time.perf_counter(), time.thread_time()

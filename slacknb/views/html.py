@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import base64
 from html import escape
-from typing import Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 from slacknb.core.context import RunContext
 from slacknb.core.render import format_hms, progress_bar
+from slacknb.core.scrub import Scrubber
 from slacknb.core.state import (
     COMPLETED,
     FAILED,
@@ -32,7 +33,8 @@ from slacknb.core.state import (
     TRAINING,
     ReportState,
 )
-from slacknb.core.table import RowFormat, format_header, format_value
+from slacknb.core.slack_text import shorten
+from slacknb.core.table import MAX_CELL, RowFormat, format_header, format_value
 from slacknb.core.trend import trend
 from slacknb.views.mrkdwn import preview_html, preview_note
 from slacknb.views.style import FONT as _FONT
@@ -40,10 +42,12 @@ from slacknb.views.style import MONO as _MONO
 from slacknb.views.style import SCROLL_BOTTOM as _SCROLL_BOTTOM
 from slacknb.views.sync import SYNC_COLORS, safe_link, sync_html, sync_text
 
-__all__ = ["MAX_ROWS", "bar_style", "bar_value", "cell_text", "frame_context", "frame_html", "frame_signature",
+__all__ = ["MAX_ROWS", "bar_style", "bar_value", "cell_text", "frame_context", "frame_html", "frame_scrub",
+           "frame_signature",
            "frame_text", "chart_html", "SYNC_COLORS", "percent_text", "preview_html", "preview_note", "progress_html", "row_html", "safe_link",
            "status_html", "status_text", "sync_html", "sync_text", "table_html", "table_text", "where_text"]
 
+_SHAPES = Scrubber()  # a frame without a run's scrub: token shapes and webhook URLs still hidden
 # Rows kept in the DOM: a 2,000-row log as HTML would make every update and
 # the saved notebook heavy, and nobody reads past a screenful while it runs.
 MAX_ROWS = 50
@@ -68,6 +72,11 @@ def frame_context(frame, context: RunContext | None = None) -> RunContext:
         return context
     own = getattr(frame, "context", None)
     return own if isinstance(own, RunContext) else RunContext.detect()
+
+
+def frame_scrub(frame) -> Callable[[str], str]:
+    """The run's scrub the frame carries (its secrets and patterns), else the built-in shapes."""
+    return getattr(frame, "scrub", None) or _SHAPES
 
 
 def frame_signature(frame) -> tuple:
@@ -121,38 +130,41 @@ def where_text(context: RunContext) -> str:
     return f"{context.hostname}:{context.pwdshort}"
 
 
-def status_text(state: ReportState, context: RunContext, trend_text: str | None = None) -> str:
-    """One line: status, host:path, elapsed, ETA, label, loss trend."""
-    parts = [f"[{state.status}]", where_text(context), f"elapsed {format_hms(state.elapsed)}"]
+def status_text(state: ReportState, context: RunContext, trend_text: str | None = None, *,
+                scrub: Callable[[str], str] = str) -> str:
+    """One line: status, host:path, elapsed, ETA, label, loss trend (``scrub`` hides secrets)."""
+    parts = [f"[{state.status}]", scrub(where_text(context)), f"elapsed {format_hms(state.elapsed)}"]
     if state.eta is not None and not state.finished:
         parts.append(f"ETA {format_hms(state.eta)}")
     if state.label:
-        parts.append(state.label)
+        parts.append(scrub(state.label))
     trend_text = trend(state.log) if trend_text is None else trend_text
     if trend_text:
-        parts.append(trend_text)
+        parts.append(scrub(trend_text))
     return "  ".join(parts)
 
 
-def status_html(state: ReportState, context: RunContext, trend_text: str | None = None) -> str:
+def status_html(state: ReportState, context: RunContext, trend_text: str | None = None, *,
+                scrub: Callable[[str], str] = str) -> str:
     """The status line: a coloured badge, host:path, elapsed, ETA, label and the loss trend.
 
-    ``trend_text`` is ``{trend}`` of the state, when the caller keeps it (default: computed).
+    ``trend_text`` is ``{trend}`` of the state, when the caller keeps it (default: computed);
+    ``scrub`` hides secrets in the texts the run did not write.
     """
     color = STATUS_COLORS.get(state.status, STATUS_COLORS[STARTED])
     parts = [
         f'<span class="slacknb-badge" style="background:{color};color:#fff;border-radius:3px;'
         f'padding:1px 6px;font-weight:600">{escape(state.status)}</span>',
-        f'<code class="slacknb-where" style="{_MONO}">{escape(where_text(context))}</code>',
+        f'<code class="slacknb-where" style="{_MONO}">{escape(scrub(where_text(context)))}</code>',
         f'<span class="slacknb-elapsed">elapsed {format_hms(state.elapsed)}</span>',
     ]
     if state.eta is not None and not state.finished:
         parts.append(f'<span class="slacknb-eta">ETA {format_hms(state.eta)}</span>')
     if state.label:
-        parts.append(f'<span class="slacknb-label" style="font-style:italic">{escape(state.label)}</span>')
+        parts.append(f'<span class="slacknb-label" style="font-style:italic">{escape(scrub(state.label))}</span>')
     trend_text = trend(state.log) if trend_text is None else trend_text
     if trend_text:
-        parts.append(f'<code class="slacknb-trend" style="{_MONO}">{escape(trend_text)}</code>')
+        parts.append(f'<code class="slacknb-trend" style="{_MONO}">{escape(scrub(trend_text))}</code>')
     return (f'<div class="slacknb-status" data-status="{escape(state.status)}" style="{_FONT};'
             f'display:flex;flex-wrap:wrap;gap:0.8em;align-items:center">' + "".join(parts) + "</div>")
 
@@ -172,22 +184,23 @@ def progress_html(state: ReportState) -> str:
     )
 
 
-def cell_text(observation: Mapping, entry: str) -> str:
-    """One table cell, numbers formatted as PrintReport formats them ('' when absent)."""
+def cell_text(observation: Mapping, entry: str, *, scrub: Callable[[str], str] = str) -> str:
+    """One table cell, numbers formatted as PrintReport formats them ('' when absent), at most
+    MAX_CELL characters as in the Slack table."""
     if entry not in observation:
         return ""
-    return format_value(observation[entry], 0).strip()
+    return scrub(shorten(format_value(observation[entry], 0).strip(), MAX_CELL))
 
 
-def row_html(observation: Mapping, entries: Sequence[str]) -> str:
+def row_html(observation: Mapping, entries: Sequence[str], *, scrub: Callable[[str], str] = str) -> str:
     # No style per cell: the table's border-spacing pads them, which keeps the
     # HTML of a 50-row table (sent on every new row) small.
-    cells = "".join(f"<td>{escape(cell_text(observation, e))}</td>" for e in entries)
+    cells = "".join(f"<td>{escape(cell_text(observation, e, scrub=scrub))}</td>" for e in entries)
     return f"<tr>{cells}</tr>"
 
 
 def table_html(log: Sequence[Mapping], entries: Sequence[str], *, max_rows: int = MAX_ROWS,
-               rows: Sequence[str] | None = None) -> str:
+               rows: Sequence[str] | None = None, scrub: Callable[[str], str] = str) -> str:
     """The log as an HTML table: the newest ``max_rows`` rows, newest last.
 
     ``rows`` may give those rows' HTML already made (the widget caches them).
@@ -197,7 +210,7 @@ def table_html(log: Sequence[Mapping], entries: Sequence[str], *, max_rows: int 
         return f'<div class="slacknb-table" data-rows="{total}" style="{_FONT};opacity:0.7">no log rows yet</div>'
     shown = min(total, max_rows)
     if rows is None:
-        rows = [row_html(observation, entries) for observation in log[total - shown:]]
+        rows = [row_html(observation, entries, scrub=scrub) for observation in log[total - shown:]]
     head = "".join(
         '<th style="position:sticky;top:0;background:var(--jp-layout-color1,#fff);'
         f'text-align:left;border-bottom:1px solid #d0d7de">{escape(entry)}</th>'
@@ -213,7 +226,8 @@ def table_html(log: Sequence[Mapping], entries: Sequence[str], *, max_rows: int 
     )
 
 
-def table_text(log: Sequence[Mapping], entries: Sequence[str], *, max_rows: int = MAX_ROWS) -> str:
+def table_text(log: Sequence[Mapping], entries: Sequence[str], *, max_rows: int = MAX_ROWS,
+               scrub: Callable[[str], str] = str) -> str:
     """The newest ``max_rows`` rows as PrintReport prints them, with the header."""
     total = len(log)
     if not total or not entries:
@@ -224,7 +238,7 @@ def table_text(log: Sequence[Mapping], entries: Sequence[str], *, max_rows: int 
     if total > shown:
         earlier = total - shown
         lines.append(f"({earlier:,} earlier row{'s' if earlier != 1 else ''} not shown)")
-    lines.extend(fmt(observation) for observation in log[total - shown:])
+    lines.extend(scrub(fmt(observation)) for observation in log[total - shown:])
     return "\n".join(lines)
 
 
@@ -245,13 +259,14 @@ def frame_html(frame, *, context: RunContext | None = None, max_rows: int = MAX_
     """
     state = frame.state
     context = frame_context(frame, context)
+    scrub = frame_scrub(frame)
     return (
         f'<div class="slacknb-report" data-status="{escape(state.status)}" '
         f'data-sync="{escape(frame.sync.status)}" style="{_FONT};max-width:100%">'
-        + status_html(state, context)
+        + status_html(state, context, scrub=scrub)
         + progress_html(state)
         + chart_html(chart)
-        + table_html(state.log, frame.entries, max_rows=max_rows)
+        + table_html(state.log, frame.entries, max_rows=max_rows, scrub=scrub)
         + sync_html(frame.sync)
         + '<details open style="margin-top:4px"><summary>Slack message</summary>'
         + preview_html(frame.preview, frame.sync)
@@ -263,10 +278,11 @@ def frame_text(frame, *, context: RunContext | None = None, max_rows: int = MAX_
     """The whole report as plain text, for terminals and any front end without HTML."""
     state = frame.state
     context = frame_context(frame, context)
-    lines = [status_text(state, context)]
+    scrub = frame_scrub(frame)
+    lines = [status_text(state, context, scrub=scrub)]
     if state.progress is not None:
         lines.append(progress_bar(state.progress, 20))
-    lines.append(table_text(state.log, frame.entries, max_rows=max_rows))
+    lines.append(table_text(state.log, frame.entries, max_rows=max_rows, scrub=scrub))
     slack = f"Slack: {sync_text(frame.sync)}"
     link = safe_link(frame.sync.permalink)
     lines.append(f"{slack}  {link}" if link else slack)

@@ -5,18 +5,24 @@ handles the browser's messages (a click is a ``comm_msg``) on that thread, after
 cell. jupyter-ui-poll's answer is to handle pending messages from inside the cell,
 holding back the requests that must wait (a queued cell) and replaying them after
 it. Its 1.1 release calls ``Kernel.do_one_iteration``, which ipykernel 7 no longer
-has; this module does the same for ipykernel 7, where a shell-channel thread forwards
-every shell message to the main thread over an in-process ZMQ socket:
+has; this module does the same by reading the socket the main thread's shell
+messages arrive on, which differs between the two ipykernels:
 
-* :meth:`KernelPoller.poll` reads that socket without blocking, on the main thread
-  (its only reader while the cell runs). A ``comm_msg`` is handled at once, as
-  ipykernel itself does for comms while a cell holds the shell; the parent header is
-  put back afterwards, so the cell's output stays in its cell.
-* Any other message (a queued cell, a completion request) is held, and when the cell
-  ends (IPython's ``post_run_cell``) the held ones, and whatever else is pending, are
-  handed, in their order, to the very callback the socket's stream would have called:
-  they queue for the shell behind what the stream read before the cell, and before
-  anything newer.
+* ipykernel 7: a shell-channel thread forwards every shell message to the main thread
+  over an in-process ZMQ socket; held messages go back to the callback that socket's
+  stream would have called.
+* ipykernel 6 (Colab, many pinned environments): the main thread's stream reads the
+  shell socket itself, but only between cells, when its event loop runs; held
+  messages go to ``Kernel.schedule_dispatch``, the queue that stream feeds.
+
+In both :meth:`KernelPoller.poll` reads that socket without blocking, on the main
+thread (its only reader while the cell runs). A ``comm_msg`` is handled at once, as
+ipykernel itself does for comms while a cell holds the shell; the parent header is
+put back afterwards, so the cell's output stays in its cell. Any other message (a
+queued cell, a completion request) is held, and when the cell ends (IPython's
+``post_run_cell``) the held ones, and whatever else is pending, are handed on in
+their order: they queue for the shell behind what was read before the cell, and
+before anything newer.
 
 Where this is not possible (another kernel, not the main thread) :func:`kernel_poller`
 returns None, and the notebook view shows no Stop button. A poll with nothing pending
@@ -27,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from typing import Callable
 
 __all__ = ["KernelPoller", "kernel_poller"]
 
@@ -44,26 +51,60 @@ def kernel_poller() -> KernelPoller | None:
     if not Kernel.initialized():
         return None
     kernel = Kernel.instance()
-    manager = getattr(getattr(kernel, "shell_channel_thread", None), "manager", None)
-    shell = getattr(kernel, "shell", None)
-    if manager is None or shell is None or not hasattr(kernel, "_main_asyncio_lock"):
-        return None
     poller = getattr(kernel, "_slacknb_poller", None)
     if poller is None:
-        poller = KernelPoller(kernel, manager, shell)
+        poller = _ipykernel7_poller(kernel) or _ipykernel6_poller(kernel)
         kernel._slacknb_poller = poller
     return poller
 
 
-class KernelPoller:
-    """Handles pending widget messages from inside a running cell (see the module doc)."""
+def _ipykernel7_poller(kernel) -> KernelPoller | None:
+    manager = getattr(getattr(kernel, "shell_channel_thread", None), "manager", None)
+    shell = getattr(kernel, "shell", None)
+    if manager is None or shell is None or not hasattr(kernel, "_main_asyncio_lock"):
+        return None
+    pair = manager.get_shell_channel_to_subshell_pair(None)
 
-    def __init__(self, kernel, manager, shell) -> None:
+    def deliver(frames) -> None:
+        # As the stream would: the same callback, the same steps to the shell lock, so
+        # the order of arrival is the order of handling.
+        stream = pair.to_stream
+        callback = getattr(stream, "_recv_callback", None)
+        if callback is not None and hasattr(stream, "_run_callback"):
+            stream._run_callback(callback, frames)
+        else:
+            asyncio.ensure_future(kernel.shell_main(None, frames))
+
+    return KernelPoller(kernel, shell, inbox=pair.to_socket,
+                        replies=manager.get_subshell_to_shell_channel_socket(None), deliver=deliver)
+
+
+def _ipykernel6_poller(kernel) -> KernelPoller | None:
+    stream = getattr(kernel, "shell_stream", None)
+    shell = getattr(kernel, "shell", None)
+    if stream is None or shell is None or not hasattr(kernel, "schedule_dispatch"):
+        return None
+
+    def deliver(frames) -> None:
+        # What the stream's on_recv callback does with what it reads.
+        kernel.schedule_dispatch(kernel.dispatch_shell, frames)
+
+    return KernelPoller(kernel, shell, inbox=stream.socket, replies=stream, deliver=deliver)
+
+
+class KernelPoller:
+    """Handles pending widget messages from inside a running cell (see the module doc).
+
+    ``inbox`` is the socket the main thread's shell messages arrive on, ``replies``
+    what shell handlers answer on, ``deliver(frames)`` hands a held message on.
+    """
+
+    def __init__(self, kernel, shell, *, inbox, replies, deliver: Callable[[list], None]) -> None:
         self._kernel = kernel
         self._shell = shell
-        self._pair = manager.get_shell_channel_to_subshell_pair(None)
-        self._inbox = self._pair.to_socket
-        self._replies = manager.get_subshell_to_shell_channel_socket(None)
+        self._inbox = inbox
+        self._replies = replies
+        self._deliver = deliver
         self._held: list = []
         self._hooked = False
         self.handled = 0
@@ -104,7 +145,7 @@ class KernelPoller:
         msg = session.deserialize(rest, content=True, copy=False)
         # What ipykernel does for a comm that arrives while a cell holds the shell.
         parent = kernel.get_parent("shell")
-        ident = kernel._get_shell_context_var(kernel._shell_parent_ident)
+        ident = _shell_parent_ident(kernel)
         kernel.set_parent(idents, msg, channel="shell")
         try:
             handler = kernel.shell_handlers.get(msg["header"]["msg_type"])
@@ -137,12 +178,10 @@ class KernelPoller:
         for frames in held:
             self._deliver(frames)
 
-    def _deliver(self, frames) -> None:
-        """Hand ``frames`` on as the stream would: the same callback, the same steps to
-        the shell lock, so the order of arrival is the order of handling."""
-        stream = self._pair.to_stream
-        callback = getattr(stream, "_recv_callback", None)
-        if callback is not None and hasattr(stream, "_run_callback"):
-            stream._run_callback(callback, frames)
-        else:
-            asyncio.ensure_future(self._kernel.shell_main(None, frames))
+
+def _shell_parent_ident(kernel):
+    """The identity replies to the current shell request go to."""
+    getter = getattr(kernel, "_get_shell_context_var", None)
+    if getter is not None:  # ipykernel 7 keeps it per context
+        return getter(kernel._shell_parent_ident)
+    return kernel._parent_ident["shell"]

@@ -156,12 +156,18 @@ def preview_note(preview: str, sync) -> str:
 
 
 def preview_html(preview: str, sync) -> str:
-    """The message as Slack shows it, and below it the exact text Slack got (its mrkdwn source)."""
+    """The message as Slack shows it, and below it the exact text Slack got (its mrkdwn source).
+
+    Mentions read as the names Slack shows (``@alice``) where the sync state knows them.
+    """
+    # MirrorState.names maps user IDs to names from the mention look-ups; a state
+    # without it (or without a name yet) shows the ID, as before.
+    names = getattr(sync, "names", None) or {}
     return (
         f'<div class="slacknb-preview-box" style="{_FONT}">'
         f'<div class="slacknb-preview-note" style="opacity:0.7">{escape(preview_note(preview, sync))}</div>'
         f'<div style="max-height:20em;{_SCROLL_BOTTOM}">'
-        f'<div class="slacknb-preview" style="{_FONT};white-space:pre-wrap">{mrkdwn_html(preview)}</div></div>'
+        f'<div class="slacknb-preview" style="{_FONT};white-space:pre-wrap">{mrkdwn_html(preview, names)}</div></div>'
         '<details><summary style="opacity:0.7">mrkdwn source (the text sent to Slack)</summary>'
         f'<pre class="slacknb-preview-source" style="{_MONO};margin:0;white-space:pre-wrap">{escape(preview)}</pre>'
         "</details></div>"

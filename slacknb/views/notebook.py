@@ -13,11 +13,12 @@ same run, that widget's view.
 
 from __future__ import annotations
 
-import time
+import numbers
 from typing import Callable
 
 from slacknb.core.guard import guarded
 from slacknb.core.context import RunContext
+from slacknb.runtime.clock import SYSTEM, Clock
 from slacknb.views import html as report_html
 from slacknb.views.drawing import ChartDrawer
 from slacknb.views.kernel_poll import kernel_poller
@@ -32,7 +33,6 @@ _WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 # How long the end of a run waits for its last chart (drawn on the drawing
 # thread, ~0.1 s) so that the text/html a saved notebook keeps shows it.
 FINAL_CHART_WAIT = 10.0
-
 
 def report_bundle(frame, *, context: RunContext | None = None, max_rows: int = report_html.MAX_ROWS,
                   chart: bytes | None = None) -> dict:
@@ -122,13 +122,14 @@ class NotebookView:
 
     def __init__(self, *, widgets: bool | None = None, display: Callable | None = None,
                  context: RunContext | None = None, max_rows: int = report_html.MAX_ROWS,
-                 plot=None, poller: Callable = kernel_poller, clock: Callable[[], float] = time.monotonic):
+                 plot=None, poller: Callable = kernel_poller, clock: Clock = SYSTEM):
         if widgets not in (None, True, False):
             raise TypeError(f"widgets must be True, False or None (automatic), not {widgets!r}")
         if display is not None and not callable(display):
             raise TypeError("display must be a callable like IPython.display.display, or None")
-        if isinstance(max_rows, bool) or not isinstance(max_rows, int) or max_rows < 1:
+        if isinstance(max_rows, bool) or not isinstance(max_rows, numbers.Integral) or max_rows < 1:
             raise ValueError(f"max_rows must be a whole number >= 1, not {max_rows!r}")
+        max_rows = int(max_rows)
         if widgets is True:
             _require_ipywidgets()
         self._want_widgets = widgets
@@ -194,7 +195,7 @@ class NotebookView:
         every :data:`POLL_INTERVAL` seconds it costs a look at the kernel's inbox)."""
         if self._poller is None or self.widget is None:
             return
-        now = self._clock()
+        now = self._clock.now()
         if self._polled_at is not None and now - self._polled_at < POLL_INTERVAL:
             return
         self._polled_at = now

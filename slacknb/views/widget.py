@@ -21,6 +21,7 @@ lets the click reach a kernel busy training: :mod:`slacknb.views.kernel_poll`).
 
 from __future__ import annotations
 
+import numbers
 import weakref
 from contextlib import ExitStack
 
@@ -62,8 +63,9 @@ class ReportWidget(widgets.VBox):
 
     def __init__(self, *, context: RunContext | None = None, max_rows: int = report_html.MAX_ROWS,
                  plot=None, stop_button: bool = True, **kwargs):
-        if isinstance(max_rows, bool) or not isinstance(max_rows, int) or max_rows < 1:
+        if isinstance(max_rows, bool) or not isinstance(max_rows, numbers.Integral) or max_rows < 1:
             raise ValueError(f"max_rows must be a whole number >= 1, not {max_rows!r}")
+        max_rows = int(max_rows)
         # Class names go in at construction: adding them later costs a message each.
         status_line = widgets.HTML(_WAITING, _dom_classes=("slacknb-status-line",))
         bar = widgets.FloatProgress(value=0.0, min=0.0, max=1.0, bar_style="",
@@ -120,12 +122,13 @@ class ReportWidget(widgets.VBox):
         value = report_html.bar_value(state)
         self._hand_to_drawer(state)
         wanted = [
-            (self.status_line, "value", report_html.status_html(state, context, self._trend_of(state.log))),
+            (self.status_line, "value", report_html.status_html(state, context, self._trend_of(state.log),
+                                                                scrub=report_html.frame_scrub(frame))),
             (self.bar, "value", value if value is not None else 0.0),
             (self.bar, "bar_style", report_html.bar_style(state.status)),
             (self.bar, "description", report_html.percent_text(state)),
             (self.bar.layout, "display", "none" if value is None else ""),
-            (self.table, "value", self._table_html(state.log, frame.entries)),
+            (self.table, "value", self._table_html(state.log, frame.entries, report_html.frame_scrub(frame))),
             (self.sync, "value", report_html.sync_html(frame.sync)),
             (self.preview, "value", report_html.preview_html(frame.preview, frame.sync)),
             (self.stop_button.layout, "display", "none" if stop is None else ""),
@@ -191,7 +194,7 @@ class ReportWidget(widgets.VBox):
             self._detected = RunContext.detect()  # once per widget, not on every refresh
         return self._detected
 
-    def _table_html(self, log, entries) -> str:
+    def _table_html(self, log, entries, scrub) -> str:
         total = len(log)
         key = (id(log), total, entries)
         if key == self._table_key:
@@ -204,7 +207,7 @@ class ReportWidget(widgets.VBox):
         for index in range(first, total):
             row = self._rows.get(index)
             if row is None:
-                row = self._rows[index] = report_html.row_html(log[index], entries)
+                row = self._rows[index] = report_html.row_html(log[index], entries, scrub=scrub)
             rows.append(row)
         for index in [i for i in self._rows if i < first]:
             del self._rows[index]

@@ -47,7 +47,8 @@ def test_missing_chat_write_scope_fails(server):
     info = server.workspace.tokens[server.token]
     info.scopes = tuple(s for s in info.scopes if s != "chat:write")
     status, text = doctor(server)
-    assert status == 1 and "scope chat:write is missing" in text
+    assert status == 1 and "scope chat:write is missing (the report)" in text
+    assert "add chat:write to oauth_config.scopes.bot" in text
     from slacknb.slack.errors import fix_for
 
     assert fix_for("missing_scope", needed="chat:write") in text  # the run's own words
@@ -58,14 +59,35 @@ def test_missing_optional_scopes_are_warnings_naming_the_feature(server):
     info.scopes = tuple(s for s in info.scopes if s not in ("users:read", "files:write"))
     status, text = doctor(server)
     assert status == 0
-    assert "[warn] scope users:read is missing: add it to turn @name mentions" in text
-    assert ("[warn] scope files:write is missing: add it to post the run's chart (a PNG) in the report's thread "
-            "when the run ends") in text
+    assert "[warn] scope users:read is missing (mentions): add it to turn @name mentions" in text
+    assert ("[warn] scope files:write is missing (charts): add it to post the run's chart (a PNG) in the report's "
+            "thread when the run ends") in text
+    # Where they go, in the manifest's terms, once for all of them.
+    [note] = [line for line in text.splitlines() if "oauth_config.scopes.bot" in line]
+    assert note.startswith("[note]") and "add users:read, files:write to oauth_config.scopes.bot" in note
+    assert "slacknb manifest" in note
+
+
+def test_every_bot_scope_of_the_table_is_checked(server):
+    from slacknb.slack.scopes import BOT_TOKEN, SCOPES
+
+    info = server.workspace.tokens[server.token]
+    info.scopes = ("chat:write",)
+    text = doctor(server)[1]
+    for row in SCOPES:
+        if row.token == BOT_TOKEN and row.name != "chat:write":
+            assert f"[warn] scope {row.name} is missing ({row.feature}): add it to {row.purpose}" in text
 
 
 def test_wrong_channel(server):
     status, text = doctor(server, channel="C0NOPE")
     assert status == 1 and "channel C0NOPE not found" in text
+
+
+def test_a_token_given_as_the_channel_is_refused_without_echo(server):
+    status, text = doctor(server, channel="xoxb-9999-8888-notachannel")
+    assert status == 1 and "looks like a Slack token, not a channel" in text
+    assert "notachannel" not in text
 
 
 def test_private_channel_without_the_bot(server):

@@ -49,3 +49,8 @@ def test_slacknb_server_serves_with_those_options():
         process.terminate()
         out, err = process.communicate(timeout=10)
     assert process.returncode == 0 and err == ""
+
+
+def test_the_help_names_both_frameworks():
+    help_text = build_parser().format_help()
+    assert "Chainer" in help_text and "PyTorch" in help_text

@@ -70,3 +70,12 @@ def test_columns_read_only_new_rows_and_agree_with_a_fresh_read():
         for s, t in zip(a.series, b.series):
             assert s.key == t.key and np.array_equal(s.x, t.x) and np.array_equal(s.y, t.y)
 
+
+
+def test_a_value_whose_number_raises_is_left_out_like_a_diverged_one():
+    from support.hostile import RaisingNumber
+
+    log = [{"iteration": 1, "main/loss": 1.0}, {"iteration": 2, "main/loss": RaisingNumber()},
+           {"iteration": 3, "main/loss": 0.25}]
+    _, shown = panels(log)
+    assert list(shown[0].series[0].x) == [1, 3] and list(shown[0].series[0].y) == [1.0, 0.25]

@@ -1,4 +1,5 @@
 import io
+import pytest
 
 import numpy as np
 from chainer.training.extensions import PrintReport
@@ -154,3 +155,36 @@ def test_a_rows_cost_is_the_bytes_of_its_text(log):
     cost, text = rows.costs(log, entries, layout), rows.texts(log, entries, layout)
     for i in range(len(log)):
         assert cost(i) == len(text(i).encode("utf-8")) + 1, (log[i], text(i))
+
+
+# -- values that are not plain numbers or text: never raise, never widen the table ---------
+
+from slacknb.core.table import MAX_CELL, cells, format_value, value_text
+from support.hostile import HOSTILE, RaisingNumber, RaisingStr
+
+
+@pytest.mark.parametrize("value", HOSTILE, ids=lambda v: type(v).__name__)
+def test_every_hostile_value_makes_one_line_cell_within_the_width(value):
+    parts, _, _ = cells(("v",), {"v": value})
+    text = parts[0] + parts[1]
+    assert len(text) <= MAX_CELL and "\n" not in text
+    text.encode("utf-8")
+    format_value(value, 10).encode("utf-8")  # the console's cell: whole, but it never raises
+
+
+def test_a_value_whose_str_or_number_raises_shows_as_a_placeholder():
+    assert cells(("a", "b"), {"a": RaisingStr(), "b": RaisingNumber()})[0] == ("?", "", "?", "")
+    assert format_value(RaisingNumber(), 3) == "?  "
+    assert value_text("a\ud800b") == "a?b"
+
+
+def test_one_over_wide_value_is_cut_and_every_row_stays():
+    log = [{"epoch": i, "main/loss": 0.5 / i, "note": "ok"} for i in range(1, 40)]
+    log[5]["note"] = "x" * 100_000
+    log[7]["note"] = np.arange(1000)
+    log[9]["epoch"] = 10 ** 500
+    header, *rows = slack_table(log, ["epoch", "main/loss", "note"])
+    assert len(rows) == 39 and all(len(row) <= 3 * MAX_CELL + 2 * 2 for row in rows)
+    assert rows[5].endswith("x" * (MAX_CELL - 1) + "\u2026")
+    assert "[  0   1   2" in rows[7] and rows[7].endswith("\u2026")
+    assert rows[9].split()[0].endswith("\u2026")

@@ -114,3 +114,12 @@ def test_loss_falling_over_decades_is_drawn_on_a_log_scale():
     bars = bars_of(trend(loss_log(values), width=8))
     levels = [BARS.index(c) for c in bars]
     assert levels == [7, 6, 5, 4, 3, 2, 1, 0]  # one step per decade, not one tall bar then flat
+
+
+def test_values_whose_number_or_text_raises_never_stop_the_trend():
+    from support.hostile import RaisingNumber, RaisingStr
+
+    log = loss_log([1.0, RaisingNumber(), 0.5, RaisingStr()])
+    assert trend(log).split(" ")[2] == "?"
+    assert trend(loss_log([2.0, 1.0, "x" * 100_000])).split(" ")[2] == "x" * 19 + "\u2026"
+    trend([{"main/\ud800loss": 1.0}, {"main/\ud800loss": 0.5}]).encode("utf-8")

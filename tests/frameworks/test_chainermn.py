@@ -84,6 +84,19 @@ def test_comm_must_be_a_communicator():
         detect_rank(comm=object())
 
 
+def test_a_communicator_with_numpy_integers_is_one():
+    import numpy as np
+
+    class Comm:
+        rank, size = np.int64(1), np.int32(4)
+
+        def bcast_obj(self, obj, root=0):
+            return obj
+
+    rank = detect_rank(comm=Comm(), host="h")
+    assert rank == Rank(1, 4, "h", "comm") and type(rank.rank) is int
+
+
 # -- ranks from the environment, in this process ----------------------------------------------
 
 def test_another_rank_posts_nothing_while_training(server, tmp_path, alone):

@@ -105,7 +105,9 @@ def test_a_token_on_the_line_is_refused_without_echo(ip, env, line):
 
 @pytest.mark.parametrize("line, fix", [
     ("--max-bytes 10", "256 to 40000"),
-    ("--interval -1", "--interval must be 0 or more"),
+    ("--interval -1", "--interval must be from 0"),
+    ("--interval 1e10", "--interval must be from 0 up to 86,400 seconds"),
+    ("--hide 'hunter2('", "hide: pattern 1 of 1 is not a regular expression"),
     ("-t '{status'", "template"),
     ("-c 'my channel'", "channel ID"),
     ("--alert sometimes", "invalid choice"),
@@ -313,8 +315,10 @@ def test_long_cell_is_posted_while_it_runs(ip, env):
     """
     assert cell(ip, "--grace 0", body).success
     assert ip.user_ns["posted"] and ip.user_ns["started"].startswith("Started")
+    # A job has no log to wait for: its table's place says what it does.
+    assert ip.user_ns["started"].splitlines()[1] == "_running the cell_"
     [message] = env.messages(env.channel_id)
-    assert message.text.startswith("Completed")
+    assert message.text.startswith("Completed") and "running the cell" not in message.text
 
 
 def test_training_after_the_job_was_posted_is_alerted_once(ip, env):
@@ -352,3 +356,19 @@ def test_plot_comes_from_the_line_or_config_and_is_checked(ip):
     assert plot("--plot main/loss") == ("main/loss",)
     with pytest.raises(UsageError, match="at most 4"):
         plot("--plot a/loss b c d e")
+
+
+def test_hide_patterns_come_from_the_line_or_config_one_per_word(ip):
+    from IPython.core.magic_arguments import parse_argstring
+
+    from slacknb.notebook.line import resolve
+
+    magics = SlackReportMagics(shell=ip)
+
+    def hide(line):
+        return resolve(magics, parse_argstring(magics.slackreport, "--local " + line)).hide
+
+    assert hide("") == ()
+    assert hide(r"--hide 'hunter\d{2,5}' 'a,b'") == (r"hunter\d{2,5}", "a,b")  # a comma stays in its pattern
+    magics.hide = ["from-config"]
+    assert hide("") == ("from-config",)

@@ -7,7 +7,8 @@ import re
 from pathlib import Path
 
 from slacknb.slack.api import UPLOAD_BYTES, Api, make_client
-from slacknb.slack.errors import Kind, scrub
+from slacknb.core.scrub import Scrubber
+from slacknb.slack.errors import Kind
 from slacknb.slack.limits import SharedLimits
 from slacknb.slack.pacing import Hold
 
@@ -21,7 +22,7 @@ def api_for(server, **options) -> Api:
 
 
 def test_what_leaves_is_scrubbed_as_the_last_step(server):
-    api = api_for(server, scrub=lambda text: scrub(text, server.token))
+    api = api_for(server, scrub=Scrubber(secrets=(server.token,)).nested)
     blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": f"token {server.token}"}}]
     answer = api.call("chat.postMessage", urgent=False, channel=server.channel_id, text=f"a {server.token} b",
                       blocks=blocks)

@@ -110,7 +110,9 @@ def test_problems_found_after_the_end_are_printed_once_before_the_script_exits(s
     info.scopes = tuple(s for s in info.scopes if s != "files:write")
     done = script(tmp_path, REPORT.format(mentions="@alice @nobody"), **slack_env(server))
     assert done.returncode == 0, done.stderr
-    lines = [line for line in done.stderr.splitlines() if line.startswith("slacknb: ")]
+    # Each once: the mention as a warning at the script's line (it is found early, during the run),
+    # the chart on stderr before the process exits.
+    lines = done.stderr.splitlines()
     assert sum("files:write" in line for line in lines) == 1, done.stderr
     assert sum("@nobody" in line and "will not be notified" in line for line in lines) == 1, done.stderr
     assert "waiting up to" not in done.stderr  # a wait too short to notice is not announced
@@ -174,3 +176,28 @@ def test_a_script_with_its_own_print_report_gets_no_second_table(server, tmp_pat
     headers = [line for line in done.stdout.splitlines() if line.split()[:2] == ["epoch", "main/loss"]]
     assert len(headers) == 1, done.stdout  # PrintReport's own, and only that
     assert "slacknb: the report is in Slack: http" in done.stderr
+
+
+def test_a_final_text_that_is_the_first_post_notifies_nobody_the_reply_does(server):
+    mirror = background_mirror(server, mentions="@channel @alice U0BOB")
+    mirror.finish(f"Completed\n{mirror.mention_slot}", outcome="completed", elapsed="0:00:01")
+    assert mirror.wait_delivered(30)
+    [message] = server.messages()
+    # Posted with plain names (a new message with a mention would notify), then edited to name
+    # them as mentions (an edit notifies nobody); only the reply notifies.
+    assert message.history == ["Completed\n@channel @alice @bob", "Completed\n<!channel> <@U0ALICE> <@U0BOB>"]
+    [reply] = message.replies
+    assert reply.text.startswith("<!channel> <@U0ALICE> <@U0BOB> :white_check_mark:")
+    mirror.close()
+
+
+def test_a_final_edit_names_the_people_it_notifies_as_mentions(server):
+    states = States()
+    mirror = background_mirror(server, states, mentions="@alice")
+    mirror.update("Started")
+    states.wait_for(lambda s: s.status == "synced" and s.sent_text == "Started" and s.mentions)
+    mirror.finish(f"Completed\n{mirror.mention_slot}", outcome="completed", elapsed="0:00:01")
+    assert mirror.wait_delivered(30)
+    [message] = server.messages()
+    assert message.text == "Completed\n<@U0ALICE>"  # an edit: a mention that notifies nobody, shown as Slack shows it
+    mirror.close()

@@ -12,7 +12,6 @@ import warnings
 import pytest
 
 from slacknb.slack.mirror import SlackMirror, SlackMirrorWarning
-from slacknb.slack.errors import scrub
 
 from support.mirror import States, mirror_for
 
@@ -221,11 +220,6 @@ def test_an_injected_client_is_used_as_is(server):
 
 
 # -- the token stays secret -----------------------------------------------------------
-
-def test_scrub_removes_the_token_from_any_text():
-    assert scrub("bad token xoxb-123 in url", "xoxb-123") == "bad token xox?-[hidden] in url"
-    assert scrub("nothing here", None) == "nothing here"
-
 
 def test_the_token_never_shows_in_repr_state_warnings_or_logs(server, caplog):
     secret = server.token

@@ -561,6 +561,8 @@ def test_command_line_prints_where_to_connect(tmp_path):
         assert app_token.startswith("xapp-")
         press = process.stdout.readline()
         assert f"curl -d user=U0ALICE {url.removesuffix('/api/')}/local/press" in press, press
+        listing = process.stdout.readline()
+        assert f"curl {url.removesuffix('/api/')}/local/messages" in listing, listing
         cli_client = WebClient(token=token, base_url=url, retry_handlers=[])
         assert cli_client.auth_test()["user_id"] == "U0BOT"
     finally:

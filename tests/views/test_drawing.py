@@ -9,19 +9,14 @@ import pytest
 from slacknb.core import chart
 from slacknb.views.drawing import ChartDrawer
 
+from support.clock import FakeClock
+
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 def run_state(rows: int, status="Training"):
     log = [{"epoch": i // 5 + 1, "iteration": i + 1, "main/loss": 1.0 / (i + 1)} for i in range(rows)]
     return SimpleNamespace(status=status, label="run", log=log)
-
-
-class FrozenClock:
-    """Time stands still: only the final snapshot may cut through the pace."""
-
-    def __call__(self):
-        return 100.0
 
 
 class Recorder:
@@ -56,7 +51,7 @@ def rows_drawn(monkeypatch):
 
 def test_newest_state_wins_and_the_final_one_cuts_through_the_pace(rows_drawn):
     recorder = Recorder()
-    drawer = ChartDrawer(on_drawn=recorder, clock=FrozenClock(), interval=5.0)
+    drawer = ChartDrawer(on_drawn=recorder, clock=FakeClock(), interval=5.0)  # time stands still
     state = run_state(10)
     drawer.submit(state)
     recorder.wait_for(1)

@@ -257,3 +257,39 @@ def test_the_status_badge_colours_terminated_and_stalled_of_their_own():
         html = html_of(make_frame(ReportState(status=status)))
         assert f"background:{STATUS_COLORS[status]}" in html and f">{status}</span>" in html
     assert len({STATUS_COLORS[s] for s in (TERMINATED, STALLED, FAILED, INTERRUPTED)}) == 4
+
+
+# -- secrets and hostile values: the notebook shows what Slack gets, scrubbed ----------------
+
+from slacknb.core.scrub import Scrubber
+from slacknb.core.table import MAX_CELL
+from support.hostile import APP, BOT, HOSTILE
+
+
+def scrubbed_frame(state):
+    scrub = Scrubber(secrets=("plain-secret-value",), patterns=(r"hunter\d",))
+    renderer = Renderer(context=RunContext("h", "/w", "train.py", "", ""), scrub=scrub)
+    return Frame(state, renderer.entries(state), renderer.render(state), MirrorState("synced"), scrub=scrub)
+
+
+def test_the_views_hide_what_slack_never_gets():
+    log = [{"epoch": 1, "note": "plain-secret-value"}, {"epoch": 2, "note": f"auth {BOT}"},
+           {"epoch": 3, "note": "pw hunter2"}, {"epoch": 4, "main/loss": 0.5}]
+    frame = scrubbed_frame(ReportState(status=TRAINING, log=log, label=APP))
+    for shown in (report_html.frame_html(frame), report_html.frame_text(frame)):
+        assert "plain-secret-value" not in shown and BOT not in shown and APP not in shown and "hunter2" not in shown
+        assert shown.count("[hidden]") >= 4
+
+
+def test_a_frame_without_the_runs_scrub_still_hides_token_shapes():
+    frame = make_frame(ReportState(status=TRAINING, log=[{"epoch": 1, "note": BOT}], label=APP))
+    assert BOT not in html_of(frame) and APP not in text_of(frame)
+
+
+@pytest.mark.parametrize("value", HOSTILE, ids=lambda v: type(v).__name__)
+def test_any_logged_value_shows_in_the_notebook_within_a_cell(value):
+    frame = make_frame(ReportState(status=COMPLETED, log=[{"epoch": 1, "note": value}], entries=["epoch", "note"]))
+    for shown in (html_of(frame), text_of(frame)):
+        shown.encode("utf-8")
+    cells = table_rows(parse(html_of(frame)))
+    assert len(cells[-1][1]) <= MAX_CELL

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from hypothesis import given, strategies as st
 
@@ -92,3 +94,22 @@ def test_an_unclosed_fence_is_text():
 def test_user_ids_read_as_names_where_known():
     names = {"U0ALICE": "alice"}
     assert mrkdwn_text("<@U0ALICE> <@U0BOB> <@U0ALICE|ally>", names) == "@alice @U0BOB @ally"
+
+
+# The mirror's state carries ``names`` (user ID -> name, from the mention look-ups).
+NamedState = dataclasses.make_dataclass(
+    "NamedState", [("names", dict, dataclasses.field(default_factory=dict))], bases=(MirrorState,), frozen=True)
+
+
+def test_the_preview_shows_mentions_by_the_names_the_sync_state_knows():
+    text = "Stopped by <@U0ALICE> - 0:00:20\n<@U0ALICE> <@U0BOB>"
+    root = parse(preview_html(text, NamedState("synced", sent_text=text, names={"U0ALICE": "alice"})))
+    assert [m.text() for m in root.find("slacknb-preview").find_all("slacknb-mention")] == [
+        "@alice", "@alice", "@U0BOB"]
+    assert root.find("slacknb-preview-source").text() == text  # the source stays exactly what Slack got
+
+
+def test_without_names_the_preview_shows_user_ids():
+    text = "<@U0ALICE>"
+    for sync in (MirrorState("synced", sent_text=text), NamedState("synced", sent_text=text, names={})):
+        assert parse(preview_html(text, sync)).find("slacknb-mention").text() == "@U0ALICE"

@@ -113,6 +113,21 @@ def test_widget_shows_status_bar_table_sync_and_preview(wire):
     assert widget.frame is frame
 
 
+def test_the_widget_preview_shows_mentions_as_names_once_the_sync_state_knows_them(wire):
+    import dataclasses
+
+    named = dataclasses.make_dataclass("NamedState", [("names", dict, dataclasses.field(default_factory=dict))],
+                                       bases=(MirrorState,), frozen=True)
+    widget = ReportWidget(context=CONTEXT)
+    state = training(mentions="<@U0ALICE>")
+    widget.update(frame_of(state, named("synced", permalink=LINK)))
+    mentions = lambda: [m.text() for m in parse(widget.preview.value).find_all("slacknb-mention")]  # noqa: E731
+    assert mentions() == ["@U0ALICE"]
+    # The look-up's names arrive with a later sync state: the same text now reads as Slack shows it.
+    assert widget.update(frame_of(state, named("synced", permalink=LINK, names={"U0ALICE": "alice"}))) is True
+    assert mentions() == ["@alice"] and "<@U0ALICE>" in shown_preview(widget)
+
+
 @pytest.mark.parametrize("status, progress, value, style, display", [
     (STARTED, None, 0.0, "", "none"),
     (TRAINING, None, 0.0, "", "none"),       # unknown length: no bar rather than a stuck one
@@ -289,6 +304,29 @@ def test_view_without_widgets_updates_a_text_html_display(shell):
     assert "Slack: retrying in 2s" in outputs[-1].data["text/plain"]
 
 
+def test_once_the_interpreter_exits_the_view_shows_nothing_more(wire, shell, monkeypatch):
+    # A kernel shutting down while Slack still gets the end of the run: its displays go nowhere.
+    from slacknb.views import notebook
+
+    registered = []
+    monkeypatch.setattr(notebook.atexit, "register", registered.append)
+    monkeypatch.setattr(notebook, "_exit_hooked", False)
+    monkeypatch.setattr(notebook, "_exiting", notebook.threading.Event())
+    view = NotebookView(context=CONTEXT)
+    state = training()
+    with capture_output() as captured:
+        view.show()
+        view.finish(frame_of(state))
+        assert registered == [notebook._exiting.set]  # hooked once, at the end of the first run
+        view.finish(frame_of(state))
+        assert registered == [notebook._exiting.set]
+        shown, since = len(captured.outputs), wire.mark()
+        registered[0]()  # the interpreter begins to exit
+        state.status = COMPLETED
+        view.finish(frame_of(state, MirrorState("synced", permalink=LINK)))
+    assert len(captured.outputs) == shown and wire.messages[since:] == []
+
+
 def test_refresh_before_show_displays_first(wire, shell):
     view = NotebookView(context=CONTEXT)
     with capture_output() as captured:
@@ -390,13 +428,14 @@ def test_the_slack_panel_follows_the_delivery_after_the_run_returned(wire, shell
     with capture_output():
         run.start(log=log, entries=ENTRIES)
         assert run.mirror.wait_posted(10)
-        slow = server.inject("chat.update", delay=0.5, times=None)
+        # Slow enough to outlast the end of finish(), which waits for the widget's final chart.
+        slow = server.inject("chat.update", delay=5, times=None)
         assert run.finish(Ending(COMPLETED)) is False  # returned at once: the final edit is on its way
         assert run.mirror.state.delivering
         assert parse(view.widget.sync.value).find("slacknb-sync-text").text() != "synced"
         slow.cancel()
         # The worker's new states reach the widget (the run subscribed it), no push needed.
-        wait_until(lambda: parse(view.widget.sync.value).find("slacknb-sync-text").text() == "synced", 10)
+        wait_until(lambda: parse(view.widget.sync.value).find("slacknb-sync-text").text() == "synced", 20)
     assert shown_preview(view.widget) == server.messages()[0].text == run.mirror.state.sent_text
 
 
@@ -564,3 +603,28 @@ def test_plot_empty_means_no_chart_anywhere(wire, shell):
     assert not chart_images(captured.outputs[-1].data["text/html"])
     with pytest.raises(ValueError, match="list of entry names"):
         NotebookView(plot="main/loss")
+
+
+def test_the_widget_hides_the_runs_secrets_in_its_table_and_status_line(wire):
+    from slacknb.core.scrub import Scrubber
+
+    scrub = Scrubber(secrets=("plain-secret-value",))
+    state = ReportState(status=TRAINING, log=[{"epoch": 1, "note": "plain-secret-value"}], entries=["epoch", "note"],
+                        label="run plain-secret-value")
+    renderer = Renderer(context=CONTEXT, scrub=scrub)
+    widget = ReportWidget(context=CONTEXT)
+    widget.update(Frame(state, renderer.entries(state), renderer.render(state), MirrorState("synced"), scrub=scrub))
+    shown = json.dumps(wire.updates())
+    assert "plain-secret-value" not in shown and "[hidden]" in widget.table.value
+    assert "plain-secret-value" not in widget.status_line.value + widget.preview.value
+
+
+def test_max_rows_takes_any_integral_number(wire):
+    import numpy as np
+
+    widget = ReportWidget(context=CONTEXT, max_rows=np.int64(2))
+    assert widget.max_rows == 2 and type(widget.max_rows) is int
+    widget.update(frame_of(training(n_rows=5)))
+    assert len(table_rows(parse(widget.table.value))) == 2
+    with pytest.raises(ValueError, match="max_rows"):
+        ReportWidget(context=CONTEXT, max_rows=2.0)

@@ -3,7 +3,6 @@ trains reaches the busy kernel and stops the run at an iteration boundary."""
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import sys
@@ -12,8 +11,9 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from jupyter_client import BlockingKernelClient
 from nbclient import NotebookClient
+
+from support.kernel_click import click_when_announced, iopub_output
 
 pytestmark = pytest.mark.notebook
 
@@ -67,31 +67,6 @@ def kernel_env(slack_env, monkeypatch):
     return slack_env
 
 
-def click_when_announced(workdir: Path, done: threading.Event) -> None:
-    marker = workdir / "click-me.json"
-    while not marker.exists() and not done.wait(0.05):
-        pass
-    if not marker.exists():
-        return
-    info = json.loads(marker.read_text())
-    client = BlockingKernelClient(connection_file=info["connection_file"])
-    client.load_connection_file()
-    client.start_channels()
-    try:
-        # What the browser sends for a click on an ipywidgets Button.
-        content = {"comm_id": info["model_id"], "data": {"method": "custom", "content": {"event": "click"}}}
-        message = client.session.msg("comm_msg", content)
-        client.shell_channel.send(message)
-        # Closing at once could drop the unsent message: wait until the kernel handled
-        # it (the button's "Stopping..." update comes back with it as parent).
-        while True:
-            reply = client.get_iopub_msg(timeout=60)
-            if reply["parent_header"].get("msg_id") == message["header"]["msg_id"]:
-                break
-    finally:
-        client.stop_channels()
-
-
 def test_widget_stop_button_stops_a_training_cell(kernel_env, tmp_path):
     server = kernel_env
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(SETUP), nbformat.v4.new_code_cell(TRAIN)])
@@ -135,7 +110,7 @@ def test_poll_handles_a_click_mid_cell_and_queued_cells_run_after_in_order(monke
     client.start_channels()
     try:
         client.wait_for_ready(timeout=60)
-        model = _output(client, client.execute(
+        model = iopub_output(client, client.execute(
             "import time, ipywidgets\nfrom slacknb.views.kernel_poll import kernel_poller\n"
             "button = ipywidgets.Button(); clicks = []\nbutton.on_click(lambda _: clicks.append(1))\n"
             "print(button.model_id, end='')"))
@@ -147,9 +122,12 @@ def test_poll_handles_a_click_mid_cell_and_queued_cells_run_after_in_order(monke
         queued = [client.execute(f"print('queued {i}, clicks', len(clicks), end='')") for i in range(2)]
         content = {"comm_id": model, "data": {"method": "custom", "content": {"event": "click"}}}
         client.shell_channel.send(client.session.msg("comm_msg", content))
-        assert _output(client, busy) == "clicked during the cell: 1"
-        assert [_output(client, m) for m in queued] == ["queued 0, clicks 1", "queued 1, clicks 1"]
-        replies = [client.get_shell_msg(timeout=60) for _ in range(4)]
+        assert iopub_output(client, busy) == "clicked during the cell: 1"
+        assert [iopub_output(client, m) for m in queued] == ["queued 0, clicks 1", "queued 1, clicks 1"]
+        # Up to the last queued cell's reply (wait_for_ready may leave a kernel_info_reply first).
+        replies = [client.get_shell_msg(timeout=60)]
+        while replies[-1]["parent_header"].get("msg_id") != queued[-1]:
+            replies.append(client.get_shell_msg(timeout=60))
         executed = [r for r in replies if r["msg_type"] == "execute_reply"]
         assert [r["parent_header"]["msg_id"] for r in executed][-3:] == [busy] + queued
         counts = [r["content"]["execution_count"] for r in executed][-3:]
@@ -157,17 +135,3 @@ def test_poll_handles_a_click_mid_cell_and_queued_cells_run_after_in_order(monke
     finally:
         client.stop_channels()
         manager.shutdown_kernel(now=True)
-
-
-def _output(client, msg_id: str) -> str:
-    out = []
-    while True:
-        message = client.get_iopub_msg(timeout=90)
-        if message["parent_header"].get("msg_id") != msg_id:
-            continue
-        if message["msg_type"] == "stream":
-            out.append(message["content"]["text"])
-        elif message["msg_type"] == "error":
-            raise AssertionError("\n".join(message["content"]["traceback"]))
-        elif message["msg_type"] == "status" and message["content"]["execution_state"] == "idle":
-            return "".join(out)
