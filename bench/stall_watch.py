@@ -8,7 +8,8 @@ local only, every epoch) runs with:
   (b) stall_after=None: automatic, the watch thread samples the iteration count once a second;
   (c) stall_after=1: the watch samples every 0.25 s (its fastest pace for a short threshold).
 The watch reads one attribute of the trainer from its own thread: the training thread does
-nothing more per iteration. Each variant runs --repeat times, interleaved; the median
+nothing more per iteration. Each variant runs --repeat times, interleaved (each round in
+another order); the median
 process CPU time (every thread of the process, the watch's included; unlike wall time it
 does not count other processes' load) and the median wall time are compared with the
 baseline's, and the CPU difference shown per iteration. torch uses one thread.
@@ -90,8 +91,9 @@ def main() -> None:
     done = 0
     with tempfile.TemporaryDirectory() as out:
         train(out, 50, 0)  # warm-up: imports, first allocations
-        for _ in range(args.repeat):
-            for name, stall_after in VARIANTS:
+        for round_ in range(args.repeat):
+            # Each round in another order: whichever runs first in a round pays for it.
+            for name, stall_after in VARIANTS[round_ % 3:] + VARIANTS[:round_ % 3]:
                 wall, cpu, done = train(out, args.iterations, stall_after)
                 walls[name].append(wall)
                 cpus[name].append(cpu)
