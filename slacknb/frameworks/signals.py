@@ -133,11 +133,14 @@ def _on_signal(signum: int, frame) -> None:
     with _lock:
         watches = _take_watches()
         ended_elsewhere, _ended[:] = list(_ended), []
-        previous = _previous.get(signum, signal.SIG_DFL)
+        # None: ours is not the installed handler (a handler installed since calls it): that
+        # handler goes on after us and decides.
+        previous = _previous.get(signum)
         _restore()
     _end_each(watches, signal.Signals(signum).name)
     _wait_for(watches + ended_elsewhere)
-    _hand_over(signum, previous, frame)
+    if previous is not None:
+        _hand_over(signum, previous, frame)
 
 
 def _take_watches() -> list[SignalWatch]:

@@ -217,3 +217,25 @@ def test_a_forked_child_forgets_the_parents_runs_and_handlers(previous):
     assert os.waitstatus_to_exitcode(status) == 0
     assert installed() == signals.SIGNALS  # the parent's stay
     watch.stop()
+
+
+def test_a_handler_installed_since_that_chains_to_ours_keeps_the_chain(previous):
+    seen, _ = previous
+    events = []
+    watch = Run("run", events).watch().start()
+    ours = signal.getsignal(signal.SIGTERM)
+
+    def theirs(signum, frame):  # a library installed after the run started, calling the one it replaced
+        ours(signum, frame)
+        seen.append("theirs went on")
+
+    signal.signal(signal.SIGTERM, theirs)
+    signal.raise_signal(signal.SIGTERM)
+    assert events[0] == ("end", "run", "SIGTERM")
+    # The chain: theirs, ours, the handler ours replaced, and back in theirs.
+    assert seen == ["SIGTERM", "theirs went on"]
+    assert signal.getsignal(signal.SIGTERM) is theirs
+    watch.stop()
+    # Once our run ended, ours (still called by theirs) has nothing to hand over: theirs decides.
+    signal.raise_signal(signal.SIGTERM)
+    assert seen == ["SIGTERM", "theirs went on", "theirs went on"] and len(events) == 2
