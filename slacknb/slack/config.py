@@ -201,10 +201,10 @@ class SlackSettings:
             check_seconds(name, value)
         if not isinstance(alert_prefix, str):
             raise TypeError(f"alert_prefix must be a string, not {type(alert_prefix).__name__}")
-        parsed = parse_mentions(mentions)
+        parsed = _parsed(mentions)
         allowed = None
         if stop_button:
-            allowed = parse_mentions(stop_allowed) if stop_allowed is not None else people_only(parsed)
+            allowed = _parsed(stop_allowed) if stop_allowed is not None else people_only(parsed)
         app_token = (env.get(APP_TOKEN_ENV_VAR) or "").strip() or None
         config = resolve_config(None if local else token, channel, base_url=base_url, environ=env)
         # Every token this process could know, whichever one is used: none of them is ever shown.
@@ -219,3 +219,10 @@ class SlackSettings:
                    delivery_timeout=max(float(delivery_timeout), float(flush_timeout)),
                    request_timeout=float(request_timeout), backoff_base=float(backoff_base),
                    backoff_max=max(float(backoff_max), float(backoff_base)), local=bool(local))
+
+
+def _parsed(spec) -> tuple[Mention, ...]:
+    """``spec`` as mentions: as it is when the options parsed it already (once), else parsed now."""
+    if isinstance(spec, tuple) and all(isinstance(m, Mention) for m in spec):
+        return spec
+    return parse_mentions(spec)

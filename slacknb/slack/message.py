@@ -262,13 +262,16 @@ class SlackMessage:
         return self.api.call("conversations.history", urgent=urgent, channel=self.where, include_all_metadata=True,
                              **window)
 
-    def unreadable(self, answer: Answer, what: str) -> Step | None:
-        """The step after a failed :meth:`read`: wait and read again (a fault), or None: it cannot
-        be read (a scope), :attr:`note` says what that risks (``what``)."""
+    def read_back(self, what: str, *, thread_ts: str | None, urgent: bool = True,
+                  around: str | None = None) -> list[dict] | Step | None:
+        """:meth:`read`'s messages; or the Step to take first (a fault or a hold: wait, then read
+        again); or None when they cannot be read (a scope): :attr:`note` then says what that risks
+        (``what``), in words naming the scope to add."""
+        answer = self.read(thread_ts=thread_ts, urgent=urgent, around=around)
         if answer.hold:
             return Step.held(answer)
         if answer.failure is None:
-            return None
+            return list(answer.data.get("messages") or [])
         if answer.failure.kind in (Kind.RATE_LIMITED, Kind.TRANSIENT):
             return Step("wait", answer.failure)
         self.note = f"{what} ({answer.failure.error}): add the {HISTORY_SCOPES} scope to the Slack app"
@@ -279,23 +282,19 @@ class SlackMessage:
         settling = Step.settling(self._adopt_not_before, self.clock.now())
         if settling is not None:
             return settling
-        answer = self.read(thread_ts=self.parent_ts, urgent=urgent)
-        if answer.failure is not None or answer.hold:
-            step = self.unreadable(answer, "could not check whether an interrupted post went through, so it "
-                                           "was posted again and a duplicate message is possible")
-            if step is not None:
-                return step
-            self._post_uncertain = False
-            return AGAIN
+        found = self.read_back("could not check whether an interrupted post went through, so it was posted "
+                               "again and a duplicate message is possible", thread_ts=self.parent_ts, urgent=urgent)
+        if isinstance(found, Step):
+            return found
         self._post_uncertain = False
-        for message in answer.data.get("messages") or []:
-            found = payload(message)
-            if found.get("stream") == self.stream_id and "reply" not in found:
+        for message in found or []:
+            marker = payload(message)
+            if marker.get("stream") == self.stream_id and "reply" not in marker:
                 self.channel_id = self.channel_id or self.where
                 self.ts = message.get("ts")
                 self.sent_text = self._attempted_text
                 self.permalink_due = True
-                return AGAIN
+                break
         return AGAIN
 
     def verify(self) -> Step:
@@ -306,16 +305,14 @@ class SlackMessage:
         settling = Step.settling(self.verify_after, self.clock.now())
         if settling is not None:
             return settling
-        answer = self.read(thread_ts=self.parent_ts, around=None if self.parent_ts else self.ts)
-        if answer.failure is not None or answer.hold:
-            step = self.unreadable(answer, "could not read the message back after a timed-out edit, so an "
-                                           "older text may show")
-            if step is not None:
-                return step
-            self.verify_after = None
-            return DONE
+        found = self.read_back("could not read the message back after a timed-out edit, so an older text may "
+                               "show", thread_ts=self.parent_ts, around=None if self.parent_ts else self.ts)
+        if isinstance(found, Step):
+            return found
         self.verify_after = None
-        shown = next((m.get("text") for m in answer.data.get("messages") or [] if m.get("ts") == self.ts), None)
+        if found is None:
+            return DONE
+        shown = next((m.get("text") for m in found if m.get("ts") == self.ts), None)
         if shown is None:
             self.forget()
         elif shown != self.sent_text:

@@ -206,8 +206,9 @@ class SlackMirror:
         button adds its own). A text over Slack's size is cut: render within
         :attr:`MirrorState.budget`. Does nothing in a process that does not own the message.
         """
-        self._emit_warnings()
         outbox = self._outbox
+        if self._warnings or (outbox is not None and outbox.publisher.has_notices):
+            self._emit_warnings()
         if outbox is None or self._finish_result is not None or not self._owns_message:
             return
         text = text if isinstance(text, str) else str(text)

@@ -74,6 +74,7 @@ class Outbox:
         self.give_up_at: float | None = None  # when the worker stops trying
         self._people_deadline: float | None = None
         self._again = 0
+        self._idle = True  # nothing to send, or not started: put() must wake the worker
         self._shown: tuple | None = None  # the last published waiting state
         self._sending: Edit | None = None  # the intermediate edit of the step under way
         self.drawing = False
@@ -86,7 +87,10 @@ class Outbox:
         """Make ``edit`` the newest intermediate state (latest wins)."""
         with self._lock:
             if self._end is None and not self.stopped:
-                self._wake(self._worker.put(edit))
+                # Only an idle worker needs waking: one that waits for min_interval or a backoff
+                # picks up the newest edit when its wait ends anyway (and a wake-up per update
+                # would make the two threads trade the GIL for nothing).
+                self._wake(self._worker.put(edit, wake=self._idle))
 
     def note(self, note: Note) -> None:
         """Post ``note`` in the thread (once per key; a newer text edits it)."""
@@ -217,6 +221,7 @@ class Outbox:
     def _step(self) -> float | None:
         with self._lock:
             plan = decide(self._situation())
+            self._idle = plan.over == "synced"
             if plan.over == "gave_up":
                 self.gave_up = True
                 self._lock.notify_all()

@@ -133,19 +133,17 @@ def look(message: SlackMessage, deliveries: list[Delivery]) -> Step:
     settling = Step.settling(max(d.check_after for d in uncertain), message.clock.now())
     if settling is not None:
         return settling
-    answer = message.read(thread_ts=message.ts)
-    if answer.failure is not None or answer.hold:
-        step = message.unreadable(answer, "could not check whether an interrupted reply went through, so it "
-                                          "was sent again and may show twice")
-        if step is not None:
-            return step
+    found = message.read_back("could not check whether an interrupted reply went through, so it was sent "
+                              "again and may show twice", thread_ts=message.ts)
+    if isinstance(found, Step):
+        return found
+    if found is None:
         for delivery in uncertain:
             delivery.uncertain = False
             if isinstance(delivery.op, Upload):  # never shown twice: skipped instead
-                _skip(delivery, f"could not check whether the {delivery.key} was shared before a fault "
-                                f"({answer.failure.error}): add the channels:history / groups:history scope")
+                _skip(delivery, f"could not check whether the {delivery.key} was shared before a fault: "
+                                "add the channels:history / groups:history scope")
         return AGAIN
-    found = answer.data.get("messages") or []
     for delivery in uncertain:
         delivery.uncertain = False
         hit = next((m for m in found if _is(delivery, m)), None)

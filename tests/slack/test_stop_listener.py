@@ -178,3 +178,20 @@ def test_app_token_stays_out_of_debug_logs(server, web, caplog, app_token):
     assert "Reconnecting" in caplog.text or "new session" in caplog.text  # DEBUG/INFO records were kept
     assert app_token not in caplog.text
     mirror.close()
+
+
+def test_who_may_press_is_the_runs_one_look_up_so_a_429_after_the_end_warns_nobody(server, app_token):
+    server.inject("users.list", error="ratelimited", retry_after=1)
+    signal = StopSignal()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        mirror = mirror_for(server, mentions="@alice", stop_button=True, stop=signal, flush_timeout=0)
+        mirror.update("report")
+        mirror.listen()
+        mirror.finish("Completed", outcome="completed", elapsed="0:00:01")
+        assert mirror.wait_delivered(30)
+        mirror.stop_listener.wait_started(10)
+        mirror.close()
+    assert not [w for w in caught if "nobody found" in str(w.message)], [str(w.message) for w in caught]
+    assert server.messages()[0].replies[0].text.startswith("<@U0ALICE> ")
+    assert server.call_counts()["users.list"] == 3  # one 429, then the two pages, for both uses

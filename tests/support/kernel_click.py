@@ -60,3 +60,42 @@ def iopub_output(client, msg_id: str) -> str:
             raise AssertionError("\n".join(message["content"]["traceback"]))
         elif message["msg_type"] == "status" and message["content"]["execution_state"] == "idle":
             return "".join(out)
+
+
+def assert_click_mid_cell_then_queued_cells_in_order(kernel_name: str, *, setup: str = "") -> None:
+    """In a fresh kernel of ``kernel_name``: a cell that polls the kernel's inbox (as the stop
+    check does) sees a widget click sent while it runs, and the cells queued behind it run after
+    it, in order. ``setup`` runs first (e.g. an assertion on the kernel's version)."""
+    from jupyter_client import KernelManager
+
+    manager = KernelManager(kernel_name=kernel_name)
+    manager.start_kernel()
+    client = manager.client()
+    client.start_channels()
+    try:
+        client.wait_for_ready(timeout=120)
+        model = iopub_output(client, client.execute(
+            f"{setup}\nimport time, ipywidgets\nfrom slacknb.views.kernel_poll import kernel_poller\n"
+            "button = ipywidgets.Button(); clicks = []\nbutton.on_click(lambda _: clicks.append(1))\n"
+            "print(button.model_id, end='')"))
+        # A cell that polls until the click arrived (at most 60 s), like the stop check does.
+        busy = client.execute("poller = kernel_poller(); start = time.monotonic()\n"
+                              "while not clicks and time.monotonic() - start < 60:\n"
+                              "    poller.poll(); time.sleep(0.01)\n"
+                              "print('clicked during the cell:', len(clicks), end='')")
+        queued = [client.execute(f"print('queued {i}, clicks', len(clicks), end='')") for i in range(2)]
+        content = {"comm_id": model, "data": {"method": "custom", "content": {"event": "click"}}}
+        client.shell_channel.send(client.session.msg("comm_msg", content))
+        assert iopub_output(client, busy) == "clicked during the cell: 1"
+        assert [iopub_output(client, m) for m in queued] == ["queued 0, clicks 1", "queued 1, clicks 1"]
+        # Up to the last queued cell's reply (wait_for_ready may leave a kernel_info_reply first).
+        replies = [client.get_shell_msg(timeout=60)]
+        while replies[-1]["parent_header"].get("msg_id") != queued[-1]:
+            replies.append(client.get_shell_msg(timeout=60))
+        executed = [r for r in replies if r["msg_type"] == "execute_reply"]
+        assert [r["parent_header"]["msg_id"] for r in executed][-3:] == [busy] + queued
+        counts = [r["content"]["execution_count"] for r in executed][-3:]
+        assert counts == sorted(counts) and all(r["content"]["status"] == "ok" for r in executed)
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)

@@ -16,7 +16,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from support.kernel_click import ANNOUNCE, click_when_announced, iopub_output
+from support.kernel_click import ANNOUNCE, assert_click_mid_cell_then_queued_cells_in_order, click_when_announced
 from support.venvs import ROOT, fresh_venv, require_installs
 
 pytestmark = [pytest.mark.install, pytest.mark.notebook]
@@ -102,37 +102,5 @@ def test_the_widget_stop_button_stops_a_training_cell_under_ipykernel_6(kernel6_
 
 
 def test_a_click_is_handled_mid_cell_and_queued_cells_run_after_in_order_under_ipykernel_6(kernel6_env):
-    from jupyter_client import KernelManager
-
-    manager = KernelManager(kernel_name=KERNEL)
-    manager.start_kernel()
-    client = manager.client()
-    client.start_channels()
-    try:
-        client.wait_for_ready(timeout=120)
-        model = iopub_output(client, client.execute(
-            "import time, ipykernel, ipywidgets\nfrom slacknb.views.kernel_poll import kernel_poller\n"
-            "assert ipykernel.version_info[0] == 6, ipykernel.__version__\n"
-            "button = ipywidgets.Button(); clicks = []\nbutton.on_click(lambda _: clicks.append(1))\n"
-            "print(button.model_id, end='')"))
-        # A cell that polls until the click arrived (at most 60 s), like the stop check does.
-        busy = client.execute("poller = kernel_poller(); start = time.monotonic()\n"
-                              "while not clicks and time.monotonic() - start < 60:\n"
-                              "    poller.poll(); time.sleep(0.01)\n"
-                              "print('clicked during the cell:', len(clicks), end='')")
-        queued = [client.execute(f"print('queued {i}, clicks', len(clicks), end='')") for i in range(2)]
-        content = {"comm_id": model, "data": {"method": "custom", "content": {"event": "click"}}}
-        client.shell_channel.send(client.session.msg("comm_msg", content))
-        assert iopub_output(client, busy) == "clicked during the cell: 1"
-        assert [iopub_output(client, m) for m in queued] == ["queued 0, clicks 1", "queued 1, clicks 1"]
-        # Up to the last queued cell's reply (wait_for_ready may leave a kernel_info_reply first).
-        replies = [client.get_shell_msg(timeout=60)]
-        while replies[-1]["parent_header"].get("msg_id") != queued[-1]:
-            replies.append(client.get_shell_msg(timeout=60))
-        executed = [r for r in replies if r["msg_type"] == "execute_reply"]
-        assert [r["parent_header"]["msg_id"] for r in executed][-3:] == [busy] + queued
-        counts = [r["content"]["execution_count"] for r in executed][-3:]
-        assert counts == sorted(counts) and all(r["content"]["status"] == "ok" for r in executed)
-    finally:
-        client.stop_channels()
-        manager.shutdown_kernel(now=True)
+    assert_click_mid_cell_then_queued_cells_in_order(
+        KERNEL, setup="import ipykernel\nassert ipykernel.version_info[0] == 6, ipykernel.__version__")

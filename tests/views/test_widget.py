@@ -304,29 +304,6 @@ def test_view_without_widgets_updates_a_text_html_display(shell):
     assert "Slack: retrying in 2s" in outputs[-1].data["text/plain"]
 
 
-def test_once_the_interpreter_exits_the_view_shows_nothing_more(wire, shell, monkeypatch):
-    # A kernel shutting down while Slack still gets the end of the run: its displays go nowhere.
-    from slacknb.views import notebook
-
-    registered = []
-    monkeypatch.setattr(notebook.atexit, "register", registered.append)
-    monkeypatch.setattr(notebook, "_exit_hooked", False)
-    monkeypatch.setattr(notebook, "_exiting", notebook.threading.Event())
-    view = NotebookView(context=CONTEXT)
-    state = training()
-    with capture_output() as captured:
-        view.show()
-        view.finish(frame_of(state))
-        assert registered == [notebook._exiting.set]  # hooked once, at the end of the first run
-        view.finish(frame_of(state))
-        assert registered == [notebook._exiting.set]
-        shown, since = len(captured.outputs), wire.mark()
-        registered[0]()  # the interpreter begins to exit
-        state.status = COMPLETED
-        view.finish(frame_of(state, MirrorState("synced", permalink=LINK)))
-    assert len(captured.outputs) == shown and wire.messages[since:] == []
-
-
 def test_refresh_before_show_displays_first(wire, shell):
     view = NotebookView(context=CONTEXT)
     with capture_output() as captured:

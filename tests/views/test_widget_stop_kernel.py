@@ -13,7 +13,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from support.kernel_click import click_when_announced, iopub_output
+from support.kernel_click import assert_click_mid_cell_then_queued_cells_in_order, click_when_announced
 
 pytestmark = pytest.mark.notebook
 
@@ -101,37 +101,5 @@ def test_widget_stop_button_stops_a_training_cell(kernel_env, tmp_path):
 
 
 def test_poll_handles_a_click_mid_cell_and_queued_cells_run_after_in_order(monkeypatch):
-    from jupyter_client import KernelManager
-
     monkeypatch.setenv("PATH", os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
-    manager = KernelManager(kernel_name="python3")
-    manager.start_kernel()
-    client = manager.client()
-    client.start_channels()
-    try:
-        client.wait_for_ready(timeout=60)
-        model = iopub_output(client, client.execute(
-            "import time, ipywidgets\nfrom slacknb.views.kernel_poll import kernel_poller\n"
-            "button = ipywidgets.Button(); clicks = []\nbutton.on_click(lambda _: clicks.append(1))\n"
-            "print(button.model_id, end='')"))
-        # A cell that polls until the click arrived (at most 60 s), like the stop check does.
-        busy = client.execute("poller = kernel_poller(); start = time.monotonic()\n"
-                              "while not clicks and time.monotonic() - start < 60:\n"
-                              "    poller.poll(); time.sleep(0.01)\n"
-                              "print('clicked during the cell:', len(clicks), end='')")
-        queued = [client.execute(f"print('queued {i}, clicks', len(clicks), end='')") for i in range(2)]
-        content = {"comm_id": model, "data": {"method": "custom", "content": {"event": "click"}}}
-        client.shell_channel.send(client.session.msg("comm_msg", content))
-        assert iopub_output(client, busy) == "clicked during the cell: 1"
-        assert [iopub_output(client, m) for m in queued] == ["queued 0, clicks 1", "queued 1, clicks 1"]
-        # Up to the last queued cell's reply (wait_for_ready may leave a kernel_info_reply first).
-        replies = [client.get_shell_msg(timeout=60)]
-        while replies[-1]["parent_header"].get("msg_id") != queued[-1]:
-            replies.append(client.get_shell_msg(timeout=60))
-        executed = [r for r in replies if r["msg_type"] == "execute_reply"]
-        assert [r["parent_header"]["msg_id"] for r in executed][-3:] == [busy] + queued
-        counts = [r["content"]["execution_count"] for r in executed][-3:]
-        assert counts == sorted(counts) and all(r["content"]["status"] == "ok" for r in executed)
-    finally:
-        client.stop_channels()
-        manager.shutdown_kernel(now=True)
+    assert_click_mid_cell_then_queued_cells_in_order("python3")
