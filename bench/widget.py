@@ -170,7 +170,6 @@ print(json.dumps({"iteration": iteration, "check": check, "empty": empty, "model
 
 def kernel_bench(clicks: int) -> None:
     import os
-    import sys
 
     from jupyter_client import KernelManager
 

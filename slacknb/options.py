@@ -25,8 +25,8 @@ from slacknb.core.mentions import parse_mentions
 from slacknb.slack.config import CHANNEL_ENV_VAR, MAX_SECONDS, SlackSettings, check_seconds
 
 __all__ = [
-    "ALERT_CHOICES", "MAX_SECONDS", "OPTIONS", "Option", "ReportOptions", "check", "check_alert", "parameters_doc",
-    "readme_table", "scrubber", "slack_configured",
+    "ALERT_CHOICES", "BOARD_OPTIONS", "MAX_SECONDS", "OPTIONS", "Option", "ReportOptions", "check", "check_alert",
+    "check_board", "parameters_doc", "readme_table", "scrubber", "slack_configured",
 ]
 
 ALERT_CHOICES = ("failed", "completed", "all", "none")
@@ -145,6 +145,15 @@ def _as_is(value):
     return value
 
 
+def _trial(value):
+    # Duck-typed: options never import Optuna. A FrozenTrial (a callback's) has no study.
+    if value is not None and not (isinstance(getattr(value, "number", None), int) and hasattr(value, "study")
+                                  and callable(getattr(value, "set_user_attr", None))):
+        raise TypeError("trial must be the optuna.Trial your objective receives (objective(trial) -> "
+                        f"SlackReport(..., trial=trial)), not {type(value).__name__}")
+    return value
+
+
 # -- the declarations ---------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -237,6 +246,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("hide", (), check_patterns, "Regular expressions whose matches are shown and sent as [hidden], besides "
            "the tokens, token-shaped text, webhook URLs and secret-named arguments always hidden (one per --hide word)",
            flags=("--hide",), trait="hide", kind="list", shown_default="none"),
+    Option("trial", None, _trial, "An Optuna trial (in the objective): the report is a reply in the thread of the "
+           "study's board (slacknb.optuna.SlackBoard), and its row on the board follows it (extension only)",
+           shown_default="none: a message of its own"),
 )
 
 BY_NAME = {option.name: option for option in OPTIONS}
@@ -290,6 +302,20 @@ def scrubber(options: ReportOptions) -> Scrubber:
     """The run's one scrub, resolved with its Slack settings: every configured token and the
     ``hide`` patterns, on top of the shapes always hidden (see :mod:`slacknb.core.scrub`)."""
     return options.slack.scrub
+
+
+# The options that apply to a study's board (slacknb.optuna.SlackBoard).
+BOARD_OPTIONS = ("access_token", "channel_id", "finish_mentions", "max_bytes", "min_interval", "base_url", "label",
+                 "alert_prefix", "local", "delivery_timeout", "hide")
+
+
+def check_board(**values) -> ReportOptions:
+    """A checked :class:`ReportOptions` for a study's board: only :data:`BOARD_OPTIONS` may be given."""
+    unknown = set(values) - set(BOARD_OPTIONS)
+    if unknown:
+        raise TypeError(f"SlackBoard has no option {', '.join(sorted(unknown))}; "
+                        f"a board takes: {', '.join(BOARD_OPTIONS)}")
+    return check(**values)
 
 
 def slack_configured(options: ReportOptions) -> bool:

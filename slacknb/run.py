@@ -84,18 +84,19 @@ class ReportRun:
 
     @classmethod
     def from_options(cls, options, *, views: Sequence, label: str, alert_label: str | None = None,
-                     owns_message: bool = True, stop_button: bool = True) -> "ReportRun":
+                     owns_message: bool = True, stop_button: bool = True, parent=None) -> "ReportRun":
         """The run of one report, made from its :class:`~slacknb.options.ReportOptions` (whose
         Slack settings were resolved once, when the options were checked).
 
         ``stop_button=False`` leaves Slack's Stop button out whatever the options say
-        (a multi-process job cannot stop all its ranks at one iteration)."""
+        (a multi-process job cannot stop all its ranks at one iteration). ``parent``: the message
+        whose thread the report is a reply in, ``(channel, ts)`` (an Optuna trial's, its board's)."""
         renderer = Renderer(template=options.template, max_bytes=options.max_bytes,
                             normalizer=options.len_normalizer, scrub=options.slack.scrub)
         stop = StopSignal()
         button = options.stop_button and stop_button and owns_message
         mirror = SlackMirror(settings=options.slack, label=label, alert_label=alert_label,
-                             owns_message=owns_message, stop=stop if button else None)
+                             owns_message=owns_message, stop=stop if button else None, parent=parent)
         return cls(renderer=renderer, mirror=mirror, views=views, alert=options.alert,
                    min_iterations=options.min_iterations, plot=options.plot, stop=stop)
 

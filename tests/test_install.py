@@ -24,7 +24,7 @@ import pytest
 from support.venvs import clean_env, require_installs
 
 ROOT = Path(__file__).resolve().parent.parent
-FRAMEWORKS = ("chainer", "torch", "pytorch_pfn_extras")
+FRAMEWORKS = ("chainer", "torch", "pytorch_pfn_extras", "optuna")
 
 
 def python(code: str, *, env=None, executable=sys.executable) -> subprocess.CompletedProcess:
@@ -56,6 +56,7 @@ for name in {blocked!r}:
 @pytest.mark.parametrize("blocked, code, command", [
     (("chainer",), "from slacknb import SlackReport", 'pip install ".[chainer]"'),
     (("pytorch_pfn_extras",), "from slacknb.ppe import SlackReport", 'pip install ".[ppe]"'),
+    (("optuna",), "from slacknb.optuna import SlackBoard", 'pip install ".[optuna]"'),
 ])
 def test_a_missing_framework_raises_an_import_error_naming_the_install(blocked, code, command):
     done = python(WITHOUT.format(blocked=blocked) + textwrap.dedent(f"""
@@ -101,7 +102,8 @@ CHECK_NONE = f"""
 import sys, slacknb
 assert not [n for n in {FRAMEWORKS!r} if n in sys.modules]
 for code, command in [("from slacknb import SlackReport", 'pip install ".[chainer]"'),
-                      ("from slacknb.ppe import SlackReport", 'pip install ".[ppe]"')]:
+                      ("from slacknb.ppe import SlackReport", 'pip install ".[ppe]"'),
+                      ("from slacknb.optuna import SlackBoard", 'pip install ".[optuna]"')]:
     try:
         exec(code)
     except ImportError as exc:
@@ -124,6 +126,15 @@ while not manager.stop_trigger:
         ppe.reporting.report({"main/loss": model(torch.ones(1, 2)).sum().item()})
 assert report.state.status == "Completed", report.state.status
 print("ppe ok")
+"""
+CHECK_OPTUNA = """
+import optuna
+from slacknb.optuna import SlackBoard
+study = optuna.create_study(study_name="install")
+board = SlackBoard(study, local=True)
+study.optimize(lambda trial: trial.suggest_float("x", 0, 1), n_trials=2)
+assert board.text.startswith("install \u00b7 minimize \u00b7 2 complete"), board.text
+print("optuna ok", optuna.__version__)
 """
 CHECK_CHAINER = """
 import chainer
@@ -195,6 +206,7 @@ def test_base_then_ppe_then_the_demo_from_the_readme(clone):
     venv.create(env_dir, with_pip=True)
     assert "base ok" in run_in(env_dir, env, source, readme_commands("base"), CHECK_NONE + CHECK_EXAMPLES)
     assert "ppe ok" in run_in(env_dir, env, source, readme_commands("ppe"), CHECK_PPE)
+    assert "optuna ok" in run_in(env_dir, env, source, readme_commands("optuna"), CHECK_OPTUNA)
     # Only PyTorch here: the demo runs the PyTorch notebook, shipped in the package.
     output, _ = run_demo(env_dir, env, source.parent / "demo-ppe")
     check_demo(output, source.parent / "demo-ppe", "pytorch.ipynb")

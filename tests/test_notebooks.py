@@ -163,7 +163,50 @@ def test_pytorch_notebook_reports_the_ppe_training_like_the_quickstart(kernel_en
     assert_no_token(text, kernel_env)
 
 
-@pytest.mark.parametrize("name", ["quickstart", "extension", "failure", "pytorch"])
+def board_widgets(nb) -> list[tuple[str, str]]:
+    """``(data-status, table html)`` of each study board's widget (its table has a state column)."""
+    return [(status, table) for status, table in reports_in(nb) if ">state<" in table]
+
+
+def test_optuna_notebook_shows_each_board_live_in_the_notebook(kernel_env, tmp_path, monkeypatch):
+    # Without Slack settings: the boards and the trials' reports stay in the notebook.
+    for name in ("SLACK_BOT_TOKEN", "SLACK_CHANNEL_ID"):
+        monkeypatch.delenv(name)
+    nb, text, _ = execute("optuna", tmp_path)
+    boards = board_widgets(nb)
+    assert [status for status, _ in boards] == ["Completed", "Completed"]
+    assert [table.count("<tr") - 1 for _, table in boards] == [4, 3]  # a row per trial, under the header row
+    assert all(table.count(">Complete<") == rows for (_, table), rows in zip(boards, (4, 3)))
+    # Every trial's training has its own report widget too (4 with SlackReport, 3 from the magic).
+    assert len(reports_in(nb)) - len(boards) == 7
+    assert nb.cells[-1].outputs[-1]["data"]["text/plain"].startswith("([True, True],\n 'lr-search \u00b7 minimize \u00b7 4 complete")
+    assert kernel_env.messages() == []
+
+
+@pytest.mark.skipif(not hasattr(__import__("slacknb.slack.mirror", fromlist=["SlackMirror"]).SlackMirror, "reply"),
+                    reason="needs SlackMirror(parent=, adopt=, priority=) and SlackMirror.reply(key, text)")
+def test_optuna_notebook_posts_one_board_per_study_with_the_trials_in_its_thread(kernel_env, tmp_path):
+    nb, text, _ = execute("optuna", tmp_path)
+    def everything(server):  # each study's end, and each trial's final report, in the boards' threads
+        replies = [r.text for m in server.messages() for r in m.replies]
+        return sum("optimize ended" in r for r in replies) == 2 and sum(r.startswith("Completed") for r in replies) == 7
+
+    # The notebook's last cell waited for both boards: everything is in Slack already.
+    assert nb.cells[-1].outputs[-1]["data"]["text/plain"].startswith("([True, True],")
+    assert everything(kernel_env)
+    boards = kernel_env.messages(kernel_env.channel_id)
+    assert [m.text.split(" \u00b7 ")[0] for m in boards] == ["lr-search", "plain-search"]
+    for board, trials in zip(boards, (4, 3)):
+        assert f"{trials} complete" in board.text.splitlines()[0]
+        assert [row[1] for row in table_rows(board.text)[1:]] == ["Complete"] * trials
+        assert sum(reply.text.startswith("Completed") for reply in board.replies) == trials
+        assert sum("optimize ended" in reply.text for reply in board.replies) == 1
+        [end] = [reply for reply in board.replies if "<@U0ALICE>" in reply.text]  # the one that notifies
+        assert end.text.startswith("<@U0ALICE> :white_check_mark: *Completed*") and ": best " in end.text
+    assert_no_token(text, kernel_env)
+
+
+@pytest.mark.parametrize("name", ["quickstart", "extension", "failure", "pytorch", "optuna"])
 def test_committed_notebooks_have_no_outputs_and_no_token(name):
     text = (NOTEBOOKS / f"{name}.ipynb").read_text()
     nb = json.loads(text)

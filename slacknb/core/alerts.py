@@ -14,15 +14,15 @@ from slacknb.core.state import FINAL_STATUSES, Status
 __all__ = ["ALERTED", "OUTCOMES", "REPLY_CHARS", "escaped_tail", "failure_alert", "finish_reply", "outcome_line",
            "to_outcome", "wants_reply"]
 
-OUTCOMES = (Status.COMPLETED, Status.FAILED, Status.INTERRUPTED, Status.STOPPED, Status.TERMINATED)
+OUTCOMES = (Status.COMPLETED, Status.FAILED, Status.INTERRUPTED, Status.STOPPED, Status.PRUNED, Status.TERMINATED)
 # The endings that send the failure alert: a run killed by its job's scheduler is as
 # urgent as one that crashed (the alert options and min_iterations apply to both).
 ALERTED = frozenset({Status.FAILED, Status.TERMINATED})
 _EMOJI = {Status.COMPLETED: ":white_check_mark:", Status.FAILED: ":x:", Status.INTERRUPTED: ":warning:",
-          Status.STOPPED: ":octagonal_sign:", Status.TERMINATED: ":no_entry:"}
+          Status.STOPPED: ":octagonal_sign:", Status.PRUNED: ":scissors:", Status.TERMINATED: ":no_entry:"}
 # "Completed in 0:03:12" reads as a duration; "Failed after 0:03:12" as the moment it stopped.
 _PREPOSITION = {Status.COMPLETED: "in", Status.FAILED: "after", Status.INTERRUPTED: "after",
-                Status.STOPPED: "after", Status.TERMINATED: "after"}
+                Status.STOPPED: "after", Status.PRUNED: "after", Status.TERMINATED: "after"}
 
 TRACEBACK_LINES = 20
 TRACEBACK_CHARS = 2500

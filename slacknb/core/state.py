@@ -10,8 +10,8 @@ import enum
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
-__all__ = ["COMPLETED", "FAILED", "FINAL_STATUSES", "INTERRUPTED", "STALLED", "STARTED", "STOPPED", "TERMINATED",
-           "TRAINING", "ReportState", "Status"]
+__all__ = ["COMPLETED", "FAILED", "FINAL_STATUSES", "INTERRUPTED", "PRUNED", "STALLED", "STARTED", "STOPPED",
+           "TERMINATED", "TRAINING", "ReportState", "Status"]
 
 
 class Status(str, enum.Enum):
@@ -24,6 +24,8 @@ class Status(str, enum.Enum):
     INTERRUPTED = "Interrupted"
     #: Ended by a Stop button (Slack's or the notebook's) at an iteration boundary.
     STOPPED = "Stopped"
+    #: An Optuna trial's run ended by its pruner (``optuna.TrialPruned``).
+    PRUNED = "Pruned"
     #: Ended by SIGTERM or SIGHUP (a cancelled or preempted job, ``timeout``, a stopped container).
     TERMINATED = "Terminated"
     #: Still running, but no iteration ended for ``stall_after`` seconds (not final).
@@ -41,8 +43,9 @@ class Status(str, enum.Enum):
         return self in FINAL_STATUSES
 
 
-STARTED, TRAINING, COMPLETED, FAILED, INTERRUPTED, STOPPED, TERMINATED, STALLED = Status
-FINAL_STATUSES = frozenset({Status.COMPLETED, Status.FAILED, Status.INTERRUPTED, Status.STOPPED, Status.TERMINATED})
+STARTED, TRAINING, COMPLETED, FAILED, INTERRUPTED, STOPPED, PRUNED, TERMINATED, STALLED = Status
+FINAL_STATUSES = frozenset({Status.COMPLETED, Status.FAILED, Status.INTERRUPTED, Status.STOPPED, Status.PRUNED,
+                            Status.TERMINATED})
 
 
 @dataclass

@@ -19,7 +19,7 @@ from slacknb.core.slack_text import escape, guard_backticks, shorten, text_of, u
 
 __all__ = ["MAX_CELL", "AlignedFormat", "AlignedRows", "Layout", "RowFormat", "cells", "column_widths",
            "format_header", "format_row", "empty_layout", "format_value", "layout_widths", "merge_layout",
-           "own_layout", "pick_entries", "value_text"]
+           "number_text", "own_layout", "pick_entries", "value_text"]
 
 # entries=None: columns in this order of groups, then alphabetically inside one.
 _GROUP_ORDER = ("epoch", "iteration", "main/", "validation/")
@@ -139,6 +139,12 @@ def _number_text(value) -> str | None:
         except (TypeError, ValueError):  # an array of more than one value: text
             return None
     return None
+
+
+def number_text(value) -> str | None:
+    """A number as the Slack table shows it (integers whole, reals in six significant
+    digits, fixed notation from 1e-8 to 1e16); None if ``value`` is not a number."""
+    return _number_text(value)
 
 
 def cells(entries: Sequence[str], observation: Mapping) -> tuple[tuple[str, ...], bool, int]:

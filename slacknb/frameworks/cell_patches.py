@@ -1,7 +1,9 @@
 """One ``%%slackreport`` cell's patches: one per training framework the cell uses.
 
-Chainer's ``Trainer.run`` (:mod:`slacknb.frameworks.chainer_patch`) and ppe's managers
-(:mod:`slacknb.frameworks.ppe_patch`) are patched for the cell's duration, each only when its
+Chainer's ``Trainer.run`` (:mod:`slacknb.frameworks.chainer_patch`), ppe's managers
+(:mod:`slacknb.frameworks.ppe_patch`) and Optuna's ``Study.optimize``
+(:mod:`slacknb.frameworks.optuna_patch`: the study gets a board, and the trainings in its
+trials become the trials' reports) are patched for the cell's duration, each only when its
 framework is already imported or when the cell imports it (an import watch sees the cell's
 ``import torch``-style line finish, then patches): a Chainer notebook never pays for importing
 torch, nor a PyTorch notebook for Chainer's warnings. A framework that does not import (Chainer
@@ -77,7 +79,7 @@ class CellPatches:
     def _patch(self, module: str, make) -> None:
         with self._lock:
             try:
-                patch = make(self._report)
+                patch = make(self)
             except ImportError as exc:
                 if module not in _warned:
                     _warned.add(module)
@@ -89,8 +91,15 @@ class CellPatches:
 
     def _report(self, report_type, log_report: str):
         """A ``report_type`` (a framework's SlackReport) for one training, on its ``log_report``."""
-        options = dataclasses.replace(self._options, log_report=log_report)
+        options = dataclasses.replace(self._options, log_report=log_report, trial=_current_trial())
         return report_type.from_options(options, console_tail=self._console_tail)
+
+    def _board(self, study):
+        """A study's board (:class:`slacknb.optuna.SlackBoard`) with the cell's options."""
+        from slacknb.frameworks.optuna import SlackBoard
+        from slacknb.options import BOARD_OPTIONS
+
+        return SlackBoard(study, **{name: getattr(self._options, name) for name in BOARD_OPTIONS})
 
 
 class _ImportWatch(importlib.abc.MetaPathFinder):
@@ -134,22 +143,34 @@ class _Announcing(importlib.abc.Loader):
         return getattr(self._loader, name)
 
 
-def _chainer(report):
+def _chainer(cell):
     from slacknb.frameworks.chainer import SlackReport
     from slacknb.frameworks.chainer_patch import TrainerPatch, attach_report
 
-    return TrainerPatch(lambda trainer: attach_report(trainer, lambda name: report(SlackReport, name),
+    return TrainerPatch(lambda trainer: attach_report(trainer, lambda name: cell._report(SlackReport, name),
                                                       report_type=SlackReport))
 
 
-def _ppe(report):
+def _ppe(cell):
     from slacknb.frameworks.ppe import SlackReport
     from slacknb.frameworks.ppe_patch import ManagerPatch, attach_report
 
-    return ManagerPatch(lambda manager: attach_report(manager, lambda name: report(SlackReport, name),
+    return ManagerPatch(lambda manager: attach_report(manager, lambda name: cell._report(SlackReport, name),
                                                       report_type=SlackReport))
 
 
+def _optuna(cell):
+    from slacknb.frameworks.optuna_patch import StudyPatch
+
+    return StudyPatch(cell._board)
+
+
+def _current_trial():
+    """The Optuna trial whose objective runs on this thread under a board (else None)."""
+    board = sys.modules.get("slacknb.frameworks.optuna")
+    return board.current_trial() if board is not None else None
+
+
 # Each framework: the module whose import says it is in use, and the patch that reports its runs.
-_FRAMEWORKS = (("chainer", _chainer), ("pytorch_pfn_extras", _ppe))
+_FRAMEWORKS = (("chainer", _chainer), ("pytorch_pfn_extras", _ppe), ("optuna", _optuna))
 _warned: set = set()

@@ -145,6 +145,8 @@ class SlackReport(ReportFace, chainer_extensions.PrintReport):
     def _tick(self, trainer, *, log_grew: bool, render: bool = True):
         self._run.record(elapsed=trainer.elapsed_time, progress=_progress(trainer),
                          iterations=trainer.updater.iteration, log_grew=log_grew, render=render)
+        if log_grew and render:
+            self._rows_grew()
 
 
 class StopTrigger:

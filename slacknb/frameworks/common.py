@@ -8,6 +8,7 @@ options checked once, by the keywords or by the cell magic), ``self._run.start``
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import sys
 import warnings
@@ -19,7 +20,7 @@ from slacknb.core.state import COMPLETED, FAILED, INTERRUPTED, TERMINATED
 from slacknb.frameworks.distributed import share_message
 from slacknb.frameworks.signals import SignalWatch
 from slacknb.frameworks.stalls import StallWatch
-from slacknb.options import parameters_doc
+from slacknb.options import parameters_doc, slack_configured
 from slacknb.run import ReportRun, default_views
 from slacknb.views.console import ConsoleView
 
@@ -97,7 +98,10 @@ class ReportFace:
         """Build the run of ``options`` (checked already: :func:`slacknb.options.check`); posts nothing."""
         self.options = options
         rank = detect_rank(options.comm)
-        label = default_label() if options.label is None else options.label
+        self._trial, parent = None, None
+        if options.trial is not None:
+            options, parent = self._link_trial(options)
+        label = (self._trial.label if self._trial else default_label()) if options.label is None else options.label
         if views is None:
             # Like ChainerMN's examples, only rank 0 prints: N copies of one table help nobody.
             views = default_views(out=out, plot=options.plot) if rank.owner else []
@@ -108,7 +112,7 @@ class ReportFace:
                           f"{rank.size} processes, so it has none", RuntimeWarning, stacklevel=3)
         self._run = ReportRun.from_options(options, views=views, label=label,
                                            alert_label=alert_label(label, rank), owns_message=rank.owner,
-                                           stop_button=not rank.distributed)
+                                           stop_button=not rank.distributed, parent=parent)
         if not rank.owner and options.comm is None:
             # A launcher's variable, no communicator: rank 0's message cannot be learned,
             # so a failure here is announced in the channel under the (job-wide) label.
@@ -121,6 +125,33 @@ class ReportFace:
         self._console_tail = console_tail
         self._watches: list = []  # what ends or marks the run from outside its framework's hooks
         self._last_tick = None
+
+    def _link_trial(self, options):
+        """An Optuna trial's report: a reply in its study's board's thread (waits for the board,
+        see slacknb.frameworks.trial_link), alerting about failures only: the end of the study
+        mentions people once, on the board."""
+        from slacknb.frameworks.trial_link import trial_link
+
+        self._trial = link = trial_link(options.trial)
+        link.track(self)
+        if link.parent is None and slack_configured(options):
+            warnings.warn(f"slacknb: the board of study {link.study_name!r} is not posted (SlackBoard(study) "
+                          f"in this process, or another one?): trial {link.number}'s report is a message of its own",
+                          RuntimeWarning, stacklevel=4)
+        if options.alert in ("all", "completed"):
+            options = dataclasses.replace(options, alert="failed")
+        return options, link.parent
+
+    def _rows_grew(self) -> None:
+        """New log rows: a trial's report tells its study's board (a storage write, once per row)."""
+        if self._trial is not None:
+            self._trial.publish(self._run.state.log, self._entries_arg)
+
+    def end_held(self, status) -> None:
+        """End a trial's report held open after its training (see :meth:`_end_report`) with the
+        trial's final status, from Optuna's state."""
+        if not self._run.finished:
+            self._run.finish(Ending(status))
 
     # -- public read-only views of the run, for notebooks and tests ---------
     @property
@@ -190,10 +221,17 @@ class ReportFace:
         """Deliver the ending once; ``last_tick()`` first records the final elapsed time and progress."""
         for watch in self._watches:
             watch.stop()
-        if self._run.finished:
+        if self._run.finished or getattr(self, "_held", False):
             return
+        if self._trial is not None:
+            status, error = self._trial.ending(status, error)
         try:
             last_tick()
+            if status == COMPLETED and self._trial is not None and self._trial.hold(self):
+                # Optuna decides after the objective returns (a value, TrialPruned, an error):
+                # the board's callback ends this report with the trial's state.
+                self._held = True
+                return
             tail = self._console_tail() if self._console_tail is not None else None
         except Exception as exc:  # noqa: BLE001 - this runs while the training's own error
             # propagates (Chainer's finally, ppe's except): raising would replace it.

@@ -204,6 +204,8 @@ class SlackReport(ReportFace, ppe_extension.Extension):
         iteration = manager.iteration
         progress = progress_of(_training_length(manager), iteration, manager.epoch_detail)
         self._run.record(elapsed=elapsed, progress=progress, iterations=iteration, log_grew=log_grew, render=render)
+        if log_grew and render:
+            self._rows_grew()
 
 
 def _training_length(manager):

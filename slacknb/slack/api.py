@@ -75,8 +75,8 @@ class Api:
     ``scope`` names the app in the gate (default: from the client's URL and token); without
     ``limits`` this stream keeps its own turns. ``scrub`` turns a value (text, or Block Kit's
     lists and dicts) into one fit to leave (secrets hidden); it is applied to every argument
-    people read, as the last step before it leaves. ``priority``: every
-    call of this stream goes before other streams' intermediate edits (a study's board).
+    people read, as the last step before it leaves. ``priority``: this stream's intermediate
+    edits go before other streams' (a study's board), after every stream's final report.
     """
 
     def __init__(self, client, *, clock: Clock, limits: SharedLimits | None = None, scope: str | None = None,
@@ -111,8 +111,8 @@ class Api:
         if self._limits is None:
             return self._make(method, arguments)
         channel = arguments.get("channel") or arguments.get("channel_id")
-        urgent = urgent or self._priority
-        with self._limits.turn(self.scope, method, channel, urgent=urgent, stream=self._stream) as turn:
+        with self._limits.turn(self.scope, method, channel, urgent=urgent, stream=self._stream,
+                               priority=self._priority) as turn:
             self.streams = turn.streams
             if turn.wait > 0:
                 return Answer(hold=Hold(turn.reason), wait=turn.wait)

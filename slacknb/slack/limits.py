@@ -12,6 +12,9 @@ calls before then only earns another 429. So every stream makes its calls throug
   stream waits instead.
 * A stream whose final report or end-of-run reply had to wait registers as urgent, and
   the other streams' intermediate edits step aside until it went through: finals first.
+  A priority stream (a study's board) that had to wait registers as such, and the ordinary
+  streams' intermediate edits step aside for it in the same way: the board before the
+  trials' reports, but after every final, and within the room kept for finals.
 * Intermediate edits leave room for finals. chat.update's budget (Tier 3: 50 a minute)
   is a sliding minute; intermediate edits may fill it only up to 50 less one call per
   stream seen in that minute (at least :data:`MIN_INTERMEDIATE`), so each running
@@ -65,15 +68,17 @@ class Turn:
     """One stream's turn for one call. ``wait`` > 0 means: make no call, wait that long.
 
     ``reason`` says why (a :class:`Hold`): SHARED_LIMIT (a Retry-After told to this app is
-    running), FINALS_FIRST (another stream's final report goes first) or RESERVED (what is
-    left of the minute's budget is kept for final reports); "" when the call may go.
+    running), FINALS_FIRST (another stream's final report goes first), BOARD_FIRST (a
+    priority stream goes first) or RESERVED (what is left of the minute's budget is kept for
+    final reports); "" when the call may go.
     """
 
     def __init__(self, state: dict, stream: str, urgent: bool, clock: Callable[[], float],
-                 budget: int | None = None, streams: int = 1) -> None:
+                 budget: int | None = None, streams: int = 1, priority: bool = False) -> None:
         self._state = state
         self._stream = stream
         self._urgent = urgent
+        self._rank = "urgent" if urgent else "priority" if priority else ""
         self._clock = clock
         self._now = now = clock()
         self.streams = streams
@@ -82,27 +87,34 @@ class Turn:
         self.wait = 0.0
         self.reason: Hold | str = ""
         not_before = float(state.get("not_before", 0.0))
-        urgent_streams = state.setdefault("urgent", {})
-        for other, expires in list(urgent_streams.items()):
-            if expires <= now:
-                del urgent_streams[other]
-                self.changed = True
+        urgent_streams, priority_streams = self._waiting("urgent"), self._waiting("priority")
         recent = state.setdefault("recent", [])  # [time, stream] of calls made in the last minute
         if recent and recent[0][0] <= now - WINDOW:
             recent[:] = [call for call in recent if call[0] > now - WINDOW]
             self.changed = True
         if now < not_before:
             self.wait, self.reason = not_before - now, Hold.SHARED_LIMIT
-            if urgent:
-                self._mark_urgent(not_before)
         elif not urgent and any(other != stream for other in urgent_streams):
             self.wait, self.reason = STEP_ASIDE, Hold.FINALS_FIRST
+        elif not urgent and not priority and any(other != stream for other in priority_streams):
+            self.wait, self.reason = STEP_ASIDE, Hold.BOARD_FIRST
         elif not urgent and budget is not None:
             active = max(streams, len({who for _, who in recent} | {stream}))
             allowed = max(MIN_INTERMEDIATE, budget - active)
             if len(recent) >= allowed:
                 # Until enough of the minute's calls have aged out.
                 self.wait, self.reason = recent[len(recent) - allowed][0] + WINDOW - now, Hold.RESERVED
+        if self.wait > 0 and self._rank:
+            self._mark(max(now + self.wait, not_before))
+
+    def _waiting(self, rank: str) -> dict:
+        """The streams of ``rank`` that had to wait and have not gone through yet (stale ones dropped)."""
+        streams = self._state.setdefault(rank, {})
+        for other, expires in list(streams.items()):
+            if expires <= self._now:
+                del streams[other]
+                self.changed = True
+        return streams
 
     def made(self) -> None:
         """A call was made and not refused for the rate: it counts in the minute's budget."""
@@ -116,16 +128,17 @@ class Turn:
         if not_before > float(self._state.get("not_before", 0.0)):
             self._state["not_before"] = not_before
             self.changed = True
-        if self._urgent:
-            self._mark_urgent(not_before)
+        if self._rank:
+            self._mark(not_before)
 
     def succeeded(self) -> None:
-        """The call went through: an urgent stream stops holding the others back."""
-        if self._state.get("urgent", {}).pop(self._stream, None) is not None:
+        """The call went through: an urgent or priority stream stops holding the others back."""
+        if self._rank and self._state.get(self._rank, {}).pop(self._stream, None) is not None:
             self.changed = True
 
-    def _mark_urgent(self, not_before: float) -> None:
-        self._state.setdefault("urgent", {})[self._stream] = max(not_before, self._now) + URGENT_TTL
+    def _mark(self, until: float) -> None:
+        """This urgent or priority stream waits until ``until``: the ranks below step aside meanwhile."""
+        self._state.setdefault(self._rank, {})[self._stream] = max(until, self._now) + URGENT_TTL
         self.changed = True
 
 
@@ -141,13 +154,15 @@ class SharedLimits:
         self._memory: dict[str, dict] = {}  # used where no lock file can be made
 
     @contextlib.contextmanager
-    def turn(self, scope: str, method: str, channel: str | None, *, urgent: bool, stream: str) -> Iterator[Turn]:
-        """Hold the turn for ``method`` while the block makes (at most) one call."""
+    def turn(self, scope: str, method: str, channel: str | None, *, urgent: bool, stream: str,
+             priority: bool = False) -> Iterator[Turn]:
+        """Hold the turn for ``method`` while the block makes (at most) one call (``urgent``: the
+        end of a run; ``priority``: a stream whose intermediate edits go before the others')."""
         budget = BUDGETS.get(method)
         streams = self._seen(scope, stream)
         key = hashlib.sha256(f"{scope}\0{method}\0{channel if method in PER_CHANNEL else ''}".encode()).hexdigest()
         with self._locked(key) as (handle, state):
-            turn = Turn(state, stream, urgent, self._clock, budget, streams)
+            turn = Turn(state, stream, urgent, self._clock, budget, streams, priority)
             try:
                 yield turn
             finally:

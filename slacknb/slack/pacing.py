@@ -23,6 +23,7 @@ class Hold(str, enum.Enum):
 
     SHARED_LIMIT = "shared_limit"
     FINALS_FIRST = "finals_first"
+    BOARD_FIRST = "board_first"
     RESERVED = "reserved"
     RETRY_AFTER = "retry_after"
     BACKOFF = "backoff"
@@ -39,7 +40,7 @@ class Hold(str, enum.Enum):
     @property
     def gate(self) -> bool:
         """True for the holds the shared gate asks for (another stream is involved)."""
-        return self in (Hold.SHARED_LIMIT, Hold.FINALS_FIRST, Hold.RESERVED)
+        return self in (Hold.SHARED_LIMIT, Hold.FINALS_FIRST, Hold.BOARD_FIRST, Hold.RESERVED)
 
     @property
     def status(self) -> str:
@@ -56,12 +57,13 @@ class Hold(str, enum.Enum):
     @property
     def soft(self) -> bool:
         """True for the holds that only keep intermediate edits back, never a final."""
-        return self in (Hold.FINALS_FIRST, Hold.RESERVED, Hold.MIN_INTERVAL)
+        return self in (Hold.FINALS_FIRST, Hold.BOARD_FIRST, Hold.RESERVED, Hold.MIN_INTERVAL)
 
 
 _WHY = {
     Hold.SHARED_LIMIT: "waiting out the Retry-After Slack gave this app",
     Hold.FINALS_FIRST: "another run's final report goes first",
+    Hold.BOARD_FIRST: "a study's board goes first",
     Hold.RESERVED: "the rest of this minute's Slack budget is kept for final reports",
     Hold.RETRY_AFTER: "Slack rate limit reached: waiting for its Retry-After",
     Hold.BACKOFF: "retrying with backoff",

@@ -5,6 +5,7 @@ itself a reply in another message's thread (parent=), one message edited by seve
 from __future__ import annotations
 
 from slacknb.slack.limits import SharedLimits
+from slacknb.slack.pacing import Hold
 
 from support.clock import FakeClock
 from support.mirror import States, mirror_for
@@ -75,26 +76,24 @@ def test_another_stream_adopts_a_message_and_edits_it(server):
 def test_a_priority_stream_goes_before_the_others_intermediate_edits(server, tmp_path):
     clock = FakeClock()
     limits = SharedLimits(str(tmp_path), clock=clock)
-    board = mirror_for(server, clock=clock, limits=limits, priority=1)
+    boards = States()
+    board = mirror_for(server, boards, clock=clock, limits=limits, priority=1)
     board.update("board v1")
-    assert board.wait_posted(10)
-    # The app's minute of chat.update is spent, save for the finals' room: a normal stream's
-    # intermediate edit waits, the priority stream's goes.
-    server.set_rate_limit("chat.update", None)
-    others = States()
-    other = mirror_for(server, others, clock=clock, limits=limits)
-    other.update("trial v1")
-    others.wait_synced("trial v1")
+    boards.wait_synced("board v1")
     scope = board._outbox.message.api.scope
     for i in range(60):  # other runs of the app spent this minute's chat.update
         with limits.turn(scope, "chat.update", None, urgent=False, stream=f"filler-{i}") as turn:
             turn.made()
-    other.update("trial v2")
-    waiting = others.wait_for(lambda s: s.status == "rate_limited")
-    assert "final reports" in waiting.detail
-    states = States()
-    board._outbox.publisher.subscribe(states)
     board.update("board v2")
-    states.wait_synced("board v2")
+    # The board waits too: the minute's last calls are kept for the runs' final edits ...
+    assert "final reports" in boards.wait_for(lambda s: s.status == "rate_limited").detail
+    # ... and while it waits, the other streams' intermediate edits step aside for it.
+    with limits.turn(scope, "chat.update", None, urgent=False, stream="a-trial") as turn:
+        assert turn.reason == Hold.BOARD_FIRST
+    with limits.turn(scope, "chat.update", None, urgent=True, stream="a-final") as turn:
+        assert turn.wait == 0  # a final goes before the board
+    clock.advance(65)  # the minute's calls age out
+    boards.wait_synced("board v2")
+    with limits.turn(scope, "chat.update", None, urgent=False, stream="a-trial") as turn:
+        assert turn.reason != Hold.BOARD_FIRST  # the board went: nobody steps aside for it now
     board.close()
-    other.close()

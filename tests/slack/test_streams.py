@@ -33,9 +33,9 @@ ROOT = os.path.dirname(TESTS)
 
 
 
-def take(limits, stream, *, method="chat.update", urgent=False, outcome="made", retry_after=None):
+def take(limits, stream, *, method="chat.update", urgent=False, priority=False, outcome="made", retry_after=None):
     """One turn: returns (wait, reason); with wait 0 the 'call' is made with ``outcome``."""
-    with limits.turn("app", method, "C1", urgent=urgent, stream=stream) as turn:
+    with limits.turn("app", method, "C1", urgent=urgent, stream=stream, priority=priority) as turn:
         if turn.wait > 0:
             return turn.wait, turn.reason
         if outcome == "429":
@@ -61,6 +61,33 @@ def test_a_429_told_to_one_stream_holds_every_stream_of_the_app(tmp_path):
     assert take(limits, "b") == (STEP_ASIDE, "finals_first")  # a's final had to wait: it goes first
     assert take(limits, "a", urgent=True) == (0.0, "")
     assert take(limits, "b") == (0.0, "")
+
+
+def test_a_boards_edits_go_after_every_final_and_before_other_streams_edits(tmp_path):
+    clock = FakeClock(1000.0)
+    limits = SharedLimits(str(tmp_path), clock=clock)
+    take(limits, "trial", outcome="429", retry_after=2)
+    assert take(limits, "board", priority=True)[1] == "shared_limit"  # the board waits too: Slack said so
+    assert take(limits, "final", urgent=True)[1] == "shared_limit"
+    clock.advance(2)
+    assert take(limits, "board", priority=True) == (STEP_ASIDE, "finals_first")  # finals go first
+    assert take(limits, "trial") == (STEP_ASIDE, "finals_first")
+    assert take(limits, "final", urgent=True) == (0.0, "")
+    assert take(limits, "trial") == (STEP_ASIDE, "board_first")  # then the board, which had to wait
+    assert take(limits, "board", priority=True) == (0.0, "")
+    assert take(limits, "trial") == (0.0, "")
+
+
+def test_a_board_keeps_within_the_room_kept_for_finals(tmp_path):
+    clock = FakeClock(1000.0)
+    limits = SharedLimits(str(tmp_path), clock=clock)
+    for i in range(BUDGETS["chat.update"]):
+        clock.advance(0.1)
+        take(limits, f"trial-{i % 10}")
+    wait, reason = take(limits, "board", priority=True)
+    assert reason == "reserved" and wait > 0  # the minute's last calls stay for the runs' final edits
+    assert take(limits, "final", urgent=True) == (0.0, "")
+    assert take(limits, "trial-0")[1] == "board_first"
 
 
 def test_a_final_that_had_to_wait_goes_before_other_streams_edits(tmp_path):
