@@ -231,6 +231,13 @@ OPTIONS: tuple[Option, ...] = (
            "Interactivity in the app)", flags=("--stop-button",), trait="stop_button", kind="bool"),
     Option("stop_allowed", None, _stop_allowed, "Who may press Slack's Stop button: user IDs, @name, e-mail (several)",
            flags=("--stop-allowed",), trait="stop_allowed", kind="list", shown_default="the people in finish_mentions"),
+    Option("stall_after", None, _optional_seconds("stall_after / --stall-after"),
+           "Seconds without an iteration after which the message reads Stalled and one thread reply, with where "
+           "the training thread is, notifies the finish_mentions people; 0 turns it off, a number fixes it "
+           "(at most 86,400)",
+           flags=("--stall-after",), trait="stall_after", kind="float",
+           shown_default="`None`: automatic, 10 times the longest interval between two iterations seen so far, "
+                         "and at least 5 minutes"),
     Option("grace", 10.0, _seconds("grace / --grace"), "Seconds a cell runs without a trainer before it is posted as a job "
            "(magic only; at most 86,400)", flags=("--grace",), trait="grace", kind="float"),
     Option("comm", None, _as_is, "A ChainerMN communicator: only rank 0 reports (extension only; slacknb.ppe uses "

@@ -16,6 +16,7 @@ import warnings
 from dataclasses import dataclass
 from typing import Sequence
 
+from slacknb.core import alerts
 from slacknb.core.chart import final_drawing
 from slacknb.core.guard import guarded
 from slacknb.core.mentions import fill_slot
@@ -72,6 +73,7 @@ class ReportRun:
         self.iterations = 0
         self._last_push = None
         self._finished = False
+        self._status_lock = threading.Lock()  # a stall watch marks the status from its own thread
         self._sync_lock = threading.Lock()
         self._shown_sync = None
         self._final: Frame | None = None
@@ -176,28 +178,40 @@ class ReportRun:
         self.mirror.update(text)
         self._each_view("refresh", self.frame(text))
 
+    def mark(self, status: str) -> None:
+        """Show ``status`` (Stalled, or back) while the run goes on, from any thread; not once it ended."""
+        with self._status_lock:
+            if self._finished:
+                return
+            self.state.status = status
+        self.push(force=True)
+
     @guarded("internal error ignored so training can go on")
     def finish(self, ending: Ending) -> bool:
-        """The run ended: deliver the final state.
+        """The run ended: deliver the final state (Terminated names its signal, ``ending.cause``).
 
         Waits for Slack only up to the mirror's ``flush_timeout`` (0 by default); returns True
         when the final edit and every reply were delivered by then. The delivery goes on in
         the background, and the views follow it until Slack has everything.
         """
-        if self._finished:
-            return True
-        self._finished = True
+        with self._status_lock:
+            if self._finished:
+                return True
+            self._finished = True
         status = ending.status
         request = self.stop.requested
         if self._stopped and status == COMPLETED and request is not None:
             status = STOPPED
             self.state.stopped_by = request.description
+        if ending.cause:
+            self.state.stopped_by = f"by {ending.cause}"  # {status}: "Terminated by SIGTERM"
         self.stop.end(status)  # from here on a click is told the run ended
         self.state.status = status
         self.state.eta = 0.0 if status == COMPLETED else None
         if status == COMPLETED:
             self.state.progress = 1.0 if self.state.progress is not None else None
-        wants_reply = ending.alert and self._wants_reply(status)
+        wants_reply = ending.alert and alerts.wants_reply(self.alert, status, iterations=self.iterations,
+                                                          min_iterations=self.min_iterations)
         # Named in the final message by a slot the Slack worker fills once they are looked up.
         self.state.mentions = self.mirror.mention_slot if wants_reply else ""
         self.state.updated_at = self.clock.time()
@@ -206,9 +220,9 @@ class ReportRun:
         error = ending.error if status == FAILED else None
         delivered = self.mirror.finish(
             text, outcome=status,
-            elapsed=format_hms(self.state.elapsed), error=error_line(error), traceback_tail=traceback_tail(error),
-            console_tail=ending.console_tail, alert=wants_reply, mention=wants_reply,
-            chart=final_drawing(self.state, plot=self.plot))
+            elapsed=format_hms(self.state.elapsed), error=ending.cause or error_line(error),
+            traceback_tail=traceback_tail(error), console_tail=ending.console_tail, alert=wants_reply,
+            mention=wants_reply, chart=final_drawing(self.state, plot=self.plot))
         # The sync state changed while Slack was flushed: show where it ended.
         self._final = self.frame(text)
         self._each_view("refresh", self._final)
@@ -243,18 +257,6 @@ class ReportRun:
                     self._faulted = True
                     warnings.warn(f"slacknb: the {type(view).__name__} failed and is skipped: "
                                   f"{type(exc).__name__}: {exc}", RuntimeWarning, stacklevel=3)
-
-    def _wants_reply(self, status: str) -> bool:
-        if self.alert == "none":
-            return False
-        if status == FAILED:
-            # Quick debug crashes (ClearML's min-iterations filter) still say
-            # Failed in the message, but ping nobody.
-            return self.alert in ("failed", "all") and self.iterations >= self.min_iterations
-        if status in (COMPLETED, STOPPED):
-            # A stop is a person's decision that the run is done: told like a completion.
-            return self.alert in ("completed", "all")
-        return self.alert == "all"
 
 
 def _mentions_shown(sync) -> str:

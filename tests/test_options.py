@@ -33,7 +33,7 @@ def test_a_token_in_SLACK_CHANNEL_ID_is_refused(monkeypatch):
     assert check(local=True).channel_id is None  # a local run never reads it
 
 
-@pytest.mark.parametrize("name", ["min_interval", "flush_timeout", "delivery_timeout", "grace"])
+@pytest.mark.parametrize("name", ["min_interval", "flush_timeout", "delivery_timeout", "grace", "stall_after"])
 def test_every_duration_is_bounded_and_the_error_says_the_bound(name):
     with pytest.raises(ValueError, match=r"up to 86,400 seconds \(a day\), not 1e\+10"):
         check(local=True, **{name: 1e10})
@@ -77,3 +77,13 @@ def test_the_runs_scrub_knows_its_tokens_and_patterns(monkeypatch):
     text = "argument-token-value env-bot-token-value env-app-token-value hunter2 fine"
     assert scrub(text) == "[hidden] [hidden] [hidden] [hidden] fine"
     assert "value" not in repr(scrub)
+
+
+def test_stall_after_is_automatic_off_or_a_number_of_seconds():
+    assert check(local=True).stall_after is None  # automatic
+    assert check(local=True, stall_after=0).stall_after == 0.0  # off
+    assert check(local=True, stall_after=np.int64(90)).stall_after == 90.0
+    with pytest.raises(ValueError, match="stall_after / --stall-after must be from 0"):
+        check(local=True, stall_after=-1)
+    with pytest.raises(TypeError, match="stall_after / --stall-after must be a number of seconds"):
+        check(local=True, stall_after="5 min")

@@ -11,14 +11,18 @@ from __future__ import annotations
 from slacknb.core.slack_text import ELLIPSIS, code_block, cut, escape, inline_code_safe
 from slacknb.core.state import FINAL_STATUSES, Status
 
-__all__ = ["OUTCOMES", "REPLY_CHARS", "escaped_tail", "failure_alert", "finish_reply", "outcome_line", "to_outcome"]
+__all__ = ["ALERTED", "OUTCOMES", "REPLY_CHARS", "escaped_tail", "failure_alert", "finish_reply", "outcome_line",
+           "to_outcome", "wants_reply"]
 
-OUTCOMES = (Status.COMPLETED, Status.FAILED, Status.INTERRUPTED, Status.STOPPED, Status.PRUNED)
+OUTCOMES = (Status.COMPLETED, Status.FAILED, Status.INTERRUPTED, Status.STOPPED, Status.PRUNED, Status.TERMINATED)
+# The endings that send the failure alert: a run killed by its job's scheduler is as
+# urgent as one that crashed (the alert options and min_iterations apply to both).
+ALERTED = frozenset({Status.FAILED, Status.TERMINATED})
 _EMOJI = {Status.COMPLETED: ":white_check_mark:", Status.FAILED: ":x:", Status.INTERRUPTED: ":warning:",
-          Status.STOPPED: ":octagonal_sign:", Status.PRUNED: ":scissors:"}
+          Status.STOPPED: ":octagonal_sign:", Status.PRUNED: ":scissors:", Status.TERMINATED: ":no_entry:"}
 # "Completed in 0:03:12" reads as a duration; "Failed after 0:03:12" as the moment it stopped.
 _PREPOSITION = {Status.COMPLETED: "in", Status.FAILED: "after", Status.INTERRUPTED: "after",
-                Status.STOPPED: "after", Status.PRUNED: "after"}
+                Status.STOPPED: "after", Status.PRUNED: "after", Status.TERMINATED: "after"}
 
 TRACEBACK_LINES = 20
 TRACEBACK_CHARS = 2500
@@ -41,10 +45,12 @@ def to_outcome(outcome: Status | str) -> Status:
     raise ValueError(f"outcome must be one of {words} (or in lower case: {words.lower()}), not {outcome!r}")
 
 
-def outcome_line(outcome: Status | str, elapsed: str, label: str = "") -> str:
-    """``":x: *Failed* after 0:03:12 · label"`` for one final status (Completed, Failed, Interrupted)."""
+def outcome_line(outcome: Status | str, elapsed: str, label: str = "", cause: str = "") -> str:
+    """``":x: *Failed* after 0:03:12 · label"`` for one final status (Completed, Failed, ...);
+    with ``cause``: ``":no_entry: *Terminated* by SIGTERM after 0:12:03 · label"``."""
     outcome = to_outcome(outcome)
-    line = f"{_EMOJI[outcome]} *{outcome.value}* {_PREPOSITION[outcome]} {escape(elapsed)}"
+    by = f" by {escape(cause)}" if cause else ""
+    line = f"{_EMOJI[outcome]} *{outcome.value}*{by} {_PREPOSITION[outcome]} {escape(elapsed)}"
     if label:
         # A label is the user's text: escaped, and no backtick of it may open a code span.
         line += f" \u00b7 {inline_code_safe(escape(label))}"
@@ -65,14 +71,19 @@ def failure_alert(
     traceback_tail: str | None = None,
     console_tail: str | None = None,
     prefix: str = "",
+    outcome: Status | str = Status.FAILED,
 ) -> str:
     """The failure alert: prefix, status line, error line, traceback tail, console tail.
 
-    ``prefix`` is authored by the user (``<!here>``, an emoji) and is not escaped.
+    ``prefix`` is authored by the user (``<!here>``, an emoji) and is not escaped. For a
+    Terminated ``outcome``, ``error`` is what ended the run (``"SIGTERM"``) and goes into the
+    status line: ``"Terminated by SIGTERM after 0:12:03 · label"``.
     """
-    line = outcome_line(Status.FAILED, elapsed, label)
+    outcome = to_outcome(outcome)
+    terminated = outcome is Status.TERMINATED
+    line = outcome_line(outcome, elapsed, label, cause=(error or "").strip() if terminated else "")
     parts = [f"{prefix} {line}" if prefix else line]
-    if error:
+    if error and not terminated:
         parts.append(escape(_cut_end(error.strip(), ERROR_CHARS)))
     tb_lines, console_lines, tb_chars, console_chars = TRACEBACK_LINES, CONSOLE_LINES, TRACEBACK_CHARS, CONSOLE_CHARS
     while True:
@@ -92,6 +103,21 @@ def _sections(traceback_tail, console_tail, tb_lines, tb_chars, console_lines, c
         sections.append("Console (last lines):")
         sections.append(code_block(escaped_tail(console_tail, max_lines=console_lines, max_chars=console_chars)))
     return sections
+
+
+def wants_reply(alert: str, status: Status | str, *, iterations: int, min_iterations: int) -> bool:
+    """Whether the end of a run with ``status`` sends a thread reply, under the ``alert`` option
+    (failed, completed, all, none)."""
+    if alert == "none":
+        return False
+    if status in ALERTED:
+        # Quick debug crashes (ClearML's min-iterations filter) still say
+        # Failed in the message, but ping nobody.
+        return alert in ("failed", "all") and iterations >= min_iterations
+    if status in (Status.COMPLETED, Status.STOPPED):
+        # A stop is a person's decision that the run is done: told like a completion.
+        return alert in ("completed", "all")
+    return alert == "all"
 
 
 def escaped_tail(text: str, *, max_lines: int, max_chars: int) -> str:

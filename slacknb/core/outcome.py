@@ -40,10 +40,12 @@ class Ending:
     ``status`` is the final status (Completed, Failed, Interrupted; Completed after a Stop
     click reads Stopped); ``error`` the exception that ended it (kept for a Failed run's alert);
     ``console_tail`` the console's last lines; ``alert`` False when this ending was already
-    alerted by another report (a trainer inside a reported cell).
+    alerted by another report (a trainer inside a reported cell); ``cause`` the signal that
+    ended a Terminated run (``"SIGTERM"``).
     """
 
     status: Status
     error: BaseException | None = None
     console_tail: str | None = None
     alert: bool = True
+    cause: str = ""

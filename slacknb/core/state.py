@@ -10,8 +10,8 @@ import enum
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
-__all__ = ["COMPLETED", "FAILED", "FINAL_STATUSES", "INTERRUPTED", "PRUNED", "STARTED", "STOPPED", "TRAINING",
-           "ReportState", "Status"]
+__all__ = ["COMPLETED", "FAILED", "FINAL_STATUSES", "INTERRUPTED", "PRUNED", "STALLED", "STARTED", "STOPPED",
+           "TERMINATED", "TRAINING", "ReportState", "Status"]
 
 
 class Status(str, enum.Enum):
@@ -26,6 +26,10 @@ class Status(str, enum.Enum):
     STOPPED = "Stopped"
     #: An Optuna trial's run ended by its pruner (``optuna.TrialPruned``).
     PRUNED = "Pruned"
+    #: Ended by SIGTERM or SIGHUP (a cancelled or preempted job, ``timeout``, a stopped container).
+    TERMINATED = "Terminated"
+    #: Still running, but no iteration ended for ``stall_after`` seconds (not final).
+    STALLED = "Stalled"
 
     # str(), format() and repr() read exactly as the plain word did before the Enum
     # (not "Status.COMPLETED"), on every Python: users' notebooks print them.
@@ -39,8 +43,9 @@ class Status(str, enum.Enum):
         return self in FINAL_STATUSES
 
 
-STARTED, TRAINING, COMPLETED, FAILED, INTERRUPTED, STOPPED, PRUNED = Status
-FINAL_STATUSES = frozenset({Status.COMPLETED, Status.FAILED, Status.INTERRUPTED, Status.STOPPED, Status.PRUNED})
+STARTED, TRAINING, COMPLETED, FAILED, INTERRUPTED, STOPPED, PRUNED, TERMINATED, STALLED = Status
+FINAL_STATUSES = frozenset({Status.COMPLETED, Status.FAILED, Status.INTERRUPTED, Status.STOPPED, Status.PRUNED,
+                            Status.TERMINATED})
 
 
 @dataclass
@@ -53,7 +58,8 @@ class ReportState:
     None when the stop trigger does not tell. ``updated_at`` is the wall-clock
     time (Unix seconds) this state was last changed, or None when unknown.
     ``stopped_by`` says who stopped a Stopped run ("by <@U0ALICE>", "from the
-    notebook"): ``{status}`` reads "Stopped by <@U0ALICE>". ``waiting`` is what
+    notebook"), or which signal ended a Terminated one ("by SIGTERM"): ``{status}``
+    reads "Stopped by <@U0ALICE>", "Terminated by SIGTERM". ``waiting`` is what
     ``{content}`` shows while the run is not finished and nothing is logged yet
     ("" for nothing).
     """

@@ -10,6 +10,9 @@ Chainer's lifecycle, and where each status comes from:
 - ``finalize()`` (always, in ``Trainer.run``'s ``finally``): Completed when no
   exception is in flight, Interrupted for ``KeyboardInterrupt`` (Chainer does
   not call ``on_error`` for it).
+- SIGTERM or SIGHUP while it trains: Terminated, at once
+  (:mod:`slacknb.frameworks.signals`); no iteration for ``stall_after``: Stalled, until
+  iterations come back (:mod:`slacknb.frameworks.stalls`).
 
 In a multi-process job (``comm=`` a ChainerMN communicator, or a launcher's rank
 variable) only rank 0 reports; see :mod:`slacknb.core.ranks`.
@@ -93,6 +96,8 @@ class SlackReport(ReportFace, chainer_extensions.PrintReport):
         self._quiet_console([e for _, e in printers if e is not self])
         self._run.start(log=log if log is not None else [], entries=self._entries_arg, label=self._label,
                         stoppable=not self._rank.distributed)
+        self._watch_run(lambda: trainer.updater.iteration,
+                        last_tick=lambda: self._tick(trainer, log_grew=False, render=False))
         if self._comm is not None:
             self._share_message(self._comm)
         self._tick(trainer, log_grew=self._seen_rows > 0)

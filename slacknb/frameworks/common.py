@@ -16,8 +16,10 @@ import warnings
 from slacknb.core.context import default_label
 from slacknb.core.outcome import Ending
 from slacknb.core.ranks import alert_label, detect_rank
-from slacknb.core.state import COMPLETED, FAILED, INTERRUPTED
+from slacknb.core.state import COMPLETED, FAILED, INTERRUPTED, TERMINATED
 from slacknb.frameworks.distributed import share_message
+from slacknb.frameworks.signals import SignalWatch
+from slacknb.frameworks.stalls import StallWatch
 from slacknb.options import parameters_doc, slack_configured
 from slacknb.run import ReportRun, default_views
 from slacknb.views.console import ConsoleView
@@ -121,6 +123,8 @@ class ReportFace:
         self._comm = options.comm
         self._rank = rank
         self._console_tail = console_tail
+        self._watches: list = []  # what ends or marks the run from outside its framework's hooks
+        self._last_tick = None
 
     def _link_trial(self, options):
         """An Optuna trial's report: a reply in its study's board's thread (waits for the board,
@@ -196,8 +200,27 @@ class ReportFace:
         self._run.relabel(label)
         mirror.attach(*(thread or (None, None)), alert_label=alert_label(label, self._rank))
 
-    def _end_report(self, status, error: BaseException | None, *, last_tick) -> None:
+    def _watch_run(self, iteration, *, last_tick) -> None:
+        """At the start of training, on rank 0: SIGTERM and SIGHUP end the run as Terminated
+        (:mod:`slacknb.frameworks.signals`), and the stall watch reads ``iteration()``
+        (:mod:`slacknb.frameworks.stalls`). Other ranks' alerts come only from their own failures."""
+        self._last_tick = last_tick
+        if not self._rank.owner:
+            return
+        run = self._run
+        # The wait is for the final edit and the replies people wait for, not the chart.
+        self._watches += [SignalWatch(self._terminated, lambda timeout: run.mirror.wait_delivered(timeout, essential=True),
+                                      bound=self.options.delivery_timeout).start(),
+                          StallWatch(run, iteration, stall_after=self.options.stall_after).start()]
+
+    def _terminated(self, name: str) -> None:
+        """SIGTERM or SIGHUP arrived (``name``): the run ends as Terminated, now."""
+        self._end_report(TERMINATED, None, last_tick=self._last_tick, cause=name)
+
+    def _end_report(self, status, error: BaseException | None, *, last_tick, cause: str = "") -> None:
         """Deliver the ending once; ``last_tick()`` first records the final elapsed time and progress."""
+        for watch in self._watches:
+            watch.stop()
         if self._run.finished or getattr(self, "_held", False):
             return
         if self._trial is not None:
@@ -215,7 +238,7 @@ class ReportFace:
             warnings.warn(f"slacknb: the end of the run is reported without its last details "
                           f"({type(exc).__name__}: {exc})", RuntimeWarning)
             tail = None
-        self._run.finish(Ending(status, error=error, console_tail=tail))
+        self._run.finish(Ending(status, error=error, console_tail=tail, cause=cause))
 
     def _quiet_console(self, printers: list) -> None:
         """The training prints its own table (``printers``: its PrintReport, ProgressBar): the

@@ -29,7 +29,9 @@ nothing, the run is ended by :mod:`slacknb.frameworks.endings`: the exception
 that leaves the cell (IPython) or the process (``sys.excepthook``) ends it as
 Failed, or Interrupted for a ``KeyboardInterrupt``; a process that exits with the
 run still open (a caught ``KeyboardInterrupt``) ends it as Interrupted. A run is
-never Completed after a crash.
+never Completed after a crash. SIGTERM and SIGHUP end it as Terminated
+(:mod:`slacknb.frameworks.signals`), and the stall watch marks it Stalled while no
+iteration ends (:mod:`slacknb.frameworks.stalls`), in both ways of training.
 
 :func:`request_stop` asks a manager to stop at the next iteration boundary.
 """
@@ -40,7 +42,7 @@ import dataclasses
 import sys
 import warnings
 
-from slacknb.core.state import FAILED, INTERRUPTED
+from slacknb.core.state import FAILED, INTERRUPTED, TERMINATED
 from slacknb.core.template import DEFAULT_TEMPLATE
 from slacknb.frameworks.common import ReportFace, document_parameters, ending_status, exception_in_flight, framework_missing, progress_of
 from slacknb.frameworks.endings import EndingWatch
@@ -134,7 +136,8 @@ class SlackReport(ReportFace, ppe_extension.Extension):
         comm = self._comm if self._comm is not None else torch_group()
         if comm is not None and (self._rank.distributed or comm is self._comm):
             self._share_message(comm)
-        self._watch.start()
+        self._watches.append(self._watch.start())
+        self._watch_run(lambda: manager.iteration, last_tick=lambda: self._tick(manager, log_grew=False, render=False))
         self._tick(manager, log_grew=bool(self._rows))
 
     def __call__(self, manager) -> None:
@@ -171,12 +174,14 @@ class SlackReport(ReportFace, ppe_extension.Extension):
         self._end(INTERRUPTED if error is None else ending_status(error), error)
 
     # -- helpers -------------------------------------------------------------
-    def _end(self, status, error) -> None:
+    def _terminated(self, name: str) -> None:
+        self._end(TERMINATED, None, cause=name)
+
+    def _end(self, status, error, *, cause: str = "") -> None:
         if self._manager is None or self._run.finished:
             return
-        self._watch.stop()
         self._ended_by = error
-        self._end_report(status, error, last_tick=lambda: self._tick(self._manager, log_grew=False, render=False))
+        self._end_report(status, error, last_tick=self._last_tick, cause=cause)
 
     def _find_log_report(self, manager):
         log_report = self._log_report

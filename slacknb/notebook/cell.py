@@ -108,12 +108,15 @@ class CellJob:
             self.run = run
 
     def end(self, ending: Ending, *, reported: bool, iterations: int) -> None:
-        """The cell ended: report it, unless a trainer reported this ending and nothing was posted
-        (``reported``: a trainer in the cell reported it, so the job alerts nobody)."""
+        """The cell ended (or a signal ended it: Terminated): report it, once, unless a trainer
+        reported this ending and nothing was posted (``reported``: a trainer in the cell reported
+        it, so the job alerts nobody)."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join()
         with self._lock:
+            if self._closed:
+                return
             self._closed = True
             run = self.run
         if run is None and reported:
@@ -132,3 +135,8 @@ class CellJob:
         except Exception as exc:  # noqa: BLE001 - the cell's own outcome must come through unchanged
             warnings.warn(f"slacknb: the cell could not be reported ({type(exc).__name__}: {exc})",
                           RuntimeWarning, stacklevel=2)
+
+    def wait_delivered(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for the job's end to be in Slack (False: no job was posted)."""
+        run = self.run
+        return run is not None and run.mirror.wait_delivered(timeout, essential=True)

@@ -17,7 +17,8 @@ from IPython.core.magic_arguments import parse_argstring
 
 from slacknb.core.context import default_label
 from slacknb.core.outcome import Ending
-from slacknb.core.state import COMPLETED, FAILED, INTERRUPTED
+from slacknb.core.state import COMPLETED, FAILED, INTERRUPTED, TERMINATED
+from slacknb.frameworks.signals import SignalWatch
 from slacknb.notebook.cell import CellBody, CellJob, make_cell_run
 from slacknb.notebook.line import arguments, refuse_secrets, resolve, traits
 from slacknb.notebook.tail import ConsoleTail
@@ -44,8 +45,8 @@ class SlackReportMagics(Magics):
         hand-written loop), gets a ``SlackReport`` (and a ``LogReport`` if it
         has none), reporting on the LogReport's trigger, unless it has a
         ``SlackReport`` already. A cell that
-        trains nothing is reported as one job: Started, then Completed, Failed
-        or Interrupted with its elapsed time. The body runs like ``%%time``
+        trains nothing is reported as one job: Started, then Completed, Failed,
+        Interrupted or Terminated (SIGTERM, SIGHUP) with its elapsed time. The body runs like ``%%time``
         runs it: in the user namespace, its last expression is the cell's
         value, and an exception or a KeyboardInterrupt fails the cell exactly
         as without the magic, after slacknb has reported it.
@@ -108,6 +109,12 @@ def run_reported(body: CellBody, options: ReportOptions):
     job = CellJob(lambda views: make_cell_run(options, views, label=job_label), label=job_label,
                   grace=options.grace, early=slack_configured(options),
                   has_trainers=lambda: bool(patch.trainers))
+    # SIGTERM or SIGHUP (a server shutting the kernel down): the job ends as Terminated; the
+    # trainers' own reports end theirs.
+    signals = SignalWatch(lambda name: job.end(Ending(TERMINATED, console_tail=tail.text(), alert=not patch.trainers,
+                                                      cause=name),
+                                               reported=bool(patch.trainers), iterations=patch.iterations),
+                          job.wait_delivered, bound=options.delivery_timeout).start()
     status, error = COMPLETED, None
     try:
         with tail, patch:
@@ -119,6 +126,7 @@ def run_reported(body: CellBody, options: ReportOptions):
         status, error = FAILED, _without_own_frames(exc)
         raise
     finally:
+        signals.stop()
         reported = bool(patch.trainers) and (status == COMPLETED or patch.raised(error))
         job.end(Ending(status, error=error, console_tail=tail.text(), alert=not reported), reported=reported,
                 iterations=patch.iterations)

@@ -20,7 +20,7 @@ __all__ = ["ALERT", "ALERTED", "FINISH", "Edit", "Note", "Operation", "Reply", "
 
 ALERT = "failure alert"
 FINISH = "finish reply"
-ALERTED = frozenset({Status.FAILED})
+ALERTED = frozenset({Status.FAILED, Status.TERMINATED})
 """The endings that send the failure alert (with the error and the console tail)."""
 
 

@@ -5,10 +5,14 @@ from __future__ import annotations
 import sys
 from typing import TextIO
 
+from slacknb.core.state import STALLED, TERMINATED
 from slacknb.core.table import RowFormat, format_header
 from slacknb.views.html import frame_scrub
 
 __all__ = ["ConsoleView"]
+
+# Statuses a log file should show by themselves (the table alone cannot say them).
+_TOLD = (STALLED, TERMINATED)
 
 
 class ConsoleView:
@@ -27,12 +31,14 @@ class ConsoleView:
         self._printed = 0
         self._entries = None
         self._format = None
+        self._status = None
 
     def show(self) -> None:
         self._printed = 0
 
     def refresh(self, frame) -> None:
         self._announce(getattr(frame, "sync", None))
+        self._tell_status(frame.state)
         out = self.out or sys.stdout
         log = frame.state.log
         if not self.table or len(log) <= self._printed or not frame.entries:
@@ -52,6 +58,15 @@ class ConsoleView:
     def finish(self, frame) -> None:
         """The end of the run, and the delivery after it: only the Slack line can be new."""
         self._announce(getattr(frame, "sync", None))
+
+    def _tell_status(self, state) -> None:
+        """One line on ``err`` when the run stalls, resumes after a stall, or is terminated."""
+        status, before = state.status, self._status
+        self._status = status
+        if status != before and (status in _TOLD or before == STALLED):
+            by = f" {state.stopped_by}" if status == TERMINATED and state.stopped_by else ""
+            again = " again" if before == STALLED and not state.finished else ""
+            print(f"slacknb: {status}{by}{again}", file=self.err or sys.stderr, flush=True)
 
     def _announce(self, sync) -> None:
         link = getattr(sync, "permalink", None)

@@ -26,8 +26,10 @@ from slacknb.core.state import (
     COMPLETED,
     FAILED,
     INTERRUPTED,
+    STALLED,
     STARTED,
     STOPPED,
+    TERMINATED,
     TRAINING,
     ReportState,
 )
@@ -57,9 +59,12 @@ STATUS_COLORS = {
     FAILED: "#cf222e",
     INTERRUPTED: "#bc4c00",
     STOPPED: "#8250df",
+    TERMINATED: "#a40e26",
+    STALLED: "#9a6700",
 }
 # ipywidgets' FloatProgress bar_style for each status ('' is the theme's colour).
-BAR_STYLES = {COMPLETED: "success", FAILED: "danger", INTERRUPTED: "warning", STOPPED: "info"}
+BAR_STYLES = {COMPLETED: "success", FAILED: "danger", INTERRUPTED: "warning", STOPPED: "info", TERMINATED: "danger",
+              STALLED: "warning"}
 _BAR_COLORS = {"": "#0969da", "success": "#1a7f37", "danger": "#cf222e", "warning": "#bc4c00", "info": "#8250df"}
 def frame_context(frame, context: RunContext | None = None) -> RunContext:
     """The run's context: ``context`` if given, else the frame's own, else this process's."""
@@ -98,8 +103,8 @@ def frame_signature(frame) -> tuple:
 
 
 def bar_style(status: str) -> str:
-    """FloatProgress bar_style: green when completed, red when failed, orange when interrupted,
-    "info" when stopped."""
+    """FloatProgress bar_style: green when completed, red when failed or terminated, orange when
+    interrupted or stalled, "info" when stopped."""
     return BAR_STYLES.get(status, "")
 
 

@@ -11,7 +11,9 @@ from slacknb.core.alerts import (
     failure_alert,
     finish_reply,
     outcome_line,
+    wants_reply,
 )
+from slacknb.core.state import FINAL_STATUSES, Status
 
 
 def test_status_words_and_prepositions():
@@ -78,3 +80,36 @@ def test_any_alert_stays_under_slacks_limit_and_its_code_blocks_hold(traceback_t
     assert "<" not in text and ">" not in text
     assert text.count("```") % 2 == 0
 
+
+
+def test_terminated_reads_by_which_signal_in_its_alert_and_finish_reply():
+    assert outcome_line("terminated", "0:12:03", "mnist", cause="SIGTERM") == (
+        ":no_entry: *Terminated* by SIGTERM after 0:12:03 \u00b7 mnist")
+    text = failure_alert(outcome="Terminated", elapsed="0:12:03", label="mnist", error="SIGTERM",
+                         console_tail="epoch 3\n", prefix="<!here>")
+    lines = text.split("\n")
+    assert lines[0] == "<!here> :no_entry: *Terminated* by SIGTERM after 0:12:03 \u00b7 mnist"
+    assert lines[1] == "Console (last lines):" and "epoch 3" in lines  # the signal is not repeated
+    assert finish_reply(outcome="terminated", elapsed="0:12:03", mentions="<@U0ALICE>") == (
+        "<@U0ALICE> :no_entry: *Terminated* after 0:12:03")
+
+
+@pytest.mark.parametrize("alert, status, iterations, expected", [
+    ("all", "Terminated", 5, True),
+    ("failed", "Terminated", 5, True),
+    ("failed", "Terminated", 1, False),       # min_iterations=2: a quick debug run pings nobody
+    ("completed", "Terminated", 5, False),
+    ("none", "Terminated", 5, False),
+    ("failed", "Failed", 5, True),
+    ("completed", "Stopped", 0, True),
+    ("failed", "Completed", 5, False),
+    ("all", "Interrupted", 0, True),
+    ("failed", "Interrupted", 5, False),
+])
+def test_which_endings_send_a_reply(alert, status, iterations, expected):
+    assert wants_reply(alert, Status(status), iterations=iterations, min_iterations=2) is expected
+
+
+def test_terminated_is_final_and_stalled_is_not():
+    assert Status.TERMINATED in FINAL_STATUSES and Status.TERMINATED.final
+    assert not Status.STALLED.final and str(Status.STALLED) == "Stalled" and f"{Status.TERMINATED}" == "Terminated"

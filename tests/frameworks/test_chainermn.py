@@ -13,6 +13,7 @@ import io
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -186,10 +187,8 @@ def mpi():
                      ci_hint="scripts/bootstrap.sh installs Open MPI and mpi4py in CI")
 
 
-def mpiexec(server, tmp_path, *options: str) -> tuple[subprocess.CompletedProcess, dict]:
-    """Run tests/mpi_train.py on 2 ranks; the ranks' results by rank number."""
-    results = tmp_path / "results"
-    results.mkdir()
+def mpiexec_command(server, tmp_path, *options: str) -> tuple[list, dict]:
+    """The command running tests/mpi_train.py on 2 ranks, and its environment."""
     env = {**os.environ, "SLACK_BOT_TOKEN": server.token, "SLACK_CHANNEL_ID": server.channel_id,
            "SLACKNB_API_URL": server.url, "SLACKNB_LIMITS_DIR": str(tmp_path / "limits"),
            "OMPI_MCA_rmaps_base_oversubscribe": "1"}
@@ -199,7 +198,17 @@ def mpiexec(server, tmp_path, *options: str) -> tuple[subprocess.CompletedProces
         command.append("--allow-run-as-root")  # CI containers run as root
     for name in ("SLACK_BOT_TOKEN", "SLACK_CHANNEL_ID", "SLACKNB_API_URL", "SLACKNB_LIMITS_DIR"):
         command += ["-x", name]
-    command += [sys.executable, os.path.join(TESTS, "support", "mpi_train.py"), str(tmp_path / "out"), str(results), *options]
+    command += [sys.executable, os.path.join(TESTS, "support", "mpi_train.py"), str(tmp_path / "out"),
+                str(tmp_path / "results"), *options]
+    return command, env
+
+
+def mpiexec(server, tmp_path, *options: str, env: dict | None = None) -> tuple[subprocess.CompletedProcess, dict]:
+    """Run tests/mpi_train.py on 2 ranks; the ranks' results by rank number."""
+    results = tmp_path / "results"
+    results.mkdir()
+    command, base = mpiexec_command(server, tmp_path, *options)
+    env = {**base, **(env or {})}
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=180, cwd=ROOT)
     found = {}
     for path in results.iterdir():
@@ -232,15 +241,19 @@ def test_a_completed_chainermn_run_is_one_message_with_rank_0s_table(server, tmp
 @pytest.mark.mpi
 @pytest.mark.timeout(240)
 def test_a_rank_that_fails_sends_one_alert_in_rank_0s_thread(server, tmp_path, mpi):
-    done, ranks = mpiexec(server, tmp_path, "--fail-rank", "1")
+    # The abort ends rank 0 with SIGTERM, then SIGKILL odls_base_sigkill_timeout seconds later
+    # (1 by default; raised here so that rank 0's own end is all in Slack every time).
+    done, ranks = mpiexec(server, tmp_path, "--fail-rank", "1", env={"OMPI_MCA_odls_base_sigkill_timeout": "30"})
     assert done.returncode != 0  # ChainerMN's hook aborted the job
     assert "loss diverged on rank 1" in done.stderr
     assert server.token not in done.stdout + done.stderr
     one = ranks[1]
     assert one["status"] == "Failed" and one["api_calls"] == 1  # the alert, nothing else
     [message] = server.messages()
-    assert message.text.startswith(f"{one['label']} ") and "Completed" not in message.text
-    [alert] = text_replies(message)
+    # Rank 0, in the gradients' allreduce (a C call) when the abort's SIGTERM came, says so.
+    assert message.text.startswith(f"{one['label']} Terminated by SIGTERM\n")
+    [alert] = [r for r in text_replies(message) if "rank 1" in r.text]
+    assert [r for r in text_replies(message) if "SIGTERM" in r.text and "rank 0 of 2" in r.text]
     assert alert.text.startswith(":x: *Failed* after 0:00:0")
     assert f"\u00b7 {one['label']} \u00b7 rank 1 of 2 on {HOST}" in alert.text
     assert "Boom: loss diverged on rank 1" in alert.text and "Traceback" in alert.text
@@ -256,5 +269,30 @@ def test_without_comm_the_rank_variables_decide_and_the_alert_goes_to_the_channe
     [alert] = [m for m in server.messages() if m.text.startswith(":x: *Failed*")]
     [report_message] = [m for m in server.messages() if m is not alert and m.ts != alert.ts]
     assert report_message.text.startswith(f"{one['label']} ")  # rank 0 derived the same label
-    assert text_replies(report_message) == []
+    # Rank 1's alert is not in rank 0's thread (only rank 0's own Terminated end may be).
+    assert not [r for r in text_replies(report_message) if "rank 1" in r.text]
     assert f"\u00b7 {one['label']} \u00b7 rank 1 of 2 on {HOST}" in alert.text
+
+
+@pytest.mark.mpi
+@pytest.mark.timeout(240)
+def test_a_terminated_chainermn_job_reads_terminated(server, tmp_path, mpi):
+    # mpiexec passes SIGTERM on to the ranks, then SIGKILL after odls_base_sigkill_timeout
+    # seconds (1 by default): the README tells to raise it, as here.
+    (tmp_path / "results").mkdir()
+    command, env = mpiexec_command(server, tmp_path, "--endless")
+    env["OMPI_MCA_odls_base_sigkill_timeout"] = "30"
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    try:
+        assert server.wait_for(lambda s: any(" Training" in m.text for m in s.messages()), timeout=120)
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=120)
+    finally:
+        process.kill()
+    [message] = server.messages()
+    assert " Terminated by SIGTERM\n" in message.text, (message.text[:200], err[-3000:])
+    # Rank 0's alert and reply; rank 1 (no message of its own) says nothing about the signal.
+    replies = text_replies(message)
+    assert len([r for r in replies if "SIGTERM" in r.text]) == 1 and not [r for r in replies if "rank 1" in r.text]
+    assert any("<@U0ALICE>" in r.text and "*Terminated*" in r.text for r in replies)
+    assert server.token not in out + err

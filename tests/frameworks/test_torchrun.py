@@ -55,3 +55,20 @@ def test_a_failing_rank_sends_one_alert_in_rank_0s_thread(slack_env, tmp_path):
     assert f"rank 1 of 2 on {HOST}" in alert.text
     assert "Boom: rank 1 diverged" in alert.text and "Traceback" in alert.text
     assert slack_env.token not in done.stdout + done.stderr
+
+
+def test_rank_0_terminated_by_torchrun_after_rank_1_failed_reads_terminated(slack_env, tmp_path):
+    # Rank 1 fails while rank 0 loads a batch (not inside a collective): torchrun's agent then
+    # sends rank 0 SIGTERM, and rank 0's report ends there.
+    done = torchrun("rank1-fails-rank0-loads", tmp_path)
+    assert done.returncode != 0
+    assert "rank 0: loading a slow batch" in done.stdout
+    [message] = slack_env.messages(slack_env.channel_id)
+    label = message.text.split()[0]
+    assert message.text.startswith(f"{label} Terminated by SIGTERM"), (message.text[:200], done.stderr[-3000:])
+    # The failing rank's alert stays in rank 0's thread, and rank 0 says it was terminated.
+    [alert] = [m for m in message.replies if "rank 1 diverged" in m.text]
+    assert f"rank 1 of 2 on {HOST}" in alert.text and "Traceback" in alert.text
+    assert [m for m in message.replies if "SIGTERM" in m.text and "rank 1" not in m.text]
+    assert "exitcode  : -15" in done.stderr  # rank 0 ended as SIGTERM ends a process
+    assert slack_env.token not in done.stdout + done.stderr

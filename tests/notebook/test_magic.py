@@ -372,3 +372,21 @@ def test_hide_patterns_come_from_the_line_or_config_one_per_word(ip):
     assert hide(r"--hide 'hunter\d{2,5}' 'a,b'") == (r"hunter\d{2,5}", "a,b")  # a comma stays in its pattern
     magics.hide = ["from-config"]
     assert hide("") == ("from-config",)
+
+
+def test_stall_after_comes_from_the_line_or_config(ip):
+    from IPython.core.magic_arguments import parse_argstring
+
+    from slacknb.notebook.line import resolve
+
+    magics = SlackReportMagics(shell=ip)
+
+    def stall_after(line):
+        return resolve(magics, parse_argstring(magics.slackreport, "--local " + line)).stall_after
+
+    assert stall_after("") is None  # automatic
+    assert stall_after("--stall-after 90") == 90.0
+    magics.stall_after = 0.0
+    assert stall_after("") == 0.0  # config: off
+    with pytest.raises(UsageError, match="--stall-after must be from 0"):
+        stall_after("--stall-after -5")

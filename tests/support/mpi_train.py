@@ -1,13 +1,14 @@
 """A ChainerMN data-parallel training on the CPU, for tests/test_chainermn.py.
 
-Usage: mpiexec -n 2 python tests/support/mpi_train.py OUT_DIR RESULT_DIR [--fail-rank R] [--no-comm]
+Usage: mpiexec -n 2 python tests/support/mpi_train.py OUT_DIR RESULT_DIR [--fail-rank R] [--no-comm] [--endless]
 
 Every rank trains an MLP on its shard of one synthetic data set (scatter_dataset), with
 gradients averaged by a multi-node optimizer over the 'naive' communicator, and adds
 SlackReport (with comm=comm, or, with --no-comm, left to the launcher's rank variables).
 With --fail-rank R, rank R raises at epoch 2; ChainerMN's exception hook then aborts the
 job, as it should in real use (otherwise the other ranks wait in allreduce forever).
-Each rank writes RESULT_DIR/rank<N>.json with what its report says.
+With --endless, the training runs (a little slowly) until a signal ends it.
+Each rank writes RESULT_DIR/rank<N>.json with what its report says (unless a signal ended it).
 Slack settings come from the environment (SLACK_BOT_TOKEN, SLACK_CHANNEL_ID, SLACKNB_API_URL).
 """
 
@@ -16,6 +17,7 @@ import io
 import json
 import os
 import sys
+import time
 
 import chainer
 import chainer.functions as F
@@ -39,6 +41,7 @@ def main() -> None:
     parser.add_argument("results")
     parser.add_argument("--fail-rank", type=int, default=None)
     parser.add_argument("--no-comm", action="store_true")
+    parser.add_argument("--endless", action="store_true")
     args = parser.parse_args()
 
     chainermn.global_except_hook.add_hook()
@@ -54,7 +57,10 @@ def main() -> None:
     optimizer.setup(model)
     iterator = chainer.iterators.SerialIterator(dataset, 20, shuffle=False)
     updater = training.updaters.StandardUpdater(iterator, optimizer)
-    trainer = training.Trainer(updater, (3, "epoch"), out=os.path.join(args.out, f"rank{comm.rank}"))
+    stop = (1_000_000, "iteration") if args.endless else (3, "epoch")
+    trainer = training.Trainer(updater, stop, out=os.path.join(args.out, f"rank{comm.rank}"))
+    if args.endless:
+        trainer.extend(training.make_extension(trigger=(1, "iteration"))(lambda tr: time.sleep(0.02)))
     trainer.extend(extensions.LogReport())
     report = SlackReport(None, None, ENTRIES, template="{label} {status}\n{content}", finish_mentions="U0ALICE",
                          out=io.StringIO(), comm=None if args.no_comm else comm)

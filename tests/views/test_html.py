@@ -13,7 +13,7 @@ from slacknb.views import html as report_html
 from slacknb.core.context import RunContext
 from slacknb.slack.mirror import MirrorState
 from slacknb.core.render import Renderer
-from slacknb.core.state import COMPLETED, FAILED, INTERRUPTED, STARTED, TRAINING, ReportState
+from slacknb.core.state import COMPLETED, FAILED, INTERRUPTED, STALLED, STARTED, TERMINATED, TRAINING, ReportState
 from slacknb.run import Frame
 from slacknb.core.table import RowFormat, format_header
 
@@ -109,6 +109,8 @@ def test_html_parts_carry_stable_classes_and_data_attributes():
     (FAILED, 0.42, "danger", "42.0%"),
     (INTERRUPTED, 0.7, "warning", "70.0%"),
     (FAILED, None, "danger", "100.0%"),  # unknown length: a full red bar still says it
+    (TERMINATED, 0.3, "danger", "30.0%"),
+    (STALLED, 0.3, "warning", "30.0%"),
 ])
 def test_html_bar_follows_progress_and_colours_the_end(status, progress, style, width):
     root = parse(html_of(make_frame(ReportState(status=status, progress=progress))))
@@ -246,6 +248,15 @@ def test_signature_changes_exactly_when_the_view_would():
     frame = make_frame(state)
     other_sync = Frame(frame.state, frame.entries, frame.preview, MirrorState("retrying", "x", 3.0))
     assert report_html.frame_signature(other_sync) != report_html.frame_signature(frame)
+
+
+def test_the_status_badge_colours_terminated_and_stalled_of_their_own():
+    from slacknb.views.html import STATUS_COLORS
+
+    for status in (TERMINATED, STALLED):
+        html = html_of(make_frame(ReportState(status=status)))
+        assert f"background:{STATUS_COLORS[status]}" in html and f">{status}</span>" in html
+    assert len({STATUS_COLORS[s] for s in (TERMINATED, STALLED, FAILED, INTERRUPTED)}) == 4
 
 
 # -- secrets and hostile values: the notebook shows what Slack gets, scrubbed ----------------
