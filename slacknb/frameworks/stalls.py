@@ -121,7 +121,7 @@ class StallWatch:
         self.where = stall.where_text(stack_of(self._frames(), self._thread_id))
         self._before = self.run.state.status
         self.run.mark(STALLED)
-        self._tell("reply", stall.stall_reply(event, self.where, mentions=self.run.mirror.mention_markup))
+        self._tell("reply", stall.stall_reply(event, self.where, mentions=self.run.mirror.mention_slot))
 
     def _resume(self, event: stall.Resumed) -> None:
         if self.run.state.status == STALLED:

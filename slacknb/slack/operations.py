@@ -12,16 +12,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from slacknb.core.alerts import failure_alert, finish_reply
+from slacknb.core.alerts import ALERTED, failure_alert, finish_reply
 from slacknb.core.chart import Drawing
 from slacknb.core.state import Status
 
-__all__ = ["ALERT", "ALERTED", "FINISH", "Edit", "Note", "Operation", "Reply", "Upload", "end_of_run"]
+__all__ = ["ALERT", "FINISH", "Edit", "Note", "Operation", "Reply", "Upload", "end_of_run"]
 
 ALERT = "failure alert"
 FINISH = "finish reply"
-ALERTED = frozenset({Status.FAILED, Status.TERMINATED})
-"""The endings that send the failure alert (with the error and the console tail)."""
 
 
 @dataclass(frozen=True)
@@ -44,7 +42,8 @@ class Edit:
 @dataclass(frozen=True)
 class Note:
     """A reply in the report's thread during the run (e.g. "Stalled: ..."), one per ``key``:
-    posted once, then edited in place when a newer Note with the same key says otherwise."""
+    posted once, then edited in place when a newer Note with the same key says otherwise. A
+    mention slot in its text (:func:`slacknb.core.mentions.mention_slot`) is filled on the worker."""
 
     key: str
     text: str
@@ -72,7 +71,7 @@ class Reply:
         if self.kind == ALERT:
             return failure_alert(elapsed=self.elapsed, label=self.label, error=self.error,
                                  traceback_tail=self.traceback_tail, console_tail=self.console_tail,
-                                 prefix=self.prefix)
+                                 prefix=self.prefix, outcome=self.outcome)
         return finish_reply(outcome=self.outcome, elapsed=self.elapsed, label=self.label, mentions=mentions)
 
 

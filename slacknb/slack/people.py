@@ -51,8 +51,7 @@ class People:
         everyone = list(self.mentions) + [m for m in self.allowed or () if m not in self.mentions]
         self._pending = [m for m in everyone if m.markup is None]
         self._ids: dict[Mention, str] = {}
-        self.names: dict[str, str] = {}
-        """User ID -> the name Slack shows, for the people found."""
+        self._shown: dict[str, str] = {}  # user ID -> the name Slack shows, for everyone read
         self.problems: list[str] = []
         self._unresolved: list[str] = []
         self._cursor: str | None = None
@@ -75,6 +74,13 @@ class People:
         return format_mentions(self._markup(m) for m in self.mentions)
 
     @property
+    def names(self) -> dict[str, str]:
+        """User ID -> the name Slack shows, for the people this run names (the views show a
+        mention as Slack does: ``@alice``)."""
+        ids = {m.value for m in self.mentions + (self.allowed or ()) if m.kind == "user"} | set(self._ids.values())
+        return {user_id: self._shown[user_id] for user_id in ids if user_id in self._shown}
+
+    @property
     def plain(self) -> str:
         """The finish mentions as plain text that notifies nobody (``@alice @channel``): for a
         final text that is also the message's first post, since the reply notifies them already."""
@@ -82,7 +88,7 @@ class People:
         for mention in self.mentions:
             markup = self._markup(mention) or ""
             if markup.startswith("<@"):
-                words.append("@" + self.names.get(markup[2:-1], markup[2:-1]))
+                words.append("@" + self._shown.get(markup[2:-1], markup[2:-1]))
             elif mention.kind in ("special", "group"):
                 words.append("@" + mention.value)
         return format_mentions(words)
@@ -136,7 +142,7 @@ class People:
         if user_id:
             self._ids[mention] = user_id
             if member:
-                self.names[user_id] = _shown_name(member)
+                self._shown[user_id] = _shown_name(member)
         else:
             self._unresolved.append(mention.raw)
             self._problem("no such user in the workspace")
@@ -146,7 +152,7 @@ class People:
         for member in data.get("members") or []:
             if member.get("deleted") or not member.get("id"):
                 continue
-            self.names[member["id"]] = _shown_name(member)
+            self._shown[member["id"]] = _shown_name(member)
             profile = member.get("profile") or {}
             if member.get("name"):
                 self._by_name.setdefault(member["name"].lower(), member["id"])
@@ -159,7 +165,7 @@ class People:
             # Exact user names win over display and real names, which people share more often.
             directory = {**self._secondary, **self._by_name}
             with _cache_lock:
-                _directory_cache[api.scope] = (now, directory, dict(self.names))
+                _directory_cache[api.scope] = (now, directory, dict(self._shown))
             self._resolve_names(directory)
 
     def _cached(self, api: Api, now: float) -> bool:
@@ -167,7 +173,7 @@ class People:
             cached = _directory_cache.get(api.scope)
         if cached is None or now - cached[0] >= CACHE_SECONDS:
             return False
-        self.names.update(cached[2])
+        self._shown.update(cached[2])
         self._resolve_names(cached[1])
         return True
 

@@ -25,6 +25,7 @@ import sys
 from dataclasses import dataclass, field
 
 from slacknb.core.chart import ChartsUnavailable, chart_png, missing_once
+from slacknb.core.mentions import fill_slot
 from slacknb.core.slack_text import cut
 from slacknb.slack.api import UPLOAD_BYTES
 from slacknb.slack.errors import Failure, Kind
@@ -46,7 +47,7 @@ class Delivery:
     text: str | None = None
     """The reply's text, composed once (so a repeat is the same message); a note's newest text."""
     shown: str | None = None
-    """What Slack shows of a note now (None: not known to show anything)."""
+    """Which of the note's texts Slack shows now (None: not known to show anything)."""
     uncertain: bool = False
     """Sent, but the answer was lost: look in the thread before sending again."""
     check_after: float = 0.0
@@ -90,7 +91,8 @@ def send(message: SlackMessage, delivery: Delivery, *, mentions: str = "") -> St
         return _upload(message, delivery)
     if delivery.text is None:
         delivery.text = delivery.op.compose(mentions)
-    text = delivery.text if len(delivery.text) <= MAX_CHARS else cut(delivery.text, REPLY_CHARS)
+    text = fill_slot(delivery.text, mentions)  # a note names the people found by now
+    text = text if len(text) <= MAX_CHARS else cut(text, REPLY_CHARS)
     if delivery.ts is not None:  # a note posted before, whose text changed
         answer = message.api.call("chat.update", urgent=True, channel=message.where, ts=delivery.ts, text=text)
     else:
@@ -102,7 +104,7 @@ def send(message: SlackMessage, delivery: Delivery, *, mentions: str = "") -> St
     if failure is None:
         message.channel_id = message.channel_id or answer.data.get("channel")
         delivery.ts = delivery.ts or answer.data.get("ts")
-        delivery.shown, delivery.done = text, True
+        delivery.shown, delivery.done = delivery.text, True  # the text as given, slot and all
         return DONE
     if failure.maybe_performed and failure.kind in (Kind.TRANSIENT, Kind.UNEXPECTED):
         if delivery.ts is None:

@@ -15,8 +15,6 @@ import time
 
 import pytest
 
-from slacknb.core.state import Status
-from slacknb.slack.operations import ALERT, Reply
 
 TESTS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPT = os.path.join(TESTS, "support", "signal_script.py")
@@ -79,12 +77,6 @@ def test_sigterm_mid_run_ends_it_as_terminated_then_the_process_as_sigterm_would
     assert "slacknb: Terminated by SIGTERM" in err  # the console (a job's log) says it too
 
 
-# The alert's text is composed on the Slack worker (slacknb/slack/operations.py), which does
-# not pass the outcome to core.alerts.failure_alert yet: the alert reads "Failed ... SIGTERM".
-COMPOSED_WITH_OUTCOME = Reply(ALERT, Status.TERMINATED, "0:00:01", error="SIGTERM").compose("").startswith(":no_entry:")
-
-
-@pytest.mark.skipif(not COMPOSED_WITH_OUTCOME, reason="needs Reply.compose to pass outcome= to failure_alert")
 def test_the_alert_reads_terminated_by_the_signal(slack_env, tmp_path):
     process = start("ppe", "plain", tmp_path)
     wait_training(slack_env, process)

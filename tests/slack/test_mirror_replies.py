@@ -97,3 +97,20 @@ def test_a_priority_stream_goes_before_the_others_intermediate_edits(server, tmp
     with limits.turn(scope, "chat.update", None, urgent=False, stream="a-trial") as turn:
         assert turn.reason != Hold.BOARD_FIRST  # the board went: nobody steps aside for it now
     board.close()
+
+
+def test_a_reply_names_the_people_found_by_then_and_is_sent_once(server):
+    states = States()
+    mirror = mirror_for(server, states, mentions="@alice")
+    mirror.update("Training")
+    states.wait_for(lambda s: s.status == "synced" and s.sent_text == "Training" and s.mentions)
+    mirror.reply("stall", f"{mirror.mention_slot} Stalled")
+    mirror.update("Stalled")
+    states.wait_synced("Stalled")
+    assert server.wait_for(lambda s: len(s.messages()[0].replies) == 1)
+    [message] = server.messages()
+    [reply] = message.replies
+    assert reply.history == ["<@U0ALICE> Stalled"]  # filled on the worker, then left alone
+    assert server.call_counts()["chat.update"] == len(message.history) - 1  # no edit of the reply
+    assert states.seen[-1].names == {"U0ALICE": "alice"}  # the people named, not the whole directory
+    mirror.close()
