@@ -146,7 +146,8 @@ print("chainer ok", chainer.__version__)
 CHECK_EXAMPLES = """
 from slacknb.cli.demo import EXAMPLES
 assert "site-packages" in str(EXAMPLES), EXAMPLES  # the installed package, not the clone
-assert sorted(p.name for p in EXAMPLES.glob("*.ipynb")) == ["extension.ipynb", "failure.ipynb", "pytorch.ipynb", "quickstart.ipynb"]
+assert sorted(p.name for p in EXAMPLES.glob("*.ipynb")) == ["extension.ipynb", "failure.ipynb", "optuna.ipynb", "pytorch.ipynb",
+                                                   "quickstart.ipynb"]
 print("examples ok")
 """
 
