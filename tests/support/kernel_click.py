@@ -47,6 +47,19 @@ def click_when_announced(workdir: Path, done: threading.Event) -> None:
         client.stop_channels()
 
 
+def execute_clicking(client, workdir: Path) -> None:
+    """Execute ``client``'s notebook while another thread clicks the Stop button its cell
+    announces in ``workdir`` (see :data:`ANNOUNCE`), as a person would, mid-cell."""
+    done = threading.Event()
+    clicker = threading.Thread(target=click_when_announced, args=(workdir, done))
+    clicker.start()
+    try:
+        client.execute()
+    finally:
+        done.set()
+        clicker.join(10)
+
+
 def iopub_output(client, msg_id: str) -> str:
     """The stream output of request ``msg_id``, once the kernel is idle after it."""
     out = []

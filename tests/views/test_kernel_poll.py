@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import re
 import subprocess
-import threading
 
 import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from support.kernel_click import ANNOUNCE, assert_click_mid_cell_then_queued_cells_in_order, click_when_announced
+from support.kernel_click import ANNOUNCE, assert_click_mid_cell_then_queued_cells_in_order, execute_clicking
 from support.venvs import ROOT, fresh_venv, require_installs
 
 pytestmark = [pytest.mark.install, pytest.mark.notebook]
@@ -81,14 +80,7 @@ def test_the_widget_stop_button_stops_a_training_cell_under_ipykernel_6(kernel6_
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(TRAIN)])
     client = NotebookClient(nb, kernel_name=KERNEL, timeout=300, startup_timeout=120,
                             resources={"metadata": {"path": str(tmp_path)}})
-    done = threading.Event()
-    clicker = threading.Thread(target=click_when_announced, args=(tmp_path, done))
-    clicker.start()
-    try:
-        client.execute()
-    finally:
-        done.set()
-        clicker.join(10)
+    execute_clicking(client, tmp_path)
     printed = "".join(o.get("text", "") for o in nb.cells[0].outputs if o.output_type == "stream")
     assert "ipykernel 6." in printed, printed[-2000:]
     found = re.search(r"iterations (\d+) Stopped", printed)

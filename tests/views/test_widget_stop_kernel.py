@@ -6,14 +6,13 @@ from __future__ import annotations
 import os
 import re
 import sys
-import threading
 from pathlib import Path
 
 import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from support.kernel_click import assert_click_mid_cell_then_queued_cells_in_order, click_when_announced
+from support.kernel_click import assert_click_mid_cell_then_queued_cells_in_order, execute_clicking
 
 pytestmark = pytest.mark.notebook
 
@@ -72,14 +71,7 @@ def test_widget_stop_button_stops_a_training_cell(kernel_env, tmp_path):
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(SETUP), nbformat.v4.new_code_cell(TRAIN)])
     client = NotebookClient(nb, kernel_name="python3", timeout=120, startup_timeout=60,
                             resources={"metadata": {"path": str(tmp_path)}})
-    done = threading.Event()
-    clicker = threading.Thread(target=click_when_announced, args=(tmp_path, done))
-    clicker.start()
-    try:
-        client.execute()
-    finally:
-        done.set()
-        clicker.join(10)
+    execute_clicking(client, tmp_path)
 
     printed = "".join(o.get("text", "") for o in nb.cells[1].outputs if o.output_type == "stream")
     found = re.search(r"iterations (\d+) Stopped", printed)
