@@ -74,6 +74,7 @@ class ReportRun:
         self._last_push = None
         self._finished = False
         self._status_lock = threading.Lock()  # a stall watch marks the status from its own thread
+        self._push_lock = threading.Lock()
         self._sync_lock = threading.Lock()
         self._shown_sync = None
         self._final: Frame | None = None
@@ -171,12 +172,14 @@ class ReportRun:
         now = self.clock.now()
         if not force and self._last_push is not None and now - self._last_push < self.refresh_interval:
             return
-        self._last_push = now
-        self.state.eta = eta(self.state.elapsed, self.state.progress)
-        self.state.updated_at = self.clock.time()
-        text = self.text()
-        self.mirror.update(text)
-        self._each_view("refresh", self.frame(text))
+        # One render at a time: a stall watch marks the status from its own thread.
+        with self._push_lock:
+            self._last_push = now
+            self.state.eta = eta(self.state.elapsed, self.state.progress)
+            self.state.updated_at = self.clock.time()
+            text = self.text()
+            self.mirror.update(text)
+            self._each_view("refresh", self.frame(text))
 
     def mark(self, status: str) -> None:
         """Show ``status`` (Stalled, or back) while the run goes on, from any thread; not once it ended."""
