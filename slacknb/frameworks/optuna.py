@@ -51,6 +51,7 @@ from slacknb.frameworks.common import ending_status, framework_missing
 from slacknb.frameworks.lease import Lease
 from slacknb.options import check_board, slack_configured
 from slacknb.slack.mirror import SlackMirror
+from slacknb.slack.pacing import BOARD_INTERVAL
 
 try:
     import optuna
@@ -58,11 +59,6 @@ except ImportError as exc:
     raise framework_missing("slacknb.optuna.SlackBoard", "optuna", "optuna", exc) from exc
 
 __all__ = ["BOARD_INTERVAL", "SlackBoard", "board_for", "current_trial", "has_board"]
-
-# Seconds between two edits of the board when min_interval is not given: one stream's
-# share that keeps the board live (an edit every 2 s at worst) and leaves chat.update room
-# for the trials' reports. Fixed, not paced by the number of runs: there is one board.
-BOARD_INTERVAL = 1.5
 
 # The board of each study optimized in this process, by study name (for the trials' reports).
 _boards: "weakref.WeakValueDictionary[str, SlackBoard]" = weakref.WeakValueDictionary()

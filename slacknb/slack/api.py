@@ -93,7 +93,8 @@ class Api:
         self.calls = 0
         """Calls made so far (the mirror's ``api_calls``)."""
         self.streams = 1
-        """Streams of this app the gate saw active in the last minute (this one included)."""
+        """Streams of this app that edited in the last minute and may still need a final edit, as
+        the gate counts them (this one included; a study's board once): the pace's share."""
 
     @property
     def timeout(self) -> float:
@@ -125,6 +126,11 @@ class Api:
             if failure is None:
                 turn.succeeded()
             return answer
+
+    def finished(self) -> None:
+        """This stream's final edit is in (or will never come): it keeps no room in the gate."""
+        if self._limits is not None:
+            self._limits.finished(self.scope, self._stream)
 
     def _make(self, method: str, arguments: dict) -> Answer:
         with self._lock:

@@ -9,17 +9,24 @@ calls before then only earns another 429. So every stream makes its calls throug
 * Calls of one method (and channel, for chat.postMessage) are taken in turns: at most one
   is in flight per machine, so no call can be on its way while another stream's 429 is
   coming back. A turn that starts before the Retry-After elapsed is not made at all; the
-  stream waits instead.
+  stream waits instead; nor one that would go past the method's budget for the minute
+  (Slack would answer 429 and hold every stream).
 * A stream whose final report or end-of-run reply had to wait registers as urgent, and
   the other streams' intermediate edits step aside until it went through: finals first.
   A priority stream (a study's board) that had to wait registers as such, and the ordinary
-  streams' intermediate edits step aside for it in the same way: the board before the
-  trials' reports, but after every final, and within the room kept for finals.
+  streams' intermediate edits step aside for it in the same way, and so do finals while the
+  board used less than its share, :data:`BOARD_SHARE` calls a minute (its default pace): a
+  board stays live however many trials end at once.
 * Intermediate edits leave room for finals. chat.update's budget (Tier 3: 50 a minute)
   is a sliding minute; intermediate edits may fill it only up to 50 less one call per
-  stream seen in that minute (at least :data:`MIN_INTERMEDIATE`), so each running
-  stream's final edit finds a free call instead of waiting for the minute to roll over.
-  With 20 runs, intermediate edits share 30 calls a minute; with 50, 5.
+  stream that edited in that minute and may still need its final edit (a stream whose run
+  ended and whose final edit is in says so: :meth:`SharedLimits.finished`), at least
+  :data:`MIN_INTERMEDIATE`, so each running stream's final edit finds a free call instead of
+  waiting for the minute to roll over. With 20 runs, intermediate edits share 30 calls a
+  minute; with 50, 5. A study's board counts once however many processes edit it (any of
+  their last edits shows the whole study); while it is live, the other streams'
+  intermediate edits also leave it its share, and the board may use its share whatever
+  room the finals keep.
 * The gate knows how many streams are active, so each can pace itself to its share
   (:func:`auto_interval`, the default ``min_interval``): alone about one edit a second,
   with 5 runs one every 7 s, with 20 one every 40 s, and at most a minute apart.
@@ -41,10 +48,10 @@ import tempfile
 import threading
 from typing import Callable, Iterator
 
-__all__ = ["STEP_ASIDE", "SharedLimits", "Turn", "scope_of", "shared_limits"]
+__all__ = ["BOARD_SHARE", "STEP_ASIDE", "SharedLimits", "Turn", "scope_of", "shared_limits"]
 
 from slacknb.runtime.clock import SYSTEM, Clock
-from slacknb.slack.pacing import BUDGETS, MIN_INTERMEDIATE, WINDOW, Hold
+from slacknb.slack.pacing import BOARD_INTERVAL, BUDGETS, MIN_INTERMEDIATE, WINDOW, Hold
 
 try:
     import fcntl
@@ -57,6 +64,9 @@ PER_CHANNEL = frozenset({"chat.postMessage"})
 STEP_ASIDE = 1.0
 # An urgent stream that stops asking (its process died) is forgotten this long after its turn.
 URGENT_TTL = 15.0
+# chat.update calls a minute kept for a live study's board: its edits at its default pace. The
+# other streams' intermediate edits leave them to it, and the finals' room never takes them.
+BOARD_SHARE = round(WINDOW / BOARD_INTERVAL)
 
 
 def scope_of(base_url: str, token: str) -> str:
@@ -69,12 +79,13 @@ class Turn:
 
     ``reason`` says why (a :class:`Hold`): SHARED_LIMIT (a Retry-After told to this app is
     running), FINALS_FIRST (another stream's final report goes first), BOARD_FIRST (a
-    priority stream goes first) or RESERVED (what is left of the minute's budget is kept for
-    final reports); "" when the call may go.
+    priority stream goes first), RESERVED (what is left of the minute's budget is kept for
+    final reports) or FULL (the minute's budget is used up); "" when the call may go.
     """
 
     def __init__(self, state: dict, stream: str, urgent: bool, clock: Callable[[], float],
-                 budget: int | None = None, streams: int = 1, priority: bool = False) -> None:
+                 budget: int | None = None, streams: int = 1, priority: bool = False,
+                 boards: bool = False) -> None:
         self._state = state
         self._stream = stream
         self._urgent = urgent
@@ -82,30 +93,49 @@ class Turn:
         self._clock = clock
         self._now = now = clock()
         self.streams = streams
-        """How many streams of this app made calls in the last minute (this one included)."""
+        """How many final edits the streams of this app that edited in the last minute may still
+        need (this one included; a study's board once)."""
         self.changed = False
         self.wait = 0.0
         self.reason: Hold | str = ""
         not_before = float(state.get("not_before", 0.0))
         urgent_streams, priority_streams = self._waiting("urgent"), self._waiting("priority")
-        recent = state.setdefault("recent", [])  # [time, stream] of calls made in the last minute
+        recent = state.setdefault("recent", [])  # [time, stream, lane] of calls made in the last minute
         if recent and recent[0][0] <= now - WINDOW:
             recent[:] = [call for call in recent if call[0] > now - WINDOW]
             self.changed = True
+        self._lane = int(priority)
+        lane = [call for call in recent if len(call) > 2 and call[2]]  # the boards' calls
         if now < not_before:
             self.wait, self.reason = not_before - now, Hold.SHARED_LIMIT
-        elif not urgent and any(other != stream for other in urgent_streams):
+        elif not urgent and not priority and any(other != stream for other in urgent_streams):
             self.wait, self.reason = STEP_ASIDE, Hold.FINALS_FIRST
-        elif not urgent and not priority and any(other != stream for other in priority_streams):
+        elif (not priority and any(other != stream for other in priority_streams)
+              and (not urgent or len(lane) < BOARD_SHARE)):
+            # A waiting board goes first; a final only lets it use its share.
             self.wait, self.reason = STEP_ASIDE, Hold.BOARD_FIRST
+        elif budget is not None and len(recent) >= budget:
+            # Slack would answer 429 and hold every stream: wait for the oldest call to age out.
+            self.wait, self.reason = recent[len(recent) - budget][0] + WINDOW - now, Hold.FULL
         elif not urgent and budget is not None:
-            active = max(streams, len({who for _, who in recent} | {stream}))
-            allowed = max(MIN_INTERMEDIATE, budget - active)
-            if len(recent) >= allowed:
-                # Until enough of the minute's calls have aged out.
-                self.wait, self.reason = recent[len(recent) - allowed][0] + WINDOW - now, Hold.RESERVED
-        if self.wait > 0 and self._rank:
+            self._keep_room(recent, lane, budget, streams, priority, boards)
+        if self.wait > 0 and self._rank and self.reason is not Hold.RESERVED:
             self._mark(max(now + self.wait, not_before))
+
+    def _keep_room(self, recent: list, lane: list, budget: int, streams: int, priority: bool, boards: bool) -> None:
+        """An intermediate edit waits while the minute's calls leave only the room kept for the
+        streams' finals (and a live board's share); a board may always use its share."""
+        if priority:
+            allowed = max(MIN_INTERMEDIATE, budget - streams)
+            if len(recent) >= allowed and len(lane) >= BOARD_SHARE:
+                # Until enough of the minute's calls, or of the board's own, have aged out.
+                until = min(recent[len(recent) - allowed][0], lane[len(lane) - BOARD_SHARE][0]) + WINDOW
+                self.wait, self.reason = until - self._now, Hold.RESERVED
+            return
+        allowed = max(MIN_INTERMEDIATE, budget - streams - (BOARD_SHARE if boards else 0))
+        if len(recent) >= allowed:
+            # Until enough of the minute's calls have aged out.
+            self.wait, self.reason = recent[len(recent) - allowed][0] + WINDOW - self._now, Hold.RESERVED
 
     def _waiting(self, rank: str) -> dict:
         """The streams of ``rank`` that had to wait and have not gone through yet (stale ones dropped)."""
@@ -118,7 +148,7 @@ class Turn:
 
     def made(self) -> None:
         """A call was made and not refused for the rate: it counts in the minute's budget."""
-        self._state.setdefault("recent", []).append([self._clock(), self._stream])
+        self._state.setdefault("recent", []).append([self._clock(), self._stream, self._lane])
         self.changed = True
 
     def limited(self, retry_after: float) -> None:
@@ -159,25 +189,46 @@ class SharedLimits:
         """Hold the turn for ``method`` while the block makes (at most) one call (``urgent``: the
         end of a run; ``priority``: a stream whose intermediate edits go before the others')."""
         budget = BUDGETS.get(method)
-        streams = self._seen(scope, stream)
+        streams, boards = self._seen(scope, stream, priority, editing=budget is not None)
         key = hashlib.sha256(f"{scope}\0{method}\0{channel if method in PER_CHANNEL else ''}".encode()).hexdigest()
         with self._locked(key) as (handle, state):
-            turn = Turn(state, stream, urgent, self._clock, budget, streams, priority)
+            turn = Turn(state, stream, urgent, self._clock, budget, streams, priority, boards)
             try:
                 yield turn
             finally:
                 if turn.changed:
                     self._write(key, handle, state)
 
-    def _seen(self, scope: str, stream: str) -> int:
-        """Note that ``stream`` is running; how many streams of this app made calls in the last minute."""
-        key = hashlib.sha256(f"{scope}\0streams".encode()).hexdigest()
+    def _seen(self, scope: str, stream: str, priority: bool, *, editing: bool) -> tuple[int, bool]:
+        """Note that ``stream`` edits (``editing``: it asks for a budgeted method). Returns how
+        many finals may still be needed by the streams that edited in the last minute (this one
+        included; a board's processes count once), and whether another stream is a live board."""
+        key = self._streams_key(scope)
         with self._locked(key) as (handle, state):
             now = self._clock()
-            live = {who: at for who, at in state.items() if isinstance(at, (int, float)) and at > now - WINDOW}
-            live[stream] = now
-            self._write(key, handle, live)
-            return len(live)
+            live = {who: seen for who, seen in state.items()
+                    if isinstance(seen, list) and len(seen) == 3 and seen[0] > now - WINDOW}
+            seen = [now, int(priority), live.get(stream, [0, 0, 0])[2]]
+            if editing:
+                live[stream] = seen
+                self._write(key, handle, live)
+            others = [s for who, s in live.items() if who != stream and not s[2]]
+            pending = others + ([] if seen[2] else [seen])
+            finals = sum(1 for s in pending if not s[1]) + any(s[1] for s in pending)
+            return max(1, finals), any(s[1] for s in others)
+
+    def finished(self, scope: str, stream: str) -> None:
+        """``stream``'s run ended and its final edit is in: it no longer needs the room kept for one."""
+        key = self._streams_key(scope)
+        with self._locked(key) as (handle, state):
+            seen = state.get(stream)
+            if isinstance(seen, list) and len(seen) == 3:
+                seen[2] = 1
+                self._write(key, handle, state)
+
+    @staticmethod
+    def _streams_key(scope: str) -> str:
+        return hashlib.sha256(f"{scope}\0streams".encode()).hexdigest()
 
     @contextlib.contextmanager
     def _locked(self, key: str):

@@ -300,7 +300,7 @@ class Outbox:
         return self._end.next(essential=job is Job.REPLY)
 
     def _apply(self, job: Job, step: Step, *, called: bool) -> None:
-        stop = None
+        stop, released = None, False
         with self._lock:
             now = self._clock.now()
             if called:
@@ -310,6 +310,7 @@ class Outbox:
                 self._pacing.succeeded(edited_at=step.edited_at)
                 if job is Job.FINAL and self._final_mentions == self.people.markup:
                     self._end.final_ts = self.message.ts  # shown, mentions and all
+                    released = True
                 elif job is Job.EDIT and self._worker.peek() is self._sending:
                     self._worker.take()  # shown; a newer one put meanwhile stays, to be sent next
             elif step.status == "again":
@@ -328,6 +329,8 @@ class Outbox:
             self._lock.notify_all()  # wait_posted() and wait_finished() look again
         for problem in self._problems():
             self.publisher.notify(problem)
+        if released:
+            self.message.api.finished()  # the room the gate kept for this final is free for others
         if stop:
             self._disable(stop)
 
@@ -347,6 +350,7 @@ class Outbox:
             self._lock.notify_all()
         self.publisher.notify(f"Slack mirroring stopped: {detail}. The report continues locally.")
         self._publish("disabled", detail)
+        self.message.api.finished()  # after the word is out: a script may be exiting on it
 
     def _publish_waiting(self, plan: Next) -> None:
         status = "sending" if plan.hold is None else plan.hold.status

@@ -16,7 +16,7 @@ import random
 
 from slacknb.slack.errors import Failure, Kind
 
-__all__ = ["BUDGETS", "END_BACKOFF", "Hold", "MIN_INTERMEDIATE", "Pacing", "WINDOW", "auto_interval"]
+__all__ = ["BOARD_INTERVAL", "BUDGETS", "END_BACKOFF", "Hold", "MIN_INTERMEDIATE", "Pacing", "WINDOW", "auto_interval"]
 
 class Hold(str, enum.Enum):
     """Why a call waits: the one list of reasons (waiting is never a failure)."""
@@ -25,6 +25,7 @@ class Hold(str, enum.Enum):
     FINALS_FIRST = "finals_first"
     BOARD_FIRST = "board_first"
     RESERVED = "reserved"
+    FULL = "full"
     RETRY_AFTER = "retry_after"
     BACKOFF = "backoff"
     SETTLING = "settling"
@@ -40,7 +41,7 @@ class Hold(str, enum.Enum):
     @property
     def gate(self) -> bool:
         """True for the holds the shared gate asks for (another stream is involved)."""
-        return self in (Hold.SHARED_LIMIT, Hold.FINALS_FIRST, Hold.BOARD_FIRST, Hold.RESERVED)
+        return self in (Hold.SHARED_LIMIT, Hold.FINALS_FIRST, Hold.BOARD_FIRST, Hold.RESERVED, Hold.FULL)
 
     @property
     def status(self) -> str:
@@ -65,6 +66,7 @@ _WHY = {
     Hold.FINALS_FIRST: "another run's final report goes first",
     Hold.BOARD_FIRST: "a study's board goes first",
     Hold.RESERVED: "the rest of this minute's Slack budget is kept for final reports",
+    Hold.FULL: "this minute's Slack budget is used up on this machine",
     Hold.RETRY_AFTER: "Slack rate limit reached: waiting for its Retry-After",
     Hold.BACKOFF: "retrying with backoff",
     Hold.SETTLING: "waiting for a timed-out request to settle",
@@ -76,6 +78,10 @@ WINDOW = 60.0
 # Calls a minute per app (Slack's tiers; the lower end of "50+" for Tier 3).
 BUDGETS = {"chat.update": 50}
 MIN_INTERMEDIATE = 5
+# Seconds between two edits of a study's board when min_interval is not given: one stream's
+# share that keeps the board live (an edit every 2 s at worst) and leaves chat.update room
+# for the trials' reports. Fixed, not paced by the number of runs: there is one board.
+BOARD_INTERVAL = 1.5
 AUTO_FASTEST = 1.0  # a run alone: about one edit a second
 END_BACKOFF = 3.0  # the longest backoff once the run ended: a script's exit may be waiting for it
 

@@ -131,8 +131,9 @@ class People:
             if answer.ok:
                 self._read_page(api, answer.data, now)
                 return AGAIN
-        if answer.hold:
-            return Step.held(answer)
+        if answer.hold:  # the gate holds this method (another stream's 429): wait on our own
+            self.retry_at = now + answer.wait
+            return DONE
         return self._failed(mention, answer.failure, now)
 
     # -- answers ---------------------------------------------------------------------

@@ -6,6 +6,7 @@ from __future__ import annotations
 from slacknb.core.mentions import parse_mentions
 from slacknb.runtime.clock import Clock
 from slacknb.slack.api import Api, make_client
+from slacknb.slack.limits import SharedLimits
 from slacknb.slack.people import People
 
 from support.clock import FakeClock
@@ -103,3 +104,21 @@ def test_a_rate_limited_look_up_is_waited_out_by_the_mirror(server):
     states.wait_for(lambda s: s.mentions == "<@U0ALICE>")
     assert server.early_retries == 0
     mirror.close()
+
+
+def test_a_look_up_the_gate_holds_waits_on_its_own_and_the_report_goes_on(server, tmp_path):
+    # 32 processes of a study looking up their mentions at once: one got users.list's 429 and
+    # the gate holds users.list for the app; this run's report edits must not wait with it.
+    clock = FakeClock(1000.0)
+    limits = SharedLimits(str(tmp_path), clock=clock)
+    api = Api(make_client(server.token, server.url, 5), clock=clock, limits=limits)
+    with limits.turn(api.scope, "users.list", None, urgent=False, stream="other") as turn:
+        turn.limited(60.0)
+    people = People(parse_mentions("@alice"))
+    step = people.step(api, clock.now())
+    assert step.status == "done" and step.hold is None  # not the outbox's wait: its edits go on
+    assert people.due and people.retry_at == 1060.0 and api.calls == 0
+    clock.advance(60.0)
+    while people.due:
+        people.step(api, clock.now())
+    assert people.markup == "<@U0ALICE>"

@@ -21,7 +21,7 @@ import pytest
 from slacknb.slack import exit_wait
 from slacknb.core.context import run_id, run_name
 from slacknb.slack.mirror import SlackMirrorWarning
-from slacknb.slack.limits import STEP_ASIDE, SharedLimits
+from slacknb.slack.limits import BOARD_SHARE, STEP_ASIDE, SharedLimits
 from slacknb.slack.pacing import BUDGETS, WINDOW, auto_interval
 
 from support.training import ENTRIES
@@ -63,31 +63,72 @@ def test_a_429_told_to_one_stream_holds_every_stream_of_the_app(tmp_path):
     assert take(limits, "b") == (0.0, "")
 
 
-def test_a_boards_edits_go_after_every_final_and_before_other_streams_edits(tmp_path):
+def test_a_waiting_board_goes_before_other_streams_edits_and_finals_within_its_share(tmp_path):
     clock = FakeClock(1000.0)
     limits = SharedLimits(str(tmp_path), clock=clock)
     take(limits, "trial", outcome="429", retry_after=2)
     assert take(limits, "board", priority=True)[1] == "shared_limit"  # the board waits too: Slack said so
     assert take(limits, "final", urgent=True)[1] == "shared_limit"
     clock.advance(2)
-    assert take(limits, "board", priority=True) == (STEP_ASIDE, "finals_first")  # finals go first
     assert take(limits, "trial") == (STEP_ASIDE, "finals_first")
-    assert take(limits, "final", urgent=True) == (0.0, "")
-    assert take(limits, "trial") == (STEP_ASIDE, "board_first")  # then the board, which had to wait
+    assert take(limits, "final", urgent=True) == (STEP_ASIDE, "board_first")  # the board had to wait
     assert take(limits, "board", priority=True) == (0.0, "")
+    assert take(limits, "final", urgent=True) == (0.0, "")
     assert take(limits, "trial") == (0.0, "")
+    for _ in range(BOARD_SHARE - 1):  # the board uses its share of the minute
+        clock.advance(0.5)
+        take(limits, "board", priority=True)
+    take(limits, "final", urgent=True, outcome="429", retry_after=1)
+    assert take(limits, "board", priority=True)[1] == "shared_limit"
+    clock.advance(1)
+    assert take(limits, "final", urgent=True) == (0.0, "")  # beyond its share, a board waits for finals
 
 
-def test_a_board_keeps_within_the_room_kept_for_finals(tmp_path):
+def test_a_board_keeps_its_share_whatever_room_the_finals_keep(tmp_path):
     clock = FakeClock(1000.0)
     limits = SharedLimits(str(tmp_path), clock=clock)
-    for i in range(BUDGETS["chat.update"]):
-        clock.advance(0.1)
-        take(limits, f"trial-{i % 10}")
+    for i in range(5):
+        take(limits, f"trial-{i}")
+    for _ in range(BOARD_SHARE):  # 45 calls: beyond the 44 intermediate edits may use with 6 streams
+        clock.advance(0.5)
+        assert take(limits, "board", priority=True) == (0.0, "")
     wait, reason = take(limits, "board", priority=True)
-    assert reason == "reserved" and wait > 0  # the minute's last calls stay for the runs' final edits
+    # Its share used, the board waits for its first call (or the trials') to age out.
+    assert reason == "reserved" and wait == pytest.approx(1000 + WINDOW - clock.now())
+    assert take(limits, "trial-0")[1] == "reserved"  # the trials' edits leave the board its share
+    for _ in range(BUDGETS["chat.update"] - 5 - BOARD_SHARE):
+        assert take(limits, "final", urgent=True) == (0.0, "")  # finals use what is left
+    wait, reason = take(limits, "final", urgent=True)
+    assert reason == "full" and wait == pytest.approx(1000 + WINDOW - clock.now())  # no 429 provoked
+    clock.advance(wait)
     assert take(limits, "final", urgent=True) == (0.0, "")
-    assert take(limits, "trial-0")[1] == "board_first"
+
+
+def test_a_stream_whose_final_is_in_frees_its_room_and_a_live_board_keeps_its_share(tmp_path):
+    clock = FakeClock(1000.0)
+    limits = SharedLimits(str(tmp_path), clock=clock)
+    for i in range(20):  # twenty runs, each with one call this minute
+        take(limits, f"run-{i}")
+    with limits.turn("app", "chat.update", "C1", urgent=False, stream="run-0") as turn:
+        assert turn.streams == 20
+    for i in range(10):  # ten of them ended, their finals in
+        limits.finished("app", f"run-{i}")
+    with limits.turn("app", "chat.update", "C1", urgent=False, stream="run-10") as turn:
+        assert turn.streams == 10  # only the live ones keep a final's room
+    for i in range(20, 40 - 10):  # the minute fills up to what intermediate edits may use: 50 - 10
+        take(limits, "run-10")
+    assert take(limits, "run-11")[1] == ""  # 31st call of the minute: still within 40
+    take(limits, "board", priority=True)  # a board goes live
+    assert take(limits, "run-12")[1] == "reserved"  # the others now leave it its share
+    assert take(limits, "board", priority=True) == (0.0, "")
+    for i in range(5):  # five processes edit the board: one final's room for all of them
+        take(limits, f"board-{i}", priority=True)
+    with limits.turn("app", "chat.update", "C1", urgent=False, stream="run-10") as turn:
+        assert turn.streams == 11
+    with limits.turn("app", "users.list", None, urgent=False, stream="lookup-only") as turn:
+        assert turn.streams == 12  # counted with the others (only what edits is kept in the count)
+    with limits.turn("app", "chat.update", "C1", urgent=False, stream="run-10") as turn:
+        assert turn.streams == 11
 
 
 def test_a_final_that_had_to_wait_goes_before_other_streams_edits(tmp_path):
@@ -134,11 +175,14 @@ def test_a_mirror_paces_itself_by_the_runs_the_gate_knows(server, tmp_path):
     server.rate_limits = False  # the posts below are about the gate's count, not the channel's limit
     clock = FakeClock()
     limits = SharedLimits(str(tmp_path), clock=clock)
-    for i in range(4):  # four other runs of the app posted this minute
-        other = mirror_for(server, clock=clock, limits=limits, flush_timeout=10)
+    others = []
+    for i in range(4):  # four other runs of the app edited their message this minute, still running
+        seen = States()
+        others.append(other := mirror_for(server, seen, clock=clock, limits=limits))
         other.update(f"other {i}")
         assert other.wait_posted(10)
-        other.close()
+        other.update(f"other {i}, edited")
+        seen.wait_synced(f"other {i}, edited")
     states = States()
     mirror = mirror_for(server, states, min_interval=None, clock=clock, limits=limits)
     mirror.update("a")
@@ -148,7 +192,8 @@ def test_a_mirror_paces_itself_by_the_runs_the_gate_knows(server, tmp_path):
     assert waiting.next_attempt_in == pytest.approx(auto_interval(5), abs=0.01)
     clock.advance(auto_interval(5))
     states.wait_synced("b")
-    mirror.close()
+    for other in others + [mirror]:
+        other.close()
 
 
 def test_the_gate_is_shared_through_its_files_by_processes_and_threads(tmp_path):
