@@ -346,11 +346,13 @@ class Outbox:
         with self._lock:
             if self.disabled:
                 return
+        # The word first: a script waiting for this outbox exits as soon as it reads "disabled".
+        self.publisher.notify(f"Slack mirroring stopped: {detail}. The report continues locally.")
+        self._publish("disabled", detail, delivering=False)
+        with self._lock:
             self.disabled = True
             self._lock.notify_all()
-        self.publisher.notify(f"Slack mirroring stopped: {detail}. The report continues locally.")
-        self._publish("disabled", detail)
-        self.message.api.finished()  # after the word is out: a script may be exiting on it
+        self.message.api.finished()
 
     def _publish_waiting(self, plan: Next) -> None:
         status = "sending" if plan.hold is None else plan.hold.status

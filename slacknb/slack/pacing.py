@@ -55,11 +55,6 @@ class Hold(str, enum.Enum):
         """True for a Retry-After Slack gave (this stream or the app): nothing may cut it short."""
         return self in (Hold.SHARED_LIMIT, Hold.RETRY_AFTER)
 
-    @property
-    def soft(self) -> bool:
-        """True for the holds that only keep intermediate edits back, never a final."""
-        return self in (Hold.FINALS_FIRST, Hold.BOARD_FIRST, Hold.RESERVED, Hold.MIN_INTERVAL)
-
 
 _WHY = {
     Hold.SHARED_LIMIT: "waiting out the Retry-After Slack gave this app",
