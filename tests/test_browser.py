@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from support.browser import JupyterLab, NotebookPage, failing_copy, launch_chromium, require_tools
+from support.browser import WIDGET, JupyterLab, NotebookPage, failing_copy, launch_chromium, picture, require_tools
 from slacknb.core.chart import WIDTH_PX
 from slacknb.testing import SlackServer
 
@@ -111,8 +111,15 @@ def new_messages(slack: SlackServer, before: set[str]):
     return [m for m in slack.messages() if m.ts not in before]
 
 
-def rgb(css: str) -> tuple[int, ...]:
-    return tuple(int(part) for part in re.findall(r"\d+", css)[:3])
+def settled_bar(page) -> list[float]:
+    """Red, green, blue and width (%) of the widget's progress bar, once it is drawn with a colour."""
+    return page.wait_for_function("""selector => {
+        const bar = document.querySelector(selector);  // looked up afresh: the widget may be redrawn
+        const colour = bar ? getComputedStyle(bar).backgroundColor : "";
+        const rgb = colour.match(/\\d+(\\.\\d+)?/g);
+        if (!rgb || rgb.length < 3 || (rgb.length > 3 && Number(rgb[3]) === 0) || !bar.style.width) return null;
+        return [...rgb.slice(0, 3).map(Number), parseFloat(bar.style.width)];
+    }""", arg=f"{WIDGET} .slacknb-progress-bar .progress-bar", timeout=30_000).json_value()
 
 
 def test_quickstart_report_is_live_and_matches_the_slack_message(open_notebook, slack, lab):
@@ -126,7 +133,7 @@ def test_quickstart_report_is_live_and_matches_the_slack_message(open_notebook, 
     # only grows, so this cannot be missed), the screen shows the run going on.
     nb.wait_until_seen("s => s.status === 'Training' && s.rows >= 1", timeout_ms=RUN_TIMEOUT_MS)
     nb.page.screenshot(path=ARTIFACTS / "quickstart-running.png")
-    nb.report.screenshot(path=ARTIFACTS / "quickstart-running-widget.png")
+    picture(nb.report, ARTIFACTS / "quickstart-running-widget.png")
 
     report = nb.report
     expect(report.locator(".slacknb-status")).to_have_attribute("data-status", "Completed", timeout=RUN_TIMEOUT_MS)
@@ -137,12 +144,13 @@ def test_quickstart_report_is_live_and_matches_the_slack_message(open_notebook, 
     cell = nb.report_cell()
     expect(cell.locator(".jp-InputPrompt")).to_have_text(re.compile(r"^\[\d+\]:$"))  # the cell has finished
     nb.page.screenshot(path=ARTIFACTS / "quickstart-final.png")
-    report.screenshot(path=ARTIFACTS / "quickstart-widget.png")
+    picture(report, ARTIFACTS / "quickstart-widget.png")
     chart = report.locator("img.slacknb-chart")
     expect(chart).to_be_visible()
     # A decoded picture, drawn at its size (the README's docs/chart.png is this screenshot).
-    assert chart.evaluate("img => img.complete && img.naturalWidth") == WIDTH_PX
-    chart.screenshot(path=ARTIFACTS / "quickstart-chart.png")
+    expect(chart).to_have_js_property("complete", True)
+    expect(chart).to_have_js_property("naturalWidth", WIDTH_PX)
+    picture(chart, ARTIFACTS / "quickstart-chart.png")
 
     seen = nb.seen()
     # The widget appeared while its cell was still running...
@@ -197,19 +205,19 @@ def test_failing_cell_shows_red_bar_and_failed_in_widget_and_message(open_notebo
     expect(report.locator(".slacknb-badge")).to_have_text("Failed")
     bar = report.locator(".slacknb-progress-bar .progress-bar")
     expect(bar).to_have_class(re.compile(r"\bprogress-bar-danger\b"))
-    # The class can land a frame before the theme's colour does: wait for a computed rgb().
-    expect(bar).to_have_css("background-color", re.compile(r"^rgba?\(\d+, \d+, \d+"))
-    red, green, blue = rgb(bar.evaluate("e => getComputedStyle(e).backgroundColor"))
+    # The class can land a frame before the theme's colour does, and the widget is redrawn while
+    # the end goes to Slack: read colour and width together from one drawn bar.
+    red, green, blue, width = settled_bar(nb.page)
     assert red > 150 and red > 2 * green and red > 2 * blue, (red, green, blue)
     # It stopped part way: the bar stays where training stopped.
-    assert 0 < float(bar.evaluate("e => parseFloat(e.style.width)")) < 100
+    assert 0 < width < 100, width
     # The cell fails as it would without the magic, with the error shown under it.
     cell = nb.report_cell()
     expect(cell.locator(".jp-OutputArea-output").last).to_contain_text(f"FloatingPointError: {FAILURE_MESSAGE}")
     expect(report.locator(".slacknb-sync")).to_have_attribute("data-sync", "synced", timeout=60_000)
     expect(report.locator(".slacknb-preview-note")).to_have_text("exactly what Slack shows")
     nb.page.screenshot(path=ARTIFACTS / "failing-final.png")
-    report.screenshot(path=ARTIFACTS / "failing-widget.png")
+    picture(report, ARTIFACTS / "failing-widget.png")
 
     seen = nb.seen()
     assert any(s["status"] == "Training" and s["prompt"] == "[*]:" for s in seen), seen
@@ -250,7 +258,7 @@ def test_widget_stop_button_stops_the_training_cell(open_notebook, slack):
     report = nb.report
     button = report.locator(".slacknb-stop-button")
     expect(button).to_be_visible()
-    nb.report.screenshot(path=ARTIFACTS / "stoppable-running-widget.png")
+    picture(nb.report, ARTIFACTS / "stoppable-running-widget.png")
     button.click()
 
     # The click reaches the kernel while the cell still trains; the run ends at the
@@ -267,7 +275,7 @@ def test_widget_stop_button_stops_the_training_cell(open_notebook, slack):
     expect(report.locator(".slacknb-sync")).to_have_attribute("data-sync", "synced", timeout=60_000)
     # Pictures of the settled end (the widget is still redrawn while the end goes to Slack).
     nb.page.screenshot(path=ARTIFACTS / "stoppable-final.png")
-    report.screenshot(path=ARTIFACTS / "stoppable-widget.png")
+    picture(report, ARTIFACTS / "stoppable-widget.png")
     [message] = new_messages(slack, before)
     assert message.text.startswith("Stopped from the notebook"), message.text
     assert message.text == nb.preview_text()

@@ -37,15 +37,18 @@ def report(server, entries=ENTRIES, **kwargs):
     return local_report(SlackReport, server, entries, **kwargs)
 
 
-def train(way, tmp_path, extension, *, trigger=(1, "epoch"), **kwargs):
-    """Train one way with ``extension``; returns the manager."""
+def train(way, tmp_path, extension, *, trigger=(1, "epoch"), also=(), **kwargs):
+    """Train one way with ``extension`` (and the ``(extension, trigger)`` pairs ``also``); returns the manager."""
+    extensions_ = [(extension, trigger), *also]
     if way == "trainer":
         trainer, loader = make_trainer(tmp_path, **kwargs)
-        trainer.extend(extension, trigger=trigger)
+        for added, when in extensions_:
+            trainer.extend(added, trigger=when)
         trainer.run(loader)
         return trainer.manager
     manager, model, optimizer, loader = make_manager(tmp_path, **kwargs)
-    manager.extend(extension, trigger=trigger)
+    for added, when in extensions_:
+        manager.extend(added, trigger=when)
     train_loop(manager, model, optimizer, loader)
     return manager
 
@@ -53,7 +56,14 @@ def train(way, tmp_path, extension, *, trigger=(1, "epoch"), **kwargs):
 @pytest.mark.parametrize("way", WAYS)
 def test_completed_run_edits_one_message_and_mentions_once(server, tmp_path, way):
     r = report(server, finish_mentions="@alice")
-    train(way, tmp_path, r, epochs=3)
+
+    def until_training_is_shown(manager):
+        # A run shorter than Slack's answers would go from Started to Completed: hold the last
+        # epoch until a Training edit is in, so the test sees the message edited as it trains.
+        assert server.wait_for(lambda s: any(m.text.startswith("Training") for m in s.messages(s.channel_id)),
+                               timeout=10)
+
+    train(way, tmp_path, r, epochs=3, also=[(until_training_is_shown, (3, "epoch"))])
 
     [message] = server.messages(server.channel_id)
     assert message.text.startswith("Completed - ")

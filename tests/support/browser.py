@@ -291,3 +291,20 @@ def failing_copy(source: Path, target: Path, *, epoch: int, message: str) -> Non
         "trainer.extend(fail_mid_training)\n"
     ))
     nbformat.write(nb, target)
+
+
+def picture(locator, path: Path, *, attempts: int = 5) -> None:
+    """A screenshot of the element ``locator`` finds, found again if the widget redraws it meanwhile.
+
+    The widget is redrawn on every state it is sent (the end goes on changing it while Slack
+    catches up), so the element found can be detached before its picture is taken.
+    """
+    from playwright.sync_api import Error
+
+    for attempt in range(attempts):
+        try:
+            locator.screenshot(path=path)
+            return
+        except Error as error:
+            if "not attached" not in str(error) or attempt == attempts - 1:
+                raise
