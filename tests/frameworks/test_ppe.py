@@ -26,7 +26,7 @@ from slacknb.frameworks.ppe import request_stop  # noqa: E402
 from slacknb.ppe import SlackReport  # noqa: E402
 
 from support.ppe_training import ENTRIES, Boom, make_manager, make_trainer, train_loop  # noqa: E402
-from support.reports import local_report, table_lines  # noqa: E402
+from support.reports import local_report, shows_training, table_lines  # noqa: E402
 
 TESTS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SUPPORT = os.path.join(TESTS, "support")
@@ -60,8 +60,7 @@ def test_completed_run_edits_one_message_and_mentions_once(server, tmp_path, way
     def until_training_is_shown(manager):
         # A run shorter than Slack's answers would go from Started to Completed: hold the last
         # epoch until a Training edit is in, so the test sees the message edited as it trains.
-        assert server.wait_for(lambda s: any(m.text.startswith("Training") for m in s.messages(s.channel_id)),
-                               timeout=10)
+        assert server.wait_for(shows_training, timeout=10)
 
     train(way, tmp_path, r, epochs=3, also=[(until_training_is_shown, (3, "epoch"))])
 

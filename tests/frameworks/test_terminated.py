@@ -15,6 +15,8 @@ import time
 
 import pytest
 
+from support.reports import shows_training
+
 
 TESTS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPT = os.path.join(TESTS, "support", "signal_script.py")
@@ -34,8 +36,7 @@ def start(framework, case, tmp_path, *, env=None, prefix=(), preexec_fn=None):
 
 
 def wait_training(server, process):
-    shown = server.wait_for(lambda s: any(m.text.startswith("Training") for m in s.messages(s.channel_id)),
-                            timeout=120)
+    shown = server.wait_for(shows_training, timeout=120)
     if not shown:
         process.kill()
         out, err = process.communicate()

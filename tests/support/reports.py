@@ -17,3 +17,8 @@ def local_report(report_class, server, entries, **kwargs):
 def table_lines(text):
     """The rows of the code block in a message, header first."""
     return text.split("```")[1].strip("\n").splitlines()
+
+
+def shows_training(server) -> bool:
+    """Whether a message in the server's channel reads Training (for ``server.wait_for``)."""
+    return any(m.text.startswith("Training") for m in server.messages(server.channel_id))
